@@ -1,0 +1,32 @@
+# Two commands set everything up: `make demo` and `make test`. Each creates .venv on demand.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+DEMO_DIR ?= out/demo
+
+.PHONY: demo test venv venv-test clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+venv-test: $(VENV)/.installed-test
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/ivit-hls quantize --model deit_s --calib-random 4 --out $(DEMO_DIR)/deit_s.ivit --force
+	$(VENV)/bin/ivit-hls info $(DEMO_DIR)/deit_s.ivit
+	$(VENV)/bin/ivit-hls predict $(DEMO_DIR)/deit_s.ivit --random-image 0
+
+test: $(VENV)/.installed-test
+	$(VENV)/bin/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) out build sim_build .pytest_cache

@@ -1,0 +1,13 @@
+"""User-facing errors: the CLI prints their message as one line and exits with code 2."""
+
+
+class IvitError(Exception):
+    """A problem with the user's input (bad option, missing file, unsupported model...)."""
+
+
+class RangeError(IvitError):
+    """An integer model whose accumulators or intermediates could overflow their widths."""
+
+
+class FormatError(IvitError):
+    """An integer model file that is corrupt, truncated or from a newer format version."""

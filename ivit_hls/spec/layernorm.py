@@ -1,0 +1,58 @@
+"""I-LayerNorm: integer mean and variance, integer Newton square root, one division per row."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .fixedpoint import bit_length, requant
+
+#: Newton steps that make ``isqrt`` exact for every ``0 <= V < 2^62`` (proof in the spec).
+ISQRT_ITERATIONS = 6
+#: Largest variance sum the square root accepts.
+ISQRT_MAX_INPUT = (1 << 62) - 1
+#: Fractional bits of the normalized value ``n ≈ 2^F · y / sqrt(Σy²)``.
+LN_FRAC_BITS = 16
+#: The per-row reciprocal is ``2^K // sqrt(Σy²)``.
+LN_RECIP_SHIFT = 46
+
+
+def isqrt(v) -> np.ndarray:
+    """Exact ``floor(sqrt(V))`` of int64 ``0 <= V < 2^62`` by a fixed 6-step Newton iteration.
+
+    Start ``x0 = 2^ceil(bitlen(V)/2)``; step ``x = min(x, (x + V // x) >> 1)``; ``V == 0`` gives 0.
+    """
+    v = np.asarray(v, dtype=np.int64)
+    if np.any(v < 0) or np.any(v > ISQRT_MAX_INPUT):
+        raise ValueError("isqrt: input outside [0, 2^62)")
+    x = np.int64(1) << ((bit_length(v) + 1) >> 1)
+    for _ in range(ISQRT_ITERATIONS):
+        x = np.minimum(x, (x + v // np.maximum(x, 1)) >> 1)
+    return np.where(v == 0, 0, x)
+
+
+def ilayernorm_normalize(x) -> np.ndarray:
+    """Normalize each row (last axis) to ``n = round(2^16 · y / isqrt(Σy²))``, ``|n| <= 2^16``.
+
+    ``y = x - (Σx // C)`` (floor mean). ``n`` stands for ``y/σ · 2^16 / sqrt(C)``.
+    A row with ``Σy² == 0`` gives ``n = 0``.
+    """
+    x = np.asarray(x, dtype=np.int64)
+    c = x.shape[-1]
+    y = x - x.sum(axis=-1, keepdims=True) // c
+    var = (y * y).sum(axis=-1, keepdims=True)
+    sd = isqrt(var)
+    recip = np.where(sd > 0, (np.int64(1) << LN_RECIP_SHIFT) // np.maximum(sd, 1), 0)
+    shift = LN_RECIP_SHIFT - LN_FRAC_BITS
+    return (y * recip + (np.int64(1) << (shift - 1))) >> shift
+
+
+def ilayernorm(x, m, e, bias, out_bits: int) -> np.ndarray:
+    """I-LayerNorm with the affine part folded: ``sat((n·m_c + B_c + 2^(e_c-1)) >> e_c)``.
+
+    ``(m_c, e_c)`` carries ``γ_c·sqrt(C) / (2^16·S_out)`` and ``B_c = round(β_c·2^e_c / S_out)``.
+    """
+    return requant(ilayernorm_normalize(x), m, e, out_bits, offset=bias)
+
+
+__all__ = ["ISQRT_ITERATIONS", "ISQRT_MAX_INPUT", "LN_FRAC_BITS", "LN_RECIP_SHIFT", "isqrt",
+           "ilayernorm_normalize", "ilayernorm"]
