@@ -29,10 +29,18 @@ def patches_of(image: np.ndarray, patch: int) -> np.ndarray:
     return x.reshape(b, gh * gw, c * patch * patch)
 
 
+def _weight_t(layer: Layer) -> spec.IntMatrix:
+    """The layer's weight, transposed for ``x @ Wᵀ``, converted once per layer object."""
+    cached = layer.cache.get("weight_t")
+    if cached is None:
+        cached = layer.cache["weight_t"] = spec.IntMatrix(layer.params["weight"].T)
+    return cached
+
+
 def patch_embed(layer: Layer, image: np.ndarray) -> np.ndarray:
     p = layer.params
     acc = _check_acc(layer, spec.int_matmul(patches_of(image, layer.attrs["patch"]),
-                                            p["weight"].T) + p["bias"])
+                                            _weight_t(layer)) + p["bias"])
     tokens = spec.saturate(spec.requant(acc, p["m"], p["e"]) + p["pos"], layer.attrs["out_bits"])
     cls = np.broadcast_to(p["cls"].astype(np.int64), (image.shape[0], 1, p["cls"].shape[-1]))
     return np.concatenate([cls, tokens], axis=1)
@@ -47,7 +55,7 @@ def layernorm(layer: Layer, x: np.ndarray) -> np.ndarray:
 
 def linear(layer: Layer, x: np.ndarray) -> np.ndarray:
     p = layer.params
-    acc = _check_acc(layer, spec.int_matmul(x, p["weight"].T) + p["bias"])
+    acc = _check_acc(layer, spec.int_matmul(x, _weight_t(layer)) + p["bias"])
     bits = layer.attrs["out_bits"]
     return acc if bits is None else spec.requant(acc, p["m"], p["e"], bits)
 
@@ -68,9 +76,19 @@ def qk_matmul(layer: Layer, qkv: np.ndarray) -> np.ndarray:
     return spec.requant(acc, a["m"], a["e"], a["out_bits"])
 
 
+# Inputs narrower than this many distinct values go through a table of the spec function
+# (exact by construction, and several times faster than the int64 arithmetic per element).
+_LUT_LIMIT = 1 << 12
+
+
 def shiftmax(layer: Layer, scores: np.ndarray) -> np.ndarray:
     a = layer.attrs
-    return spec.shiftmax(scores, a["k"], a["i0"], a["n"], a["out_bits"])
+    d = scores - scores.max(axis=-1, keepdims=True)
+    lo = int(d.min(initial=0))
+    if -lo >= _LUT_LIMIT:
+        return spec.shiftmax(scores, a["k"], a["i0"], a["n"], a["out_bits"])
+    table = spec.shift_exp(np.arange(lo, 1, dtype=np.int64) << a["k"], a["i0"], a["n"])
+    return spec.shiftmax_normalize(table[d - lo], a["i0"], a["n"], a["out_bits"])
 
 
 def pv_matmul(layer: Layer, probs: np.ndarray, qkv: np.ndarray) -> np.ndarray:
@@ -83,8 +101,15 @@ def pv_matmul(layer: Layer, probs: np.ndarray, qkv: np.ndarray) -> np.ndarray:
 
 def gelu(layer: Layer, x: np.ndarray) -> np.ndarray:
     a = layer.attrs
-    core = spec.shift_gelu(x, a["k"], a["i0"], a["n"], a["form"])
-    return spec.requant(core, a["m"], a["e"], a["out_bits"])
+    lo, hi = int(x.min(initial=0)), int(x.max(initial=0))
+    if a["form"] != "symmetric" or hi - lo >= _LUT_LIMIT:
+        core = spec.shift_gelu(x, a["k"], a["i0"], a["n"], a["form"])
+        return spec.requant(core, a["m"], a["e"], a["out_bits"])
+    # the symmetric form is elementwise: tabulate it over the input's range
+    domain = np.arange(lo, hi + 1, dtype=np.int64)
+    table = spec.requant(spec.shift_gelu(domain, a["k"], a["i0"], a["n"], "symmetric"),
+                         a["m"], a["e"], a["out_bits"])
+    return table[x - lo]
 
 
 def residual_add(layer: Layer, branch: np.ndarray, residual: np.ndarray) -> np.ndarray:

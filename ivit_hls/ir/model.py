@@ -51,6 +51,8 @@ class Layer:
     inputs: list[str]
     attrs: dict[str, Any] = field(default_factory=dict)
     params: dict[str, np.ndarray] = field(default_factory=dict)
+    #: derived data executors keep between runs (never saved; params are read-only by contract)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def validate(self) -> None:
         """Raise ``FormatError`` if attrs or params required by the kind are missing."""

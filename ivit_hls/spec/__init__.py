@@ -6,6 +6,7 @@ See ``docs/integer-spec.md`` for the prose version and the reasoning behind each
 """
 
 from .fixedpoint import (
+    IntMatrix,
     bit_length,
     dyadic,
     int_matmul,
@@ -23,10 +24,11 @@ from .shift import (
     shift_gelu,
     shiftmax,
     shiftmax_div_bits,
+    shiftmax_normalize,
 )
 
 __all__ = [
-    "bit_length", "dyadic", "int_matmul", "quantize", "requant", "residual_add", "round_shift", "saturate",
+    "IntMatrix", "bit_length", "dyadic", "int_matmul", "quantize", "requant", "residual_add", "round_shift", "saturate",
     "signed_range", "ilayernorm", "ilayernorm_normalize", "isqrt", "ISQRT_ITERATIONS",
-    "exp_constants", "shift_exp", "shift_gelu", "shiftmax", "shiftmax_div_bits",
+    "exp_constants", "shift_exp", "shift_gelu", "shiftmax", "shiftmax_div_bits", "shiftmax_normalize",
 ]

@@ -11,6 +11,7 @@ DYADIC_MAX_SHIFT = 62
 # float64 holds every integer below 2^53 exactly, so a float64 BLAS product of integer
 # matrices is exact as long as every partial sum stays below that.
 _FLOAT64_EXACT = 2 ** 53
+_FLOAT32_EXACT = 2 ** 24
 
 
 def signed_range(bits: int) -> tuple[int, int]:
@@ -104,22 +105,38 @@ def bit_length(x) -> np.ndarray:
     return n + (t > 0)
 
 
-def int_matmul(a, b) -> np.ndarray:
-    """Exact integer matrix product ``a @ b`` (int64 result) through float64 BLAS.
+class IntMatrix:
+    """A constant integer operand (e.g. a weight matrix) with its float copies kept.
 
-    Raises ``OverflowError`` if the a-priori bound ``K * max|a| * max|b|`` reaches 2^53, where
-    float64 would stop being exact.
+    Converting a large int64 matrix to float on every product costs more than the product
+    itself; wrapping a constant once lets ``int_matmul`` reuse the conversions.
+    """
+
+    def __init__(self, values):
+        self.values = np.asarray(values, dtype=np.int64)
+        self.absmax = int(np.abs(self.values).max(initial=0))
+        self._float = {}
+
+    def as_float(self, dtype) -> np.ndarray:
+        if dtype not in self._float:
+            self._float[dtype] = np.ascontiguousarray(self.values, dtype=dtype)
+        return self._float[dtype]
+
+
+def int_matmul(a, b) -> np.ndarray:
+    """Exact integer matrix product ``a @ b`` (int64 result) through float BLAS.
+
+    Every partial sum of row ``i`` is bounded by ``Σ_k |a_ik| · max|b|``: below 2^24 the
+    product runs in float32, below 2^53 in float64 (both exact there); otherwise it raises
+    ``OverflowError``. ``b`` may be an ``IntMatrix``.
     """
     a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    k = a.shape[-1]
-    amax = int(np.abs(a).max(initial=0))
-    bmax = int(np.abs(b).max(initial=0))
-    if k * amax * bmax >= _FLOAT64_EXACT:
-        raise OverflowError(f"int_matmul: K={k}, max|a|={amax}, max|b|={bmax} may exceed 2^53")
-    out = np.matmul(a.astype(np.float64), b.astype(np.float64))
-    return out.astype(np.int64)
-
+    b = b if isinstance(b, IntMatrix) else IntMatrix(b)
+    bound = int(np.abs(a).sum(axis=-1).max(initial=0)) * b.absmax
+    if bound >= _FLOAT64_EXACT:
+        raise OverflowError(f"int_matmul: partial sums up to {bound} may exceed 2^53")
+    dtype = np.float32 if bound < _FLOAT32_EXACT else np.float64
+    return np.matmul(a.astype(dtype), b.as_float(dtype)).astype(np.int64)
 
 def residual_add(a, m_a, e_a, b, m_b, e_b, bits: int) -> np.ndarray:
     """Residual add: each branch requantized to the output scale, summed, saturated once.

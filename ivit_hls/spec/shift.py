@@ -61,17 +61,21 @@ def shiftmax_div_bits(i0: int, n: int) -> int:
 def shiftmax(x, k: int, i0: int, n: int, out_bits: int) -> np.ndarray:
     """Shiftmax over the last axis: unsigned probabilities with scale ``2^-(out_bits-1)``.
 
-    ``e = ShiftExp((x - rowmax) << k)``; one division per row ``f = 2^M // Σe``; then
-    ``P = (e·f + 2^(M-Q-1)) >> (M-Q)`` with ``Q = out_bits - 1``, so ``0 <= P <= 2^Q``.
+    ``e = ShiftExp((x - rowmax) << k)``, then ``shiftmax_normalize``.
     """
     x = np.asarray(x, dtype=np.int64)
     u = (x - x.max(axis=-1, keepdims=True)) << k
-    e = shift_exp(u, i0, n)
+    return shiftmax_normalize(shift_exp(u, i0, n), i0, n, out_bits)
+
+
+def shiftmax_normalize(e, i0: int, n: int, out_bits: int) -> np.ndarray:
+    """Shiftmax's division: one reciprocal per row ``f = 2^M // Σe``, then
+    ``P = (e·f + 2^(M-Q-1)) >> (M-Q)`` with ``Q = out_bits - 1``, so ``0 <= P <= 2^Q``."""
+    e = np.asarray(e, dtype=np.int64)
     total = e.sum(axis=-1, keepdims=True)
     m_bits = shiftmax_div_bits(i0, n)
     factor = (np.int64(1) << m_bits) // total
-    q_bits = out_bits - 1
-    shift = m_bits - q_bits
+    shift = m_bits - (out_bits - 1)
     return (e * factor + (np.int64(1) << (shift - 1))) >> shift
 
 
@@ -114,5 +118,5 @@ def shiftmax_row_sum_bound(length: int, out_bits: int) -> int:
 
 __all__ = [
     "EXP_I0_MIN_BITS", "GELU_SIGMOID_BITS", "exp_constants", "shift_exp", "shiftmax",
-    "shiftmax_div_bits", "shift_gelu", "shiftmax_row_sum_bound", "bit_length",
+    "shiftmax_div_bits", "shiftmax_normalize", "shift_gelu", "shiftmax_row_sum_bound", "bit_length",
 ]

@@ -1,0 +1,121 @@
+"""Python API: from a timm model name (or module) to a calibrated integer model."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import IvitError
+from .ir.model import IntegerModel
+
+#: Short names accepted everywhere, mapped to timm model names.
+SUPPORTED_MODELS = {
+    "deit_tiny": "deit_tiny_patch16_224",
+    "deit_s": "deit_small_patch16_224",
+    "deit_b": "deit_base_patch16_224",
+    "vit_s": "vit_small_patch16_224",
+    "vit_b": "vit_base_patch16_224",
+}
+
+
+def timm_name(name: str) -> str:
+    """Resolve a short or full model name; unknown names raise ``IvitError`` listing the choices."""
+    if name in SUPPORTED_MODELS:
+        return SUPPORTED_MODELS[name]
+    if name in SUPPORTED_MODELS.values():
+        return name
+    raise IvitError(f"unknown model {name!r}; supported: {', '.join(SUPPORTED_MODELS)}")
+
+
+def create_float_model(name: str, *, checkpoint: str | Path | None = None,
+                       pretrained: bool = False, seed: int = 0, depth: int | None = None,
+                       img_size: int | None = None) -> torch.nn.Module:
+    """Create the timm float model: local checkpoint, timm's own pretrained loading, or a
+    deterministic random init (with a warning that accuracy is meaningless)."""
+    import timm
+
+    kwargs = {}
+    if depth is not None:
+        kwargs["depth"] = depth
+    if img_size is not None:
+        kwargs["img_size"] = img_size
+    torch.manual_seed(seed)
+    try:
+        model = timm.create_model(timm_name(name), pretrained=pretrained, **kwargs)
+    except IvitError:
+        raise
+    except Exception as exc:  # network errors from the hub, bad kwargs
+        raise IvitError(f"could not create {name}: {str(exc).splitlines()[0]}") from None
+    if checkpoint is not None:
+        load_checkpoint(model, checkpoint)
+    elif not pretrained:
+        warnings.warn(f"{name}: no checkpoint given, using a deterministic random init "
+                      f"(seed {seed}); predictions are meaningless", stacklevel=2)
+    return model.eval()
+
+
+def load_checkpoint(model: torch.nn.Module, path: str | Path) -> None:
+    """Load float weights (a state dict, or a dict holding one under 'model'/'state_dict')."""
+    path = Path(path)
+    if not path.is_file():
+        raise IvitError(f"checkpoint {path}: no such file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise IvitError(f"checkpoint {path}: unreadable ({str(exc).splitlines()[0]})") from None
+    for key in ("model", "state_dict"):
+        if isinstance(state, dict) and key in state and isinstance(state[key], dict):
+            state = state[key]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise IvitError(f"checkpoint {path} does not fit the model: "
+                        f"{str(exc).splitlines()[0]}") from None
+
+
+def random_images(n: int, in_chans: int, img_size: int, seed: int = 0) -> torch.Tensor:
+    """Deterministic normalized random images (standard normal), for calibration or tests."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, in_chans, img_size, img_size, generator=gen)
+
+
+def quantize_module(model: torch.nn.Module, calib: torch.Tensor | list, *, name: str = "custom",
+                    batch_size: int = 8, progress: bool = False, config=None) -> IntegerModel:
+    """Calibrate the I-ViT version of a timm ``VisionTransformer`` and export its integer model."""
+    from .qat import QuantViT, calibrate
+
+    qmodel = QuantViT(model, config)
+    if isinstance(calib, torch.Tensor):
+        batches = list(torch.split(calib, batch_size))
+    else:
+        batches = list(calib)
+    calibrate(qmodel, batches, progress=progress)
+    return qmodel.export(name)
+
+
+def quantize_model(name: str, *, checkpoint=None, pretrained: bool = False, calib_images=None,
+                   calib_random: int = 4, seed: int = 0, depth: int | None = None,
+                   img_size: int | None = None, progress: bool = False, config=None) -> IntegerModel:
+    """Quantize a supported timm model into an integer model.
+
+    ``calib_images``: normalized float images ``(N, C, H, W)`` (array or tensor); without them
+    ``calib_random`` deterministic random images are used.
+    """
+    model = create_float_model(name, checkpoint=checkpoint, pretrained=pretrained, seed=seed,
+                               depth=depth, img_size=img_size)
+    size = int(model.patch_embed.img_size[0])
+    chans = int(model.patch_embed.proj.in_channels)
+    if calib_images is None:
+        if calib_random < 1:
+            raise IvitError("calibration needs at least one image")
+        calib = random_images(calib_random, chans, size, seed)
+    else:
+        calib = torch.as_tensor(np.asarray(calib_images, dtype=np.float32))
+        if calib.ndim != 4 or tuple(calib.shape[1:]) != (chans, size, size):
+            raise IvitError(f"calibration images have shape {tuple(calib.shape)}, "
+                            f"expected (N, {chans}, {size}, {size})")
+    with torch.no_grad():
+        return quantize_module(model, calib, name=name, progress=progress, config=config)
