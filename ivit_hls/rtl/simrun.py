@@ -82,10 +82,11 @@ def build(top: str, params: dict | None = None) -> Path:
     return build_dir
 
 
-def run_tb(top: str, params: dict | None, test_module: str, config: dict) -> dict:
+def run_tb(top: str, params: dict | None, test_module: str, config: dict,
+           testcase: str | None = None) -> dict:
     """Run cocotb testbench ``sim/<test_module>.py`` on ``top``; return its result JSON.
 
-    ``config`` reaches the testbench as JSON in ``IVIT_TB_CONFIG``; the testbench writes its
+    ``testcase`` picks one ``@cocotb.test`` of the module. ``config`` reaches the testbench as JSON in ``IVIT_TB_CONFIG``; the testbench writes its
     measurements to the file named by ``IVIT_TB_RESULT``. A failing cocotb test raises.
     """
     from cocotb_tools.runner import get_runner
@@ -105,6 +106,7 @@ def run_tb(top: str, params: dict | None, test_module: str, config: dict) -> dic
     try:
         runner.test(
             test_module=test_module,
+            testcase=testcase,
             hdl_toplevel=top,
             hdl_toplevel_lang="verilog",
             build_dir=str(build_dir),
