@@ -47,6 +47,11 @@ def unpack(word: int, lanes: int, width: int, signed: bool = True) -> list[int]:
     return out
 
 
+def _unsigned(value) -> int:
+    """A settled signal value as a non-negative int (1-bit signals are ``Logic``)."""
+    return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)
+
+
 async def start(dut, rng_seed: int = 0):
     """Start the clock, reset the DUT for a few cycles, leave every stream idle."""
     Clock(dut.clk, 10, unit="ns").start()
@@ -88,7 +93,7 @@ async def stream(dut, beats: list[dict[str, int]], out_fields: list[str], n_out:
         if offer and dut.s_ready.value == 1:
             sent += 1
         if take and dut.m_valid.value == 1:
-            outs.append({f: h.value.to_unsigned() for f, h in zip(out_fields, m_handles)})
+            outs.append({f: _unsigned(h.value) for f, h in zip(out_fields, m_handles)})
         cycles += 1
         await FallingEdge(dut.clk)
     dut.s_valid.value = 0
