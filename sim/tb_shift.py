@@ -7,6 +7,7 @@ import numpy as np
 
 import streams
 from ivit_hls import spec
+from ivit_hls.spec import ibert
 
 
 async def _run_lanes(dut, cfg, data, in_w, out_w, out_signed, want, name, rng):
@@ -59,4 +60,43 @@ async def shiftgelu_random(dut):
     dut.cfg_n.value = n
     await streams.start(dut)
     streams.write_result(await _run_lanes(dut, cfg, x, in_w, out_w, True, want, "shift_gelu",
+                                          rng))
+
+
+@cocotb.test()
+async def ibert_exp_random(dut):
+    cfg = streams.config()
+    lanes, in_w, out_w = cfg["LANES"], cfg["IN_W"], cfg["OUT_W"]
+    consts = ibert.ibert_exp_constants(cfg["scale"])
+    rng = np.random.default_rng(cfg["seed"])
+    lo = -(1 << (in_w - 1))
+    q = -rng.integers(0, 40 * consts["q_ln2"], size=(cfg["vectors"], lanes), dtype=np.int64)
+    q[0], q[1] = 0, lo
+    q[2] = -63 * consts["q_ln2"] + np.arange(lanes) - lanes // 2     # the shift clamp
+    q[3] = -consts["q_ln2"] * np.arange(lanes)                       # exact multiples
+    want = ibert.ibert_exp(q, consts)
+    dut.cfg_q_ln2.value = consts["q_ln2"]
+    dut.cfg_q_b.value = consts["q_b"]
+    dut.cfg_q_c.value = consts["q_c"]
+    await streams.start(dut)
+    streams.write_result(await _run_lanes(dut, cfg, q, in_w, out_w, False, want, "ibert_exp",
+                                          rng))
+
+
+@cocotb.test()
+async def ibert_gelu_random(dut):
+    cfg = streams.config()
+    lanes, in_w, out_w = cfg["LANES"], cfg["IN_W"], cfg["OUT_W"]
+    consts = ibert.ibert_gelu_constants(cfg["scale"])
+    rng = np.random.default_rng(cfg["seed"])
+    lo, hi = -(1 << (in_w - 1)), (1 << (in_w - 1)) - 1
+    x = rng.integers(lo, hi + 1, size=(cfg["vectors"], lanes), dtype=np.int64)
+    x[0], x[1], x[2] = lo, hi, 0
+    x[3] = consts["q_clip"] + np.arange(lanes) - lanes // 2
+    want = ibert.ibert_gelu(x, consts)
+    dut.cfg_q_clip.value = consts["q_clip"]
+    dut.cfg_q_one_erf.value = consts["q_one_erf"]
+    dut.cfg_q_one.value = consts["q_one"]
+    await streams.start(dut)
+    streams.write_result(await _run_lanes(dut, cfg, x, in_w, out_w, True, want, "ibert_gelu",
                                           rng))
