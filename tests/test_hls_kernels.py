@@ -249,19 +249,19 @@ def test_attention_matmuls(lib):
 
 
 def test_patch_embed(lib):
-    ch, p, g, dim = 2, 3, 2, 5
+    ch, p, gh, gw, dim = 2, 3, 2, 3, 5
     rng = np.random.default_rng(9)
-    image = as_c(rng.integers(-128, 128, (1, ch, g * p, g * p)), np.int8)
+    image = as_c(rng.integers(-128, 128, (1, ch, gh * p, gw * p)), np.int8)
     weight = as_c(rng.integers(-128, 128, (dim, ch * p * p)), np.int8)
     bias = as_c(rng.integers(-5000, 5000, dim), np.int32)
     m, e = _dyadic(rng, dim, 1e-3, 5.0)
     cls = as_c(rng.integers(-2**15, 2**15, dim), np.int32)
-    pos = as_c(rng.integers(-2**15, 2**15, (g * g, dim)), np.int32)
+    pos = as_c(rng.integers(-2**15, 2**15, (gh * gw, dim)), np.int32)
     layer = Layer("pe", "patch_embed", ["image"],
-                  {"patch": p, "in_chans": ch, "dim": dim, "grid": g, "out_bits": 16},
+                  {"patch": p, "in_chans": ch, "dim": dim, "grid": [gh, gw], "out_bits": 16},
                   {"weight": weight, "bias": bias, "m": m, "e": e, "cls": cls, "pos": pos})
     want = golden_layers.patch_embed(layer, image.astype(np.int64))[0]
-    tokens = np.zeros((1 + g * g, dim), np.int16)
+    tokens = np.zeros((1 + gh * gw, dim), np.int16)
     lib.abi_patch_embed(ptr(image, np.int8), ptr(np.ascontiguousarray(weight.T), np.int8),
                         ptr(tokens, np.int16), ptr(bias, np.int32), ptr(m, np.int32),
                         ptr(e, np.uint8), ptr(cls, np.int32), ptr(pos, np.int32), 16)

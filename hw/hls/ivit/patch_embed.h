@@ -24,28 +24,28 @@ struct PatchEpi {
     }
 };
 
-/// image (CH, G*P, G*P) -> tokens (1 + G*G, DIM). `wt` is the conv weight transposed:
+/// image (CH, GH*P, GW*P) -> tokens (1 + GH*GW, DIM). `wt` is the conv weight transposed:
 /// (CH*P*P, DIM), rows in (c, kh, kw) order.
-template <int R, int C, int CH, int P, int G, int DIM, typename TI, typename TO, typename TP>
+template <int R, int C, int CH, int P, int GH, int GW, int DIM, typename TI, typename TO, typename TP>
 void patch_embed(const TI* image, const int8_t* wt, TO* tokens, const int32_t* bias,
                  const int32_t* m, const uint8_t* e, const TP* cls, const TP* pos, int bits) {
     constexpr int K = CH * P * P;
-    constexpr int S = G * P;
-    TI cols[G * G * K];
+    constexpr int SW = GW * P;
+    TI cols[GH * GW * K];
 pe_im2col:
-    for (int gy = 0; gy < G; ++gy)
-        for (int gx = 0; gx < G; ++gx)
+    for (int gy = 0; gy < GH; ++gy)
+        for (int gx = 0; gx < GW; ++gx)
             for (int c = 0; c < CH; ++c)
                 for (int kh = 0; kh < P; ++kh)
                     for (int kw = 0; kw < P; ++kw) {
 #pragma HLS PIPELINE II=1
-                        cols[(gy * G + gx) * K + (c * P + kh) * P + kw] =
-                            image[(c * S + gy * P + kh) * S + gx * P + kw];
+                        cols[(gy * GW + gx) * K + (c * P + kh) * P + kw] =
+                            image[(c * GH * P + gy * P + kh) * SW + gx * P + kw];
                     }
 pe_cls:
     for (int j = 0; j < DIM; ++j) tokens[j] = static_cast<TO>(cls[j]);
     PatchEpi<TO, TP> epi{tokens, DIM, bias, m, e, pos, bits};
-    gemm<R, C>(cols, K, wt, DIM, G * G, DIM, K, epi);
+    gemm<R, C>(cols, K, wt, DIM, GH * GW, DIM, K, epi);
 }
 
 }  // namespace ivit

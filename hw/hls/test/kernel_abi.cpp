@@ -90,11 +90,11 @@ void abi_pv_matmul(const uint16_t* probs, const int8_t* qkv, int8_t* out, int64_
     pv_matmul<4, 3, 7, 2, 5>(probs, qkv, out, m, e, bits);
 }
 
-// Patch embedding: 2 channels, patch 3, grid 2 (6x6 image), dim 5, on a 2x4 array.
+// Patch embedding: 2 channels, patch 3, grid 2x3 (6x9 image), dim 5, on a 2x4 array.
 void abi_patch_embed(const int8_t* image, const int8_t* wt, int16_t* tokens, const int32_t* bias,
                      const int32_t* m, const uint8_t* e, const int32_t* cls, const int32_t* pos,
                      int bits) {
-    patch_embed<2, 4, 2, 3, 2, 5>(image, wt, tokens, bias, m, e, cls, pos, bits);
+    patch_embed<2, 4, 2, 3, 2, 3, 5>(image, wt, tokens, bias, m, e, cls, pos, bits);
 }
 
 int abi_argmax_i32(const int32_t* logits, int n) { return argmax(logits, n); }

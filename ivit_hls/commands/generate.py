@@ -1,0 +1,72 @@
+"""``ivit-hls generate``: integer model -> Vitis-ready HLS C++ project."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from ..errors import IvitError
+
+NAME = "generate"
+HELP = "generate a Vitis HLS C++ project (kernels, testbench, configs, estimate) for a model"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..hls.options import DEFAULT_ARRAY, DEFAULT_CLOCK, DEFAULT_PART
+
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="a supported model name (quantized with a deterministic "
+                                     "random init unless --checkpoint is given)")
+    src.add_argument("--ivit", metavar="FILE", help="an integer model file (.ivit)")
+    p.add_argument("--checkpoint", metavar="FILE", help="float weights for --model")
+    p.add_argument("--out", required=True, metavar="DIR", help="project directory to create")
+    p.add_argument("--array", default=DEFAULT_ARRAY, help=f"systolic array ROWSxCOLS (default {DEFAULT_ARRAY})")
+    p.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default {DEFAULT_PART})")
+    p.add_argument("--clock", default=DEFAULT_CLOCK, help=f"target clock (default {DEFAULT_CLOCK})")
+    p.add_argument("--seed", type=int, default=0, help="random init seed for --model")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --out directory")
+
+
+def load_model(args: argparse.Namespace):
+    """The integer model named by ``--model`` or read from ``--ivit``."""
+    from .. import ir
+
+    if args.ivit:
+        if args.checkpoint:
+            raise IvitError("--checkpoint goes with --model, not --ivit")
+        return ir.load(args.ivit)
+    from ..api import quantize_model, timm_name
+
+    timm_name(args.model)  # unknown names fail here, listing the supported ones
+    if args.checkpoint is None:
+        print(f"note: no --checkpoint, {args.model} uses a deterministic random init "
+              f"(seed {args.seed}); the hardware is exact but its predictions are meaningless",
+              file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return quantize_model(args.model, checkpoint=args.checkpoint, seed=args.seed)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..hls.options import HlsOptions, parse_array, parse_clock, parse_part
+    from ..hls.project import check_out_dir, generate
+
+    start = time.perf_counter()
+    rows, cols = parse_array(args.array)
+    options = HlsOptions(rows=rows, cols=cols, part=parse_part(args.part),
+                         clock_mhz=parse_clock(args.clock))
+    out = Path(args.out)
+    check_out_dir(out, args.force)  # before the slow part
+    model = load_model(args)
+    generate(model, out, options, force=args.force)
+    import json
+
+    est = json.loads((out / "reports" / "estimate.json").read_text())
+    print(f"wrote {out}: {len(model.layers)} layers on a {rows}x{cols} array, "
+          f"{est['total_cycles']:,} cycles/image ({est['latency_ms']} ms at "
+          f"{options.clock_mhz:g} MHz, {est['ratio_to_mac_bound']}x the MAC bound) "
+          f"in {time.perf_counter() - start:.1f} s")
+    return 0

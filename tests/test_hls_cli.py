@@ -1,0 +1,141 @@
+"""Bad input to the HLS commands (one line, exit 2, nothing written) and Vitis command lines."""
+
+from __future__ import annotations
+
+import os
+import stat
+import warnings
+
+import pytest
+
+from ivit_hls import ir
+from ivit_hls.cli import main
+from ivit_hls.hls import HlsOptions, generate
+from ivit_hls.hls.vitis import vitis_command
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    from ivit_hls.api import quantize_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = quantize_model("deit_tiny", depth=1, img_size=32, calib_random=1)
+    base = tmp_path_factory.mktemp("cli")
+    path = ir.save(model, base / "m.ivit")
+    project = generate(model, base / "proj", HlsOptions(rows=2, cols=2))
+    return model, path, project
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if "error" in line]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+def test_unknown_model_lists_supported(tmp_path, capsys):
+    assert main(["generate", "--model", "resnet50", "--out", str(tmp_path / "o")]) == 2
+    line = _one_error_line(capsys)
+    assert "resnet50" in line and "deit_s" in line and "deit_tiny" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_nonempty_out_without_force(small, tmp_path, capsys):
+    _model, path, _project = small
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["generate", "--ivit", str(path), "--out", str(out), "--array", "2x2"]) == 2
+    assert "--force" in _one_error_line(capsys)
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert (out / "keep.txt").read_text() == "mine"
+    assert main(["generate", "--ivit", str(path), "--out", str(out), "--array", "2x2",
+                 "--force"]) == 0
+    assert (out / "manifest.json").is_file() and not (out / "keep.txt").exists()
+
+
+@pytest.mark.parametrize("array", ["64x2", "2x512", "0x4", "16", "axb"])
+def test_unusable_array(small, tmp_path, capsys, array):
+    _model, path, _project = small
+    out = tmp_path / "o"
+    assert main(["generate", "--ivit", str(path), "--out", str(out), "--array", array]) == 2
+    assert "--array" in _one_error_line(capsys)
+    assert not out.exists()
+    assert [p for p in tmp_path.iterdir()] == []  # no temporary directory left either
+
+
+def test_bad_clock_and_part(small, tmp_path, capsys):
+    _model, path, _project = small
+    assert main(["generate", "--ivit", str(path), "--out", str(tmp_path / "o"),
+                 "--clock", "fast"]) == 2
+    assert "--clock" in _one_error_line(capsys)
+    assert main(["generate", "--ivit", str(path), "--out", str(tmp_path / "o"),
+                 "--part", "not a part"]) == 2
+    assert "--part" in _one_error_line(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_range_analysis_failure(small, tmp_path, capsys):
+    model, _path, _project = small
+    import copy
+
+    import numpy as np
+
+    bad = copy.deepcopy(model)
+    layer = next(l for l in bad.layers if l.kind == "linear")
+    layer.params["bias"] = np.full_like(layer.params["bias"], 2**31 - 1)
+    path = ir.save(bad, tmp_path / "bad.ivit")
+    out = tmp_path / "o"
+    assert main(["generate", "--ivit", str(path), "--out", str(out)]) == 2
+    line = _one_error_line(capsys)
+    assert layer.name in line or "overflow" in line.lower() or "exceed" in line.lower(), line
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ivit"]
+
+
+def _stub(bindir, name):
+    log = bindir / "calls.log"
+    script = bindir / name
+    script.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\necho "$(pwd)" >> "{log}"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return log
+
+
+@pytest.mark.parametrize("tools", [("v++", "vitis-run"), ("vitis_hls",)])
+def test_vitis_commands_with_stub_tools(small, tmp_path, monkeypatch, capsys, tools):
+    _model, _path, project = small
+    for tool in tools:
+        log = _stub(tmp_path, tool)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    for step in ("csim", "csynth", "cosim", "package"):
+        assert main(["hls", str(project), "--step", step]) == 0
+    calls = log.read_text().splitlines()
+    cmds, cwds = calls[0::2], calls[1::2]
+    assert all(os.path.samefile(c, project) for c in cwds)
+    if tools[0] == "v++":
+        config = "--config hls_config.cfg --work_dir ivit_hls_work"
+        assert cmds == [f"vitis-run --mode hls --csim {config}", f"v++ -c --mode hls {config}",
+                        f"vitis-run --mode hls --cosim {config}",
+                        f"vitis-run --mode hls --package {config}"]
+    else:
+        assert cmds == [f"vitis_hls -f run_hls.tcl -tclargs {s}"
+                        for s in ("csim", "csynth", "cosim", "package")]
+
+
+def test_vitis_missing_tools(small, tmp_path, monkeypatch, capsys):
+    _model, _path, project = small
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["hls", str(project), "--step", "csynth"]) == 2
+    assert "no Vitis HLS tool" in _one_error_line(capsys)
+    with pytest.raises(Exception):
+        vitis_command(tmp_path, "csynth")
+
+
+def test_real_vitis_csim(small):
+    import shutil
+
+    if not (shutil.which("vitis-run") or shutil.which("vitis_hls")):
+        pytest.skip("AMD Vitis is not installed on this machine")
+    _model, _path, project = small
+    assert main(["hls", str(project), "--step", "csim"]) == 0
