@@ -18,6 +18,9 @@ COMMAND_MODULES = [
     "ivit_hls.commands.quantize",
     "ivit_hls.commands.info",
     "ivit_hls.commands.predict",
+    "ivit_hls.commands.generate",
+    "ivit_hls.commands.csim",
+    "ivit_hls.commands.hls",
 ]
 
 
