@@ -1,0 +1,80 @@
+"""Every RTL unit bit-exact with its golden op under cocotb + Verilator, with stalls, and its
+free-running cycle count equal to the analytic cycle model (ivit_hls.rtl.cycles)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivit_hls import spec
+from ivit_hls.rtl import cycles
+from rtl_helpers import needs_sim, run_bench
+
+pytestmark = needs_sim
+
+
+@pytest.mark.parametrize("lanes,in_w,off_w,out_w", [(3, 32, 32, 8), (2, 18, 64, 16)])
+def test_requant(lanes, in_w, off_w, out_w):
+    p = dict(LANES=lanes, IN_W=in_w, M_W=32, OFF_W=off_w, OUT_W=out_w, USER_W=1)
+    r = run_bench("ivit_requant", p, "tb_requant", "requant_random", n=120)
+    assert r["cycles_free"] == cycles.stream_cycles(120, cycles.REQUANT_LATENCY)
+
+
+def test_residual_add():
+    p = dict(LANES=4, A_W=8, B_W=16, OUT_W=16)
+    r = run_bench("ivit_residual_add", p, "tb_requant", "residual_random", n=100)
+    assert r["cycles_free"] == cycles.stream_cycles(100, cycles.RESIDUAL_LATENCY)
+
+
+@pytest.mark.parametrize("scale,n", [(0.05, 15), (0.4, 23)])
+def test_shiftexp(scale, n):
+    # One build; the constants are configuration inputs, swept per run.
+    _, i0 = spec.exp_constants(scale)
+    p = dict(LANES=3, IN_W=20, I0_W=12, QB=5, OUT_W=40)
+    r = run_bench("ivit_shiftexp", p, "tb_shift", "shiftexp_random", vectors=100, i0=i0, n=n)
+    assert r["cycles_free"] == cycles.stream_cycles(100, cycles.shiftexp_latency(5))
+
+
+def test_shiftgelu():
+    k, i0 = spec.exp_constants(0.05)
+    p = dict(LANES=2, IN_W=8, K_W=4, I0_W=12, QB=5, OUT_W=25)
+    r = run_bench("ivit_shiftgelu", p, "tb_shift", "shiftgelu_random", vectors=120,
+                  k=k, i0=i0, n=23)
+    assert r["cycles_free"] == cycles.stream_cycles(120, cycles.shiftgelu_latency(5))
+
+
+@pytest.mark.parametrize("lanes,length,scale", [(4, 13, 0.08), (1, 5, 0.02)])
+def test_shiftmax(lanes, length, scale):
+    k, i0 = spec.exp_constants(scale)
+    p = dict(LANES=lanes, IN_W=8, MAX_BEATS=16, OUT_W=16, K_W=4, I0_W=12, QB=5)
+    r = run_bench("ivit_shiftmax", p, "tb_rows", "shiftmax_rows", rows=5, len=length,
+                  k=k, i0=i0, n=15)
+    assert r["cycles_free"] == 5 * cycles.shiftmax_row_cycles(length, lanes, 5)
+
+
+@pytest.mark.parametrize("lanes,length", [(4, 29), (8, 64)])
+def test_ilayernorm(lanes, length):
+    p = dict(LANES=lanes, IN_W=16, MAX_BEATS=16)
+    r = run_bench("ivit_ilayernorm", p, "tb_rows", "ilayernorm_rows", rows=5, len=length)
+    assert r["cycles_free"] == 5 * cycles.ilayernorm_row_cycles(length, lanes, 16)
+
+
+@pytest.mark.parametrize("rows,cols,ks", [(4, 3, [20, 1, 3, 9, 30, 2, 16]),
+                                          (2, 6, [8, 12, 5])])
+def test_systolic(rows, cols, ks):
+    p = dict(ROWS=rows, COLS=cols, OUT_W=8)
+    r = run_bench("ivit_systolic", p, "tb_systolic", "systolic_tiles", ks=ks)
+    assert r["cycles_free"] == cycles.systolic_cycles(ks, rows, cols)
+
+
+def test_ibert_exp():
+    p = dict(LANES=3, IN_W=20, C_W=12, OUT_W=26)
+    r = run_bench("ivit_ibert_exp", p, "tb_shift", "ibert_exp_random", vectors=100,
+                  scale=0.05 / 16)
+    assert r["cycles_free"] == cycles.stream_cycles(100, cycles.IBERT_EXP_LATENCY)
+
+
+def test_ibert_gelu():
+    p = dict(LANES=2, IN_W=8, CL_W=12, ONE_W=26, OUT_W=36)
+    r = run_bench("ivit_ibert_gelu", p, "tb_shift", "ibert_gelu_random", vectors=100,
+                  scale=0.05)
+    assert r["cycles_free"] == cycles.stream_cycles(100, cycles.IBERT_GELU_LATENCY)
