@@ -199,9 +199,6 @@ def test_ilayernorm_zero_variance_gives_beta():
     assert np.all(out[0, r >= 128] == 127) and np.all(out[0, r <= -129] == -128)
 
 
-@pytest.mark.xfail(strict=True, reason="spec gap: ilayernorm_normalize squares int64 y without "
-                   "a range check; int32 rows can wrap Σy² silently (here 16 channels of "
-                   "[-2^31, 0]: Σy² = 2^64 wraps to 0, output 0 instead of ±2^16/4)")
 def test_ilayernorm_normalize_refuses_overflowing_rows():
     x = np.array([[-(1 << 31), 0] * 8], dtype=np.int64)  # y = ±2^30, Σy² = 2^64 wraps to 0
     with pytest.raises((ValueError, OverflowError)):

@@ -105,17 +105,11 @@ def test_dyadic_largest_representable_ratio():
     assert (int(m), int(e)) == ((1 << 31) - 2, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="spec bug: ratios in [2^30 - 2^-2, 2^30) round to a 2^31 "
-                   "mantissa, renormalise to e = 0 and raise, though m = 2^31-1, e = 1 "
-                   "represents them within 2^-32 and the docstring only rejects >= 2^30")
 def test_dyadic_just_below_limit_is_accepted():
     m, e = spec.dyadic(2.0 ** 30 - 0.25)
     assert int(e) == 1 and int(m) == (1 << 31) - 1
 
 
-@pytest.mark.xfail(strict=True, reason="spec wart: dyadic evaluates round(r * 2^62) for every "
-                   "ratio (np.where), so any |ratio| >= 2 emits a RuntimeWarning "
-                   "'invalid value encountered in cast'")
 def test_dyadic_emits_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -231,9 +225,6 @@ def test_int_matmul_refuses_possible_overflow():
     assert int(spec.int_matmul(a, b)[0, 0]) == 4 * (1 << 25) * ((1 << 26) - 1)
 
 
-@pytest.mark.xfail(strict=True, reason="spec bug: int_matmul's bound uses np.abs, which maps "
-                   "INT64_MIN to itself (negative), so the overflow check passes and a wrong "
-                   "product is returned instead of OverflowError")
 def test_int_matmul_refuses_int64_min():
     with pytest.raises(OverflowError):
         spec.int_matmul(np.array([[INT64_MIN]]), np.array([[1]]))

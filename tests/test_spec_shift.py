@@ -180,12 +180,12 @@ def test_shiftmax_large_outlier():
     assert np.all(np.abs(others - big * 2.0 ** -n) <= 1)
 
 
-@pytest.mark.xfail(strict=True, reason="spec bug: shiftmax has no guard for M = bitlen(I0<<N)+30 "
-                   ">= 63 (e.g. N = 23 with I0 = 512, or N >= 24); 1 << 63 wraps in int64 and "
-                   "every probability comes out negative")
-def test_shiftmax_large_n_stays_in_range():
+def test_shiftmax_refuses_reciprocal_shift_past_int64():
+    # M = bitlen(I0 << N) + 30 = 63 would wrap 1 << M; the spec refuses instead
     assert shiftmax_div_bits(512, 23) == 63
-    p = spec.shiftmax(np.array([[0, -3, -5]]), 0, 512, 23, 16)
+    with pytest.raises(ValueError, match="M=63"):
+        spec.shiftmax(np.array([[0, -3, -5]]), 0, 512, 23, 16)
+    p = spec.shiftmax(np.array([[0, -3, -5]]), 0, 511, 23, 16)  # M = 62 is fine
     assert p.min() >= 0 and p.max() <= 1 << 15
 
 

@@ -48,7 +48,8 @@ def dyadic(ratio) -> tuple[np.ndarray, np.ndarray]:
     """Split real ratios into dyadic pairs ``(m, e)`` with ``ratio ≈ m / 2^e``.
 
     ``|m|`` is in ``[2^30, 2^31)`` (round half to even on the 31-bit mantissa, the 2^31 case
-    renormalised) and ``e`` in ``[1, 62]``. A ratio too small for ``e <= 62`` keeps ``e = 62``
+    renormalised; just below 2^30, where that would need ``e = 0``, ``|m| = 2^31 - 1``,
+    ``e = 1``) and ``e`` in ``[1, 62]``. A ratio too small for ``e <= 62`` keeps ``e = 62``
     and a shorter ``m`` (possibly 0); a zero ratio gives ``(0, 31)``. A ratio of 2^30 or more
     cannot be represented and raises ``ValueError``. ``m`` may be negative.
     """
@@ -61,8 +62,12 @@ def dyadic(ratio) -> tuple[np.ndarray, np.ndarray]:
     m = np.where(full, m // 2, m)
     exp = np.where(full, exp + 1, exp).astype(np.int64)
     e = DYADIC_MANTISSA_BITS - exp
+    edge = full & (e == 0) & (np.abs(r) < 2.0 ** 30)
+    m = np.where(edge, np.sign(m) * ((1 << DYADIC_MANTISSA_BITS) - 1), m)
+    e = np.where(edge, 1, e)
     tiny = e > DYADIC_MAX_SHIFT
-    m = np.where(tiny, np.round(r * 2.0 ** DYADIC_MAX_SHIFT).astype(np.int64), m)
+    # only tiny ratios take this branch; zeroing the others keeps the cast in range
+    m = np.where(tiny, np.round(np.where(tiny, r, 0.0) * 2.0 ** DYADIC_MAX_SHIFT).astype(np.int64), m)
     e = np.where(tiny, DYADIC_MAX_SHIFT, e)
     zero = r == 0
     m = np.where(zero, 0, m).astype(np.int64)
@@ -114,7 +119,7 @@ class IntMatrix:
 
     def __init__(self, values):
         self.values = np.asarray(values, dtype=np.int64)
-        self.absmax = int(np.abs(self.values).max(initial=0))
+        self.absmax = int(np.abs(self.values.astype(np.float64)).max(initial=0))
         self._float = {}
 
     def as_float(self, dtype) -> np.ndarray:
@@ -132,7 +137,8 @@ def int_matmul(a, b) -> np.ndarray:
     """
     a = np.asarray(a, dtype=np.int64)
     b = b if isinstance(b, IntMatrix) else IntMatrix(b)
-    bound = int(np.abs(a).sum(axis=-1).max(initial=0)) * b.absmax
+    # float64 abs: np.abs(INT64_MIN) stays negative in int64
+    bound = int(np.abs(a.astype(np.float64)).sum(axis=-1).max(initial=0)) * b.absmax
     if bound >= _FLOAT64_EXACT:
         raise OverflowError(f"int_matmul: partial sums up to {bound} may exceed 2^53")
     dtype = np.float32 if bound < _FLOAT32_EXACT else np.float64

@@ -38,6 +38,9 @@ def ilayernorm_normalize(x) -> np.ndarray:
     """
     x = np.asarray(x, dtype=np.int64)
     c = x.shape[-1]
+    peak = int(np.abs(x.astype(np.float64)).max(initial=0))
+    if c * (2.0 * peak) ** 2 > ISQRT_MAX_INPUT:
+        raise ValueError(f"ilayernorm: {c} channels of magnitude {peak} overflow the variance sum")
     y = x - x.sum(axis=-1, keepdims=True) // c
     var = (y * y).sum(axis=-1, keepdims=True)
     sd = isqrt(var)

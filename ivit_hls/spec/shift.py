@@ -54,7 +54,7 @@ def shift_exp(u, i0: int, n: int) -> np.ndarray:
 
 
 def shiftmax_div_bits(i0: int, n: int) -> int:
-    """The shift M of Shiftmax's per-row reciprocal ``2^M // sum`` (keeps it below 2^31)."""
+    """The shift M of Shiftmax's per-row reciprocal ``f = 2^M // sum`` (``f <= 2^31``)."""
     return int((i0 << n).bit_length()) + _SHIFTMAX_RECIP_BITS
 
 
@@ -74,6 +74,8 @@ def shiftmax_normalize(e, i0: int, n: int, out_bits: int) -> np.ndarray:
     e = np.asarray(e, dtype=np.int64)
     total = e.sum(axis=-1, keepdims=True)
     m_bits = shiftmax_div_bits(i0, n)
+    if m_bits > 62:
+        raise ValueError(f"shiftmax: 2^M with M={m_bits} exceeds int64 (needs bitlen(I0)+N <= 32)")
     factor = (np.int64(1) << m_bits) // total
     shift = m_bits - (out_bits - 1)
     return (e * factor + (np.int64(1) << (shift - 1))) >> shift
