@@ -97,17 +97,23 @@ def quantize_module(model: torch.nn.Module, calib: torch.Tensor | list, *, name:
 
 
 def quantize_model(name: str, *, checkpoint=None, pretrained: bool = False, calib_images=None,
-                   calib_random: int = 4, seed: int = 0, depth: int | None = None,
+                   calib_files=None, calib_random: int = 4, seed: int = 0, depth: int | None = None,
                    img_size: int | None = None, progress: bool = False, config=None) -> IntegerModel:
     """Quantize a supported timm model into an integer model.
 
-    ``calib_images``: normalized float images ``(N, C, H, W)`` (array or tensor); without them
+    ``calib_images``: normalized float images ``(N, C, H, W)`` (array or tensor);
+    ``calib_files``: image files, preprocessed as the model expects; without either,
     ``calib_random`` deterministic random images are used.
     """
     model = create_float_model(name, checkpoint=checkpoint, pretrained=pretrained, seed=seed,
                                depth=depth, img_size=img_size)
     size = int(model.patch_embed.img_size[0])
     chans = int(model.patch_embed.proj.in_channels)
+    if calib_files is not None:
+        from .preprocess import input_config, load_image
+
+        cfg = input_config(model)
+        calib_images = np.stack([load_image(f, cfg, size, chans) for f in calib_files])
     if calib_images is None:
         if calib_random < 1:
             raise IvitError("calibration needs at least one image")

@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except IvitError as exc:
         print(f"ivit-hls {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"ivit-hls {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -2,5 +2,6 @@
 
 from .model import LAYER_KINDS, IntegerModel, Layer
 from .fileformat import FORMAT_VERSION, load, save
+from . import ranges
 
-__all__ = ["LAYER_KINDS", "IntegerModel", "Layer", "FORMAT_VERSION", "load", "save"]
+__all__ = ["LAYER_KINDS", "IntegerModel", "Layer", "FORMAT_VERSION", "load", "save", "ranges"]

@@ -8,6 +8,7 @@ from torch import nn
 
 from ..errors import IvitError
 from ..ir.model import IntegerModel
+from ..preprocess import input_config
 from .base import QuantConfig, QuantModule, Recorder
 from .layers import QuantInput, QuantLinear, QuantPatchEmbed, QuantResidual
 from .nonlinear import QuantAttention, QuantGELU, QuantLayerNorm
@@ -84,7 +85,7 @@ class QuantViT(nn.Module):
                                     for i, b in enumerate(model.blocks))
         self.norm = QuantLayerNorm("norm", model.norm, cfg, cls_only=True)
         self.head = QuantLinear("head", model.head, cfg, out="logits")
-        self.pretrained_cfg = dict(getattr(model, "pretrained_cfg", {}) or {})
+        self.input_cfg = input_config(model)
 
     def forward(self, images: torch.Tensor, rec: Recorder | None = None):
         rec = rec or Recorder()
@@ -121,7 +122,6 @@ class QuantViT(nn.Module):
         self(dummy, rec)
         pe = rec.layers[0]
         blk0 = self.blocks[0] if len(self.blocks) else None
-        pcfg = self.pretrained_cfg
         config = {
             "name": name, "arch": "vit", "img_size": self.img_size, "in_chans": self.in_chans,
             "patch": pe.attrs["patch"], "dim": pe.attrs["dim"], "depth": len(self.blocks),
@@ -131,10 +131,7 @@ class QuantViT(nn.Module):
             "num_classes": self.num_classes,
             "bits": self.cfg.as_dict(),
             "input": {"bits": self.cfg.act_bits, "scale": float(self.input.observer.scale()),
-                      "mean": list(pcfg.get("mean", (0.485, 0.456, 0.406)))[: self.in_chans],
-                      "std": list(pcfg.get("std", (0.229, 0.224, 0.225)))[: self.in_chans],
-                      "crop_pct": float(pcfg.get("crop_pct", 0.875)),
-                      "interpolation": str(pcfg.get("interpolation", "bicubic"))},
+                      **self.input_cfg},
         }
         model = IntegerModel(config, rec.layers)
         model.validate()

@@ -1,0 +1,62 @@
+"""``ivit-hls quantize``: timm model → calibrated I-ViT integer model file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from ..errors import IvitError
+
+NAME = "quantize"
+HELP = "quantize a timm ViT/DeiT into an integer-only model file (.ivit)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..api import SUPPORTED_MODELS
+
+    p.add_argument("--model", required=True, help=f"one of {', '.join(SUPPORTED_MODELS)}")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--checkpoint", metavar="FILE", help="local float weights (state dict)")
+    src.add_argument("--pretrained", action="store_true",
+                     help="timm's own pretrained weights (needs the network)")
+    cal = p.add_mutually_exclusive_group()
+    cal.add_argument("--calib-dir", metavar="DIR", help="calibrate on the images in DIR")
+    cal.add_argument("--calib-random", metavar="N", type=int,
+                     help="calibrate on N deterministic random images (default 8)")
+    p.add_argument("--gelu-form", choices=["symmetric", "rowmax"], default="symmetric",
+                   help="ShiftGELU sigmoid form (rowmax: the paper's, for ablations)")
+    p.add_argument("--seed", type=int, default=0, help="random init / random images seed")
+    p.add_argument("--out", required=True, metavar="FILE", help="integer model file to write")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import api, ir
+    from ..preprocess import image_files
+    from ..qat import QuantConfig
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise IvitError(f"{out} exists; pass --force to overwrite it")
+    api.timm_name(args.model)
+    if args.calib_random is not None and args.calib_random < 1:
+        raise IvitError("--calib-random needs N >= 1")
+    if args.checkpoint is None and not args.pretrained:
+        print(f"note: no --checkpoint, {args.model} uses a deterministic random init "
+              f"(seed {args.seed}); its predictions are meaningless", file=sys.stderr)
+    calib_files = image_files(args.calib_dir) if args.calib_dir else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = api.quantize_model(args.model, checkpoint=args.checkpoint,
+                                   pretrained=args.pretrained, calib_files=calib_files,
+                                   calib_random=args.calib_random or 8, seed=args.seed,
+                                   progress=not args.quiet,
+                                   config=QuantConfig(gelu_form=args.gelu_form))
+    ir.ranges.check(model)
+    ir.save(model, out)
+    print(f"wrote {out} ({len(model.layers)} layers, {model.param_bytes() / 1e6:.1f} MB of "
+          f"integer parameters)")
+    return 0

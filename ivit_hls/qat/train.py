@@ -1,0 +1,126 @@
+"""QAT fine-tuning: AdamW + cosine schedule, progress bar, checkpoints, optional DDP.
+
+Launched by a plain ``python`` process it trains on one device; launched by ``torchrun`` it
+joins the process group (gloo on CPU, NCCL on CUDA), wraps the model in
+DistributedDataParallel and shards the data with a ``DistributedSampler``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from tqdm import tqdm
+
+from .vit import QuantViT
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of a QAT run (the paper fine-tunes with AdamW and a cosine decay)."""
+
+    epochs: int = 1
+    lr: float = 1e-5
+    weight_decay: float = 0.05
+    batch_size: int = 32
+    warmup_steps: int = 0
+    checkpoint: str | None = None  # file written after every epoch, resumed from if present
+    progress: bool = True
+    seed: int = 0
+
+
+def distributed() -> bool:
+    """True when running inside an initialised (or initialisable) torchrun process group."""
+    if dist.is_available() and dist.is_initialized():
+        return True
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def setup_distributed(device: torch.device) -> None:
+    """Join the torchrun process group if launched by torchrun and not joined yet."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+
+def _rank() -> int:
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def cosine_lr(step: int, total: int, warmup: int) -> float:
+    """Multiplier of the base learning rate: linear warm-up, then cosine decay to 0."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _save(path: Path, state: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train_qat(qmodel: QuantViT, dataset: Dataset, cfg: TrainConfig,
+              device: torch.device | str = "cpu") -> list[float]:
+    """Fine-tune a calibrated ``QuantViT`` on ``(image, label)`` samples; returns epoch losses.
+
+    The forward pass computes the exact integers; gradients flow through the float
+    surrogates (straight-through). Activation ranges keep updating (EMA) while training.
+    """
+    device = torch.device(device)
+    setup_distributed(device)
+    qmodel.to(device)
+    ddp = dist.is_available() and dist.is_initialized()
+    sampler = DistributedSampler(dataset, shuffle=True, seed=cfg.seed) if ddp else None
+    gen = torch.Generator().manual_seed(cfg.seed)
+    loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=sampler is None,
+                        sampler=sampler, generator=gen if sampler is None else None,
+                        drop_last=False)
+    net = (torch.nn.parallel.DistributedDataParallel(qmodel, device_ids=None if device.type ==
+                                                     "cpu" else [device])
+           if ddp else qmodel)
+    opt = torch.optim.AdamW(qmodel.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total = cfg.epochs * len(loader)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: cosine_lr(step, total, cfg.warmup_steps))
+    start = 0
+    ckpt = Path(cfg.checkpoint) if cfg.checkpoint else None
+    if ckpt is not None and ckpt.is_file():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        qmodel.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        start = int(state["epoch"])
+    losses = []
+    for epoch in range(start, cfg.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        qmodel.train()
+        running, count = 0.0, 0
+        bar = tqdm(loader, desc=f"QAT epoch {epoch + 1}/{cfg.epochs}", unit="batch",
+                   disable=not cfg.progress or _rank() != 0, leave=False)
+        for images, labels in bar:
+            images, labels = images.to(device), labels.to(device)
+            q, s = net(images)
+            loss = F.cross_entropy((q * float(s.max())).float(), labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            running += float(loss.detach()) * len(labels)
+            count += len(labels)
+            bar.set_postfix(loss=f"{running / count:.4f}")
+        losses.append(running / max(count, 1))
+        if ckpt is not None and _rank() == 0:
+            _save(ckpt, {"model": qmodel.state_dict(), "optimizer": opt.state_dict(),
+                         "scheduler": sched.state_dict(), "epoch": epoch + 1})
+        if ddp:
+            dist.barrier()
+    qmodel.eval()
+    return losses
