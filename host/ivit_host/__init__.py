@@ -1,0 +1,1 @@
+"""Host driver for ivit-hls accelerators (numpy only; pyxrt / pynq optional)."""
