@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "ivit_hls.commands.generate",
     "ivit_hls.commands.csim",
     "ivit_hls.commands.hls",
+    "ivit_hls.commands.run",
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -24,32 +23,18 @@ def input_config(model) -> dict:
 
 def load_image(path: str | Path, input_cfg: dict, img_size: int, in_chans: int) -> np.ndarray:
     """Read one image: resize the short side to ``img_size / crop_pct``, center-crop,
-    scale to [0, 1], normalize with the recorded mean/std. Returns ``(C, H, W)`` float32."""
-    from PIL import Image, UnidentifiedImageError
+    scale to [0, 1], normalize with the recorded mean/std. Returns ``(C, H, W)`` float32.
 
-    path = Path(path)
-    if not path.is_file():
-        raise IvitError(f"image {path}: no such file")
+    The implementation lives in ``ivit_host.preprocess`` (the host driver needs it without
+    torch); this wrapper turns its errors into ``IvitError``.
+    """
+    from ivit_host.errors import HostError
+    from ivit_host.preprocess import load_image as host_load_image
+
     try:
-        with Image.open(path) as im:
-            im = im.convert("L" if in_chans == 1 else "RGB")
-            im.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise IvitError(f"image {path}: unreadable ({exc})") from None
-    resample = {"bilinear": Image.BILINEAR, "nearest": Image.NEAREST}.get(
-        input_cfg.get("interpolation", "bicubic"), Image.BICUBIC)
-    short = int(math.floor(img_size / float(input_cfg.get("crop_pct", 1.0))))
-    w, h = im.size
-    scale = short / min(w, h)
-    im = im.resize((max(short, round(w * scale)), max(short, round(h * scale))), resample)
-    w, h = im.size
-    left, top = (w - img_size) // 2, (h - img_size) // 2
-    im = im.crop((left, top, left + img_size, top + img_size))
-    arr = np.asarray(im, dtype=np.float32) / 255.0
-    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
-    mean = np.asarray(input_cfg["mean"], dtype=np.float32).reshape(-1, 1, 1)
-    std = np.asarray(input_cfg["std"], dtype=np.float32).reshape(-1, 1, 1)
-    return (arr - mean) / std
+        return host_load_image(path, input_cfg, img_size, in_chans)
+    except HostError as exc:
+        raise IvitError(str(exc)) from None
 
 
 def image_files(directory: str | Path) -> list[Path]:

@@ -1,0 +1,7 @@
+"""``python -m ivit_host``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
