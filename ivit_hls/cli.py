@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "ivit_hls.commands.csim",
     "ivit_hls.commands.hls",
     "ivit_hls.commands.run",
+    "ivit_hls.commands.synth_report",
 ]
 
 

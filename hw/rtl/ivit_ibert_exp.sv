@@ -39,10 +39,12 @@ module ivit_ibert_exp #(
         logic [OUT_W-1:0] poly;
         logic [ZB-1:0]    zp;
 
-        assign nq = -(IN_W+1)'($signed(s_data[l*IN_W +: IN_W]));
+        logic signed [IN_W:0] qx;
+        assign qx = (IN_W+1)'($signed(s_data[l*IN_W +: IN_W]));
+        assign nq = -qx;
         always_ff @(posedge clk) begin
             if (en) begin
-                a[0] <= 64'(nq) >= 64'(lim) ? lim : A_W'(nq);
+                a[0] <= (64)'(nq) >= (64)'(lim) ? lim : A_W'(nq);
                 z[0] <= '0;
             end
         end

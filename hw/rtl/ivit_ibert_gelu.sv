@@ -39,7 +39,7 @@ module ivit_ibert_gelu #(
         assign aq = q[IN_W-1] ? IN_W'(-q) : IN_W'(q);
         always_ff @(posedge clk) begin
             if (en) begin
-                d  <= (64'(aq) < 64'(cfg_q_clip) ? (CL_W+1)'(aq) : (CL_W+1)'(cfg_q_clip))
+                d  <= ((64)'(aq) < (64)'(cfg_q_clip) ? (CL_W+1)'(aq) : (CL_W+1)'(cfg_q_clip))
                       - (CL_W+1)'(cfg_q_clip);
                 q1 <= q;
                 dd <= ONE_W'(d * d);

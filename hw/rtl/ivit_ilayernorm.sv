@@ -29,11 +29,11 @@ module ivit_ilayernorm #(
     state_t state;
 
     logic [B_W-1:0] beats;
-    assign beats = B_W'((32'(cfg_len) + LANES - 1) / LANES);
+    assign beats = B_W'(((32)'(cfg_len) + LANES - 1) / LANES);
 
     function automatic logic lane_ok(input logic [B_W-1:0] beat, input int lane,
                                      input logic [LEN_W-1:0] len);
-        return 32'(beat) * LANES + 32'(lane) < 32'(len);
+        lane_ok = (32)'(beat) * LANES + (32)'(lane) < (32)'(len);
     endfunction
 
     logic [LANES*IN_W-1:0] xbuf [MAX_BEATS];
@@ -51,7 +51,7 @@ module ivit_ilayernorm #(
     always_comb begin
         beatsum = sum;
         for (int l = 0; l < LANES; l++)
-            if (lane_ok(wptr, l, cfg_len)) beatsum = beatsum + 48'($signed(s_data[l*IN_W +: IN_W]));
+            if (lane_ok(wptr, l, cfg_len)) beatsum = beatsum + (48)'($signed(s_data[l*IN_W +: IN_W]));
     end
     assign s_ready = state == S_LOAD;
 
@@ -61,7 +61,7 @@ module ivit_ilayernorm #(
         for (int l = 0; l < LANES; l++) begin
             logic signed [IN_W+1:0] y;
             y = (IN_W+2)'($signed(xr[l*IN_W +: IN_W])) - (IN_W+2)'(mean);
-            if (lane_ok(br, l, cfg_len)) beatvar = beatvar + 64'(y * y);
+            if (lane_ok(br, l, cfg_len)) beatvar = beatvar + (64)'(y * y);
         end
     end
 
@@ -69,7 +69,7 @@ module ivit_ilayernorm #(
     logic [6:0] vbits;
     always_comb begin
         vbits = '0;
-        for (int b = 0; b < 64; b++) if (var_acc[b]) vbits = 7'(b + 1);
+        for (int b = 0; b < 64; b++) if (var_acc[b]) vbits = (7)'(b + 1);
     end
 
     // Shared sequential divider: mean, the Newton steps, the reciprocal.
@@ -84,17 +84,17 @@ module ivit_ilayernorm #(
     );
     always_comb begin
         case (state)
-            S_MEAN:  begin div_num = 64'(abs_sum); div_den = 32'(cfg_len);
-                           div_bits = 6'(IN_W + 1); end
-            S_SQRT:  begin div_num = var_acc; div_den = xs == 0 ? 32'd1 : 32'(xs);
+            S_MEAN:  begin div_num = (64)'(abs_sum); div_den = (32)'(cfg_len);
+                           div_bits = (6)'(IN_W + 1); end
+            S_SQRT:  begin div_num = var_acc; div_den = xs == 0 ? 32'd1 : (32)'(xs);
                            div_bits = 6'd32; end
-            default: begin div_num = 64'd1 << 46; div_den = 32'(xs); div_bits = 6'd47; end
+            default: begin div_num = 64'd1 << 46; div_den = (32)'(xs); div_bits = 6'd47; end
         endcase
     end
     logic [47:0] abs_sum;
-    assign abs_sum = sum < 0 ? 48'(-sum) : 48'(sum);
+    assign abs_sum = sum < 0 ? (48)'(-sum) : (48)'(sum);
     logic [63:0] newton;
-    assign newton = (xs + 64'(div_q)) >> 1;
+    assign newton = (xs + (64)'(div_q)) >> 1;
 
     // OUT: 2-stage pipeline with backpressure.
     logic [B_W-1:0]        optr, ob1;
@@ -112,8 +112,8 @@ module ivit_ilayernorm #(
                 logic signed [IN_W+1:0] y;
                 logic signed [63:0]     p;
                 y = (IN_W+2)'($signed(orow[l*IN_W +: IN_W])) - (IN_W+2)'(mean);
-                p = 64'(y) * $signed({16'd0, recip}) + (64'sd1 <<< 29);
-                m_data[l*18 +: 18] <= lane_ok(ob1, l, cfg_len) ? 18'(p >>> 30) : '0;
+                p = (64)'(y) * $signed({16'd0, recip}) + (64'sd1 <<< 29);
+                m_data[l*18 +: 18] <= lane_ok(ob1, l, cfg_len) ? (18)'(p >>> 30) : '0;
             end
             m_last <= ob1 == beats - B_W'(1);
         end
@@ -171,7 +171,7 @@ module ivit_ilayernorm #(
                     end else if (div_done) begin
                         if (newton < xs) xs <= newton;
                         iter <= iter + 3'd1;
-                        if (iter == 3'(ITER - 1)) state <= S_RECIP;
+                        if (iter == (3)'(ITER - 1)) state <= S_RECIP;
                         div_start <= 1'b1;
                     end
                 end

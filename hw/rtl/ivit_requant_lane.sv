@@ -18,7 +18,7 @@ module ivit_requant_lane #(
 
     always_ff @(posedge clk) begin
         if (en) begin
-            prod <= 64'(acc) * 64'(m) + 64'(off);
+            prod <= (64)'(acc) * (64)'(m) + (64)'(off);
             e_q  <= e;
             y    <= (prod + (64'sd1 <<< (e_q - 6'd1))) >>> e_q;
         end

@@ -29,12 +29,12 @@ module ivit_shiftexp_lane #(
     assign p   = (IN_W+2)'(u) + (IN_W+2)'(u >>> 1) - (IN_W+2)'(u >>> 4);
     logic        [63:0]     np64;                // -p >= 0, sign-extended
     assign lim  = A_W'(n) * A_W'(i0);
-    assign np64 = 64'(-p);
+    assign np64 = (64)'(-p);
 
     // Stage 0: clamp and negate.
     always_ff @(posedge clk) begin
         if (en) begin
-            if (np64 >= 64'(lim)) a[0] <= lim;
+            if (np64 >= (64)'(lim)) a[0] <= lim;
             else                  a[0] <= A_W'(np64);
             q[0]  <= '0;
             sb[0] <= sb_in;

@@ -37,18 +37,18 @@ module ivit_shiftmax #(
     state_t state;
 
     logic [B_W-1:0] beats;
-    assign beats = B_W'((32'(cfg_len) + LANES - 1) / LANES);
+    assign beats = B_W'(((32)'(cfg_len) + LANES - 1) / LANES);
 
     // M = bitlen(I0) + N + 30.
     logic [6:0] mbits;
     always_comb begin
-        mbits = 7'(cfg_n) + 7'd30;
-        for (int b = 0; b < I0_W; b++) if (cfg_i0[b]) mbits = 7'(b + 1) + 7'(cfg_n) + 7'd30;
+        mbits = (7)'(cfg_n) + 7'd30;
+        for (int b = 0; b < I0_W; b++) if (cfg_i0[b]) mbits = (7)'(b + 1) + (7)'(cfg_n) + 7'd30;
     end
 
     function automatic logic lane_ok(input logic [B_W-1:0] beat, input int lane,
                                      input logic [LEN_W-1:0] len);
-        return 32'(beat) * LANES + 32'(lane) < 32'(len);
+        lane_ok = (32)'(beat) * LANES + (32)'(lane) < (32)'(len);
     endfunction
 
     logic [LANES*IN_W-1:0] xbuf [MAX_BEATS];
@@ -93,7 +93,7 @@ module ivit_shiftmax #(
     always_comb begin
         beatsum = sum;
         for (int l = 0; l < LANES; l++)
-            if (lane_ok(be, l, cfg_len)) beatsum = beatsum + 64'(ev[l*E_W +: E_W]);
+            if (lane_ok(be, l, cfg_len)) beatsum = beatsum + (64)'(ev[l*E_W +: E_W]);
     end
 
     // ---- DIV: one division per row.
@@ -111,7 +111,7 @@ module ivit_shiftmax #(
     logic [LANES*E_W-1:0] er;
     logic [6:0]           oshift;
     assign o_valid_in = state == S_OUT && optr < beats;
-    assign oshift     = mbits - 7'(OUT_W - 1);
+    assign oshift     = mbits - (7)'(OUT_W - 1);
     ivit_pipe_ctrl #(.LAT(2)) octrl (
         .clk, .rst, .s_valid(o_valid_in), .s_ready(o_s_ready), .en(o_en), .m_valid, .m_ready
     );
@@ -122,7 +122,7 @@ module ivit_shiftmax #(
             ob1 <= optr;
             for (int l = 0; l < LANES; l++) begin
                 if (lane_ok(ob1, l, cfg_len))
-                    m_data[l*OUT_W +: OUT_W] <= OUT_W'((64'(er[l*E_W +: E_W]) * 64'(factor)
+                    m_data[l*OUT_W +: OUT_W] <= OUT_W'(((64)'(er[l*E_W +: E_W]) * (64)'(factor)
                                                   + (64'd1 << (oshift - 7'd1))) >> oshift);
                 else
                     m_data[l*OUT_W +: OUT_W] <= '0;

@@ -103,7 +103,7 @@ module ivit_systolic #(
             end
             if (obusy && rq_ready) begin
                 orow <= orow + 1'b1;
-                if (32'(orow) == ROWS - 1) begin
+                if ((32)'(orow) == ROWS - 1) begin
                     obusy <= 1'b0;
                     orow  <= '0;
                 end
@@ -118,7 +118,7 @@ module ivit_systolic #(
     end
     ivit_requant #(.LANES(COLS), .IN_W(SUM_W), .M_W(32), .OFF_W(1), .OUT_W(OUT_W), .USER_W(1)) rq (
         .clk, .rst, .s_valid(obusy), .s_ready(rq_ready), .s_acc(rq_acc), .s_m(o_m), .s_e(o_e),
-        .s_off('0), .s_user(32'(orow) == ROWS - 1),
+        .s_off('0), .s_user((32)'(orow) == ROWS - 1),
         .m_valid, .m_ready, .m_data, .m_user(m_last)
     );
 endmodule
