@@ -14,8 +14,8 @@ from .manifest import Manifest
 from .preprocess import preprocess_files, quantize
 from .xclbin import XclbinInfo, check_xclbin, read_xclbin
 
-#: Where ``make xclbin TARGET=hw`` (vitis.mk) puts the hardware binary, per target.
-XCLBIN_PATH = "build/{target}/ivit_top.xclbin"
+#: Where ``make hw`` / ``make hw_emu`` / ``make sw_emu`` (vitis.mk) put the hardware binary, per target.
+XCLBIN_PATH = "vitis/{target}/ivit_top.xclbin"
 
 
 def topk(logits: np.ndarray, k: int) -> np.ndarray:
@@ -123,7 +123,7 @@ def open_accelerator(project, backend: str = "csim", xclbin=None, device: int = 
 
     Everything is checked before anything runs: the manifest's recorded hashes of the weight
     blob (and of the kernel sources when present); for ``xrt``/``pynq``, the .xclbin
-    (``xclbin`` or ``build/<target>/ivit_top.xclbin``) must hold the manifest's kernel with
+    (``xclbin`` or ``vitis/<target>/ivit_top.xclbin``) must hold the manifest's kernel with
     the same arguments and, when the link step's stamp is there, the same manifest hash.
     ``module`` stands in for pyxrt/pynq (tests).
     """

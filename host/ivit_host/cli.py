@@ -19,9 +19,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="csim: C-simulation library (default); xrt: pyxrt; pynq: PYNQ")
     p.add_argument("--images", nargs="+", required=True, metavar="FILE", help="image files")
     p.add_argument("--xclbin", metavar="FILE",
-                   help="hardware binary (default: DIR/build/<target>/ivit_top.xclbin)")
+                   help="hardware binary (default: DIR/vitis/<target>/ivit_top.xclbin)")
     p.add_argument("--target", choices=("hw", "hw_emu", "sw_emu"), default="hw",
-                   help="which build/<target>/ivit_top.xclbin to use by default (default hw)")
+                   help="which vitis/<target>/ivit_top.xclbin to use by default (default hw)")
     p.add_argument("--device", type=int, default=0, help="device index (default 0)")
     p.add_argument("--batch", type=int, default=8, help="images per kernel call (default 8)")
     p.add_argument("--top", type=int, default=5, help="classes to print per image (default 5)")

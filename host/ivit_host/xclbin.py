@@ -52,7 +52,7 @@ def read_xclbin(path: str | Path) -> XclbinInfo:
     """Parse the kernel names and argument names of an xclbin (no device, no XRT)."""
     path = Path(path)
     if not path.is_file():
-        raise HostError(f"xclbin {path}: no such file (build it with `make xclbin TARGET=hw` "
+        raise HostError(f"xclbin {path}: no such file (build it with `make hw` "
                         f"in the project, or pass --xclbin)")
     data = path.read_bytes()
     if len(data) < SECTIONS_AT or data[:8] != MAGIC:

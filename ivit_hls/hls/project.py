@@ -128,7 +128,8 @@ def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]
                            ("top.cpp.j2", "src/ivit_top.cpp"), ("capi.cpp.j2", "src/ivit_capi.cpp"),
                            ("tb_main.cpp.j2", "tb/tb_main.cpp"), ("Makefile.j2", "Makefile"),
                            ("hls_config.cfg.j2", "hls_config.cfg"),
-                           ("run_hls.tcl.j2", "run_hls.tcl")):
+                           ("run_hls.tcl.j2", "run_hls.tcl"),
+                           ("link.cfg.j2", "link.cfg"), ("vitis.mk.j2", "vitis.mk")):
         files[path] = env.get_template(template).render(**ctx).encode()
     for header in sorted(KERNELS.glob("*.h")):
         files[f"include/ivit/{header.name}"] = header.read_bytes()
