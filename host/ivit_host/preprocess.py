@@ -1,9 +1,10 @@
 """Image files to quantized model inputs, following a project's recorded input config.
 
 This is the project's only implementation of image preprocessing (``ivit_hls.preprocess``
-delegates here): resize the short side to ``img_size / crop_pct`` with the recorded
-interpolation, center-crop, scale to [0, 1], normalise with the recorded mean/std (float32,
-as timm's transforms do), then quantize in float64 exactly like ``ivit_hls.spec.quantize``.
+delegates here): resize the short side to ``floor(img_size / crop_pct)`` with the recorded
+interpolation, center-crop, scale to [0, 1], normalise with the recorded mean/std (float32),
+giving the same float32 numbers as timm's eval transform; then quantize in float64 exactly
+like ``ivit_hls.spec.quantize``.
 """
 
 from __future__ import annotations
@@ -46,17 +47,28 @@ def open_image(path: str | Path, in_chans: int):
     return im
 
 
+def resize_short_side(im, short: int, resample):
+    """Resize so the short side is ``short`` pixels; the long side keeps the aspect ratio,
+    truncated to an integer (the sizes torchvision's ``Resize(int)`` and so timm's eval
+    transform compute)."""
+    w, h = im.size
+    if w <= h:
+        size = (short, int(short * h / w))
+    else:
+        size = (int(short * w / h), short)
+    return im if size == (w, h) else im.resize(size, resample)
+
+
 def load_image(path: str | Path, input_cfg: dict, img_size: int, in_chans: int) -> np.ndarray:
-    """Read one image: resize the short side to ``img_size / crop_pct``, center-crop,
-    scale to [0, 1], normalise with the recorded mean/std. Returns ``(C, H, W)`` float32."""
+    """Read one image: resize the short side to ``floor(img_size / crop_pct)``, center-crop
+    ``img_size``, scale to [0, 1], normalise with the recorded mean/std (float32).
+    Returns ``(C, H, W)`` float32; the same numbers as timm's eval transform."""
     im = open_image(path, in_chans)
-    resample = _resample(input_cfg.get("interpolation", "bicubic"))
-    short = int(math.floor(img_size / float(input_cfg.get("crop_pct", 1.0))))
+    im = resize_short_side(im, int(math.floor(img_size / float(input_cfg.get("crop_pct", 1.0)))),
+                           _resample(input_cfg.get("interpolation", "bicubic")))
     w, h = im.size
-    scale = short / min(w, h)
-    im = im.resize((max(short, round(w * scale)), max(short, round(h * scale))), resample)
-    w, h = im.size
-    left, top = (w - img_size) // 2, (h - img_size) // 2
+    # center crop; offsets rounded like torchvision's CenterCrop (round half to even)
+    left, top = int(round((w - img_size) / 2.0)), int(round((h - img_size) / 2.0))
     im = im.crop((left, top, left + img_size, top + img_size))
     arr = np.asarray(im, dtype=np.float32) / np.float32(255.0)
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)

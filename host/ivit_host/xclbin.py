@@ -2,7 +2,7 @@
 against a project's manifest.
 
 The container (XRT's ``axlf`` format): 8-byte magic ``xclbin2\\0``, a fixed header whose
-section count sits at byte 452, then 40-byte section headers from byte 456
+section count (uint32) sits at byte 448, then 40-byte section headers from byte 456
 (``uint32 kind; char name[16]; uint64 offset; uint64 size``, little-endian). Sections used
 here: ``IP_LAYOUT`` (kind 8: ``int32 count``, then 80-byte entries ``uint32 type;
 uint32 properties; uint64 base; char name[64]`` from byte 8, type 1 = kernel instance named
@@ -23,7 +23,7 @@ from pathlib import Path
 from .errors import HostError
 
 MAGIC = b"xclbin2\0"
-NUM_SECTIONS_AT = 452
+NUM_SECTIONS_AT = 448
 SECTIONS_AT = 456
 SECTION_HEADER = struct.Struct("<I16s4xQQ")  # 40 bytes
 IP_DATA = struct.Struct("<IIQ64s")  # 80 bytes
