@@ -352,3 +352,14 @@ def test_real_board(backend):
     want = np.fromfile(Path(project) / "data" / "tb_logits.bin", np.int32).reshape(len(images), -1)
     with open_accelerator(project, backend) as acc:
         np.testing.assert_array_equal(acc.infer(images).logits, want)
+
+
+def test_host_check_command(project, capsys):
+    assert host_main(["check", "--project", str(project), "--target", "sw_emu"]) == 0
+    assert "manifest OK" in capsys.readouterr().out
+    good = _xclbin(project, "c.xclbin")
+    assert host_main(["check", "--project", str(project), "--xclbin", str(good)]) == 0
+    assert "kernel(s) ivit_top OK" in capsys.readouterr().out
+    bad = _xclbin(project, "c2.xclbin", kernel="vadd")
+    assert host_main(["check", "--project", str(project), "--xclbin", str(bad)]) == 2
+    assert "wrong xclbin" in capsys.readouterr().err

@@ -77,13 +77,15 @@ def check(args: argparse.Namespace, out=None) -> int:
     print(f"{manifest.project}: manifest OK (kernel {manifest.kernel_name}, "
           f"{manifest.num_classes} classes, input {manifest.image_shape} {manifest.image_dtype})",
           file=out)
-    if args.xclbin or args.target:
-        path = Path(args.xclbin) if args.xclbin else manifest.project / XCLBIN_PATH.format(target=args.target)
-        if args.xclbin or path.is_file():
-            info = read_xclbin(path)
-            check_xclbin(info, manifest)
-            print(f"{path}: {info.mode} xclbin, kernel(s) {', '.join(info.kernels or info.kernel_args)} OK",
-                  file=out)
+    path = Path(args.xclbin) if args.xclbin else manifest.project / XCLBIN_PATH.format(target=args.target)
+    if args.xclbin or path.is_file():
+        info = read_xclbin(path)
+        check_xclbin(info, manifest)
+        print(f"{path}: {info.mode} xclbin, kernel(s) {', '.join(info.kernels or info.kernel_args)} OK",
+              file=out)
+    else:
+        print(f"no {path.relative_to(manifest.project)} yet (build it with `make {args.target}`)",
+              file=out)
     return 0
 
 
