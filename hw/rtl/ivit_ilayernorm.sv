@@ -139,7 +139,7 @@ module ivit_ilayernorm #(
                 end
                 S_MEAN: if (div_done) begin
                     // floor division: a negative sum rounds away from zero when inexact
-                    mean    <= sum < 0 ? -(IN_W+1)'(div_q) - (IN_W+1)'(div_rem != 0)
+                    mean    <= sum < 0 ? -((IN_W+1)'(div_q)) - (IN_W+1)'(div_rem != 0)
                                        : (IN_W+1)'(div_q);
                     state   <= S_VAR;
                     rptr    <= '0;

@@ -1,15 +1,16 @@
-// Output-stationary int8 processing element: passes a right and b down, accumulates a*b.
+// Output-stationary processing element (int8 x int8, or A_W-bit a for 16-bit probabilities): passes a right and b down, accumulates a*b.
 // On the tile's last step it hands acc + a*b to res and restarts from zero.
 module ivit_pe #(
+    parameter int A_W   = 8,
     parameter int ACC_W = 32
 ) (
     input  logic                    clk,
     input  logic                    rst,
     input  logic                    en,
-    input  logic signed [7:0]       a_in,
+    input  logic signed [A_W-1:0]   a_in,
     input  logic signed [7:0]       b_in,
     input  logic                    l_in,
-    output logic signed [7:0]       a_out,
+    output logic signed [A_W-1:0]   a_out,
     output logic signed [7:0]       b_out,
     output logic                    l_out,
     output logic signed [ACC_W-1:0] res

@@ -5,6 +5,7 @@
 // m_last on the last row. One tile is in its result phase at a time (res -> obuf), so
 // tiles stream back to back when K >= ROWS + COLS; see ivit_hls.rtl.cycles for the model.
 module ivit_systolic #(
+    parameter int A_W   = 8,     // a-operand width (17: unsigned 16-bit probabilities)
     parameter int ROWS  = 4,
     parameter int COLS  = 4,
     parameter int OUT_W = 8,
@@ -14,7 +15,7 @@ module ivit_systolic #(
     input  logic                   rst,
     input  logic                   s_valid,
     output logic                   s_ready,
-    input  logic [ROWS*8-1:0]      s_a,
+    input  logic [ROWS*A_W-1:0]    s_a,
     input  logic [COLS*8-1:0]      s_b,
     input  logic                   s_last,
     input  logic [COLS*32-1:0]     s_bias,
@@ -33,7 +34,7 @@ module ivit_systolic #(
     assign s_ready = adv && !(pending && s_last);
 
     // Inputs enter as zeros (bubbles) when no beat is taken, so the array never waits.
-    logic [ROWS*8-1:0] a0;
+    logic [ROWS*A_W-1:0] a0;
     logic [COLS*8-1:0] b0;
     logic              l0;
     assign a0 = take ? s_a : '0;
@@ -43,14 +44,14 @@ module ivit_systolic #(
     ivit_delay #(.W(1), .LAT(ROWS + COLS - 1)) done_dly (.clk, .en(adv), .d(l0), .q(done));
 
     // Skew: row i and column j enter i and j cycles late.
-    logic signed [7:0] a_sk [ROWS];
+    logic signed [A_W-1:0] a_sk [ROWS];
     logic signed [7:0] b_sk [COLS];
     logic              l_sk [ROWS];
-    assign a_sk[0] = a0[7:0];
+    assign a_sk[0] = a0[A_W-1:0];
     assign l_sk[0] = l0;
     assign b_sk[0] = b0[7:0];
     for (genvar i = 1; i < ROWS; i++) begin : g_skew_a
-        ivit_delay #(.W(9), .LAT(i)) dly (.clk, .en(adv), .d({l0, a0[i*8 +: 8]}),
+        ivit_delay #(.W(A_W + 1), .LAT(i)) dly (.clk, .en(adv), .d({l0, a0[i*A_W +: A_W]}),
                                        .q({l_sk[i], a_sk[i]}));
     end
     for (genvar j = 1; j < COLS; j++) begin : g_skew_b
@@ -58,13 +59,13 @@ module ivit_systolic #(
     end
 
     // The PE grid.
-    logic signed [7:0]       a_h [ROWS][COLS];
+    logic signed [A_W-1:0]   a_h [ROWS][COLS];
     logic signed [7:0]       b_v [ROWS][COLS];
     logic                    l_h [ROWS][COLS];
     logic signed [ACC_W-1:0] res [ROWS][COLS];
     for (genvar i = 0; i < ROWS; i++) begin : g_row
         for (genvar j = 0; j < COLS; j++) begin : g_col
-            ivit_pe #(.ACC_W(ACC_W)) pe (
+            ivit_pe #(.A_W(A_W), .ACC_W(ACC_W)) pe (
                 .clk, .rst, .en(adv),
                 .a_in(j == 0 ? a_sk[i] : a_h[i][j-1]),
                 .b_in(i == 0 ? b_sk[j] : b_v[i-1][j]),
