@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,7 @@ def load(path: str | os.PathLike) -> IntegerModel:
             return _read(zf, path)
     except zipfile.BadZipFile as exc:
         raise FormatError(f"{path}: not an integer model file ({exc})") from None
-    except (KeyError, ValueError, TypeError, OSError, EOFError) as exc:
+    except (KeyError, ValueError, TypeError, OSError, EOFError, zlib.error) as exc:
         raise FormatError(f"{path}: corrupt integer model file ({exc})") from None
 
 

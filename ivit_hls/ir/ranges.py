@@ -8,6 +8,7 @@ its container, naming the layer, the quantity and the bound.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,17 +37,21 @@ class Bound:
 
     @property
     def headroom_bits(self) -> float:
-        return float(np.log2(self.limit) - np.log2(max(self.bound, 1)))
+        return math.log2(self.limit) - math.log2(max(self.bound, 1))
 
 
 def _amax(arr) -> int:
     return int(np.abs(np.asarray(arr, dtype=np.int64)).max(initial=0))
 
 
-def _requant_bound(layer: Layer, acc: int, m, e, offset=0) -> Bound:
-    e_max = int(np.max(e))
-    total = acc * _amax(m) + _amax(offset) + (1 << (e_max - 1))
-    return Bound(layer.name, "requant product acc*m + offset + 2^(e-1)", total, INT64)
+def _requant_bounds(layer: Layer, acc: int, m, e, offset=0) -> list[Bound]:
+    """The dyadic constants' declared widths (|m| < 2^31, 1 <= e <= 62) and the product."""
+    e = np.asarray(e, dtype=np.int64)
+    e_min, e_max = int(e.min()), int(e.max())
+    total = acc * _amax(m) + _amax(offset) + (1 << (max(e_max, 1) - 1))
+    return [Bound(layer.name, "dyadic multiplier |m|", _amax(m), INT32),
+            Bound(layer.name, "dyadic shift e (must be 1..62)", e_max if e_min >= 1 else 99, 63),
+            Bound(layer.name, "requant product acc*m + offset + 2^(e-1)", total, INT64)]
 
 
 def _gemm_bound(layer: Layer, weight, bias, x_bound: int) -> int:
@@ -64,6 +69,9 @@ class _Analyzer:
     def add(self, b: Bound) -> None:
         self.records.append(b)
 
+    def extend(self, bounds: list[Bound]) -> None:
+        self.records.extend(bounds)
+
     def run(self) -> list[Bound]:
         for layer in self.model.layers:
             ins = [self.bounds[s] for s in layer.inputs]
@@ -75,7 +83,7 @@ class _Analyzer:
         p = layer.params
         acc = _gemm_bound(layer, p["weight"], p["bias"], x)
         self.add(Bound(layer.name, "int32 accumulator", acc, INT32))
-        self.add(_requant_bound(layer, acc, p["m"], p["e"]))
+        self.extend(_requant_bounds(layer, acc, p["m"], p["e"]))
         return 1 << (layer.attrs["out_bits"] - 1)
 
     def _linear(self, layer, x):
@@ -84,14 +92,14 @@ class _Analyzer:
         self.add(Bound(layer.name, "int32 accumulator", acc, INT32))
         if layer.attrs["out_bits"] is None:
             return acc
-        self.add(_requant_bound(layer, acc, p["m"], p["e"]))
+        self.extend(_requant_bounds(layer, acc, p["m"], p["e"]))
         return 1 << (layer.attrs["out_bits"] - 1)
 
     def _qk_matmul(self, layer, qkv):
         a = layer.attrs
         acc = a["head_dim"] * qkv * qkv
         self.add(Bound(layer.name, "int32 accumulator", acc, INT32))
-        self.add(_requant_bound(layer, acc, a["m"], a["e"]))
+        self.extend(_requant_bounds(layer, acc, a["m"], a["e"]))
         return 1 << (a["out_bits"] - 1)
 
     def _shiftmax(self, layer, x):
@@ -110,7 +118,7 @@ class _Analyzer:
         a = layer.attrs
         acc = self.row_sums[layer.inputs[0]] * qkv
         self.add(Bound(layer.name, "int32 accumulator (row sum of P x max|v|)", acc, INT32))
-        self.add(_requant_bound(layer, acc, a["m"], a["e"]))
+        self.extend(_requant_bounds(layer, acc, a["m"], a["e"]))
         return 1 << (a["out_bits"] - 1)
 
     def _gelu(self, layer, x):
@@ -120,7 +128,7 @@ class _Analyzer:
         num = (a["i0"] << a["n"]) << GELU_SIGMOID_BITS
         self.add(Bound(layer.name, "sigmoid numerator << 15", 2 * num, INT64))
         core = x << GELU_SIGMOID_BITS
-        self.add(_requant_bound(layer, core, a["m"], a["e"]))
+        self.extend(_requant_bounds(layer, core, a["m"], a["e"]))
         return 1 << (a["out_bits"] - 1)
 
     def _layernorm(self, layer, x):
@@ -128,13 +136,13 @@ class _Analyzer:
         channels = int(np.asarray(p["m"]).size)
         var = channels * (2 * x) ** 2
         self.add(Bound(layer.name, "variance sum", var, ISQRT_MAX_INPUT + 1))
-        self.add(_requant_bound(layer, 1 << LN_FRAC_BITS, p["m"], p["e"], p["bias"]))
+        self.extend(_requant_bounds(layer, 1 << LN_FRAC_BITS, p["m"], p["e"], p["bias"]))
         return 1 << (layer.attrs["out_bits"] - 1)
 
     def _residual_add(self, layer, branch, residual):
         a, p = layer.attrs, layer.params
-        self.add(_requant_bound(layer, branch, p["m_a"], p["e_a"]))
-        self.add(_requant_bound(layer, residual, a["m_b"], a["e_b"]))
+        self.extend(_requant_bounds(layer, branch, p["m_a"], p["e_a"]))
+        self.extend(_requant_bounds(layer, residual, a["m_b"], a["e_b"]))
         return 1 << (a["out_bits"] - 1)
 
 
@@ -149,5 +157,6 @@ def check(model: IntegerModel) -> list[Bound]:
     for b in records:
         if not b.ok:
             raise RangeError(f"layer {b.layer}: {b.quantity} can reach {b.bound} "
-                             f"(2^{np.log2(b.bound):.1f}), over its limit 2^{np.log2(b.limit):.0f}")
+                             f"(2^{math.log2(b.bound):.1f}), over its limit "
+                             f"2^{math.log2(b.limit):.0f}")
     return records

@@ -26,6 +26,18 @@ def attach(exact: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:
     return exact.to(torch.float64) + (surrogate - surrogate.detach()).to(torch.float64)
 
 
+def surrogate_needed(module: torch.nn.Module) -> bool:
+    """Surrogates feed the observers (training) and the gradient; a no-grad eval pass skips them."""
+    return module.training or torch.is_grad_enabled()
+
+
+def finish(exact: torch.Tensor, surrogate_real, scale) -> torch.Tensor:
+    """The carried output: ``exact`` alone, or attached to ``surrogate_real / scale``."""
+    if surrogate_real is None:
+        return exact.to(torch.float64)
+    return attach(exact, surrogate_real / scale_tensor(scale, surrogate_real))
+
+
 def as_int(q: torch.Tensor) -> torch.Tensor:
     """The exact integers of a carried tensor as int64, detached."""
     return q.detach().to(torch.int64)

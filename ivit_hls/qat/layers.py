@@ -10,7 +10,8 @@ from torch import nn
 from .. import spec
 from ..ir.model import Layer
 from . import intops
-from .base import QuantConfig, QuantModule, Recorder, as_int, attach, const, scale_tensor
+from .base import (QuantConfig, QuantModule, Recorder, as_int, attach, const, finish, scale_tensor,
+                   surrogate_needed)
 from .observer import RangeObserver
 
 
@@ -92,8 +93,10 @@ class QuantLinear(QuantModule):
 
     def forward(self, q: torch.Tensor, s_in, rec: Recorder, src: str):
         s_w, w_int = self.quantized_weight()
-        y_f = F.linear(q.float() * scale_tensor(s_in, q), _ste_weight(self.weight, w_int, s_w),
-                       self.bias)
+        y_f = None
+        if surrogate_needed(self):
+            y_f = F.linear(q.float() * scale_tensor(s_in, q), _ste_weight(self.weight, w_int, s_w),
+                           self.bias)
         if self.training and self.out == "act":
             for o, part in zip(self.observers, y_f.chunk(self.groups, dim=-1)):
                 o.update(part)
@@ -109,7 +112,7 @@ class QuantLinear(QuantModule):
         s_out = c["s_out"]
         if self.out == "act" and self.groups == 1:
             s_out = np.float64(s_out[0])
-        return attach(exact, y_f / scale_tensor(c["s_out"], y_f)), s_out
+        return finish(exact, y_f, c["s_out"]), s_out
 
 
 class QuantPatchEmbed(QuantModule):
@@ -131,11 +134,13 @@ class QuantPatchEmbed(QuantModule):
         s_w = _weight_scale(w, bits)
         w_int = spec.quantize(w.detach().to(torch.float64).cpu().numpy(),
                               s_w[:, None, None, None], bits)
-        y = F.conv2d(q.float() * scale_tensor(s_in, q), _ste_weight(w, w_int, s_w), self.proj.bias,
-                     stride=self.proj.stride)
-        y = y.flatten(2).transpose(1, 2)
-        cls = self.cls_token.expand(y.shape[0], -1, -1)
-        x_f = torch.cat([cls, y], dim=1) + self.pos_embed
+        x_f = None
+        if surrogate_needed(self):
+            y = F.conv2d(q.float() * scale_tensor(s_in, q), _ste_weight(w, w_int, s_w),
+                         self.proj.bias, stride=self.proj.stride)
+            y = y.flatten(2).transpose(1, 2)
+            cls = self.cls_token.expand(y.shape[0], -1, -1)
+            x_f = torch.cat([cls, y], dim=1) + self.pos_embed
         if self.training:
             self.observer.update(x_f)
         s_out = self.observer.scale()
@@ -163,7 +168,7 @@ class QuantPatchEmbed(QuantModule):
                        {"weight": w_mat.astype(np.int8), "bias": bias.astype(np.int32),
                         "m": m, "e": e, "cls": cls_q.astype(np.int16 if rb <= 16 else np.int32),
                         "pos": pos_q.astype(np.int16 if rb <= 16 else np.int32)}))
-        return attach(exact, x_f / s_out), np.float64(s_out)
+        return finish(exact, x_f, s_out), np.float64(s_out)
 
 
 class QuantResidual(QuantModule):
@@ -175,7 +180,10 @@ class QuantResidual(QuantModule):
         self.observer = RangeObserver(cfg.residual_bits, cfg.momentum)
 
     def forward(self, branch, s_branch, res, s_res, rec: Recorder, srcs: list[str]):
-        y_f = branch.float() * scale_tensor(s_branch, branch) + res.float() * scale_tensor(s_res, res)
+        y_f = None
+        if surrogate_needed(self):
+            y_f = (branch.float() * scale_tensor(s_branch, branch)
+                   + res.float() * scale_tensor(s_res, res))
         if self.training:
             self.observer.update(y_f)
         s_out = self.observer.scale()
@@ -187,4 +195,4 @@ class QuantResidual(QuantModule):
         rec.emit(Layer(self.layer_name, "residual_add", srcs,
                        {"m_b": int(m_b), "e_b": int(e_b), "out_bits": self.bits},
                        {"m_a": m_a, "e_a": e_a}))
-        return attach(exact, y_f / s_out), np.float64(s_out)
+        return finish(exact, y_f, s_out), np.float64(s_out)

@@ -14,7 +14,8 @@ from ..ir.model import Layer
 from ..spec.layernorm import LN_FRAC_BITS
 from ..spec.shift import GELU_SIGMOID_BITS
 from . import intops
-from .base import QuantConfig, QuantModule, Recorder, as_int, attach, const, scale_tensor
+from .base import (QuantConfig, QuantModule, Recorder, as_int, const, finish, scale_tensor,
+                   surrogate_needed)
 from .layers import QuantLinear
 from .observer import RangeObserver
 
@@ -44,7 +45,7 @@ class QuantLayerNorm(QuantModule):
     def forward(self, q: torch.Tensor, s_in, rec: Recorder, src: str):
         if self.cls_only:
             q = q[:, :1, :]
-        y_f = self.ln(q.float() * scale_tensor(s_in, q))
+        y_f = self.ln(q.float() * scale_tensor(s_in, q)) if surrogate_needed(self) else None
         if self.training:
             self.observer.update(y_f)
         c = self.constants()
@@ -54,7 +55,7 @@ class QuantLayerNorm(QuantModule):
         rec.emit(Layer(self.layer_name, "layernorm", [src],
                        {"out_bits": self.bits, "tokens": "cls" if self.cls_only else "all"},
                        {"m": c["m"], "e": c["e"], "bias": c["bias"]}))
-        return attach(exact, y_f / c["s_out"]), np.float64(c["s_out"])
+        return finish(exact, y_f, c["s_out"]), np.float64(c["s_out"])
 
 
 class QuantGELU(QuantModule):
@@ -67,7 +68,7 @@ class QuantGELU(QuantModule):
 
     def forward(self, q: torch.Tensor, s_in, rec: Recorder, src: str):
         s_in = float(s_in)
-        y_f = F.gelu(q.float() * s_in)
+        y_f = F.gelu(q.float() * s_in) if surrogate_needed(self) else None
         if self.training:
             self.observer.update(y_f)
         s_out = self.observer.scale()
@@ -79,7 +80,7 @@ class QuantGELU(QuantModule):
         rec.emit(Layer(self.layer_name, "gelu", [src],
                        {"k": k, "i0": i0, "n": self.cfg.gelu_n, "form": self.cfg.gelu_form,
                         "m": int(m), "e": int(e), "out_bits": self.cfg.act_bits}))
-        return attach(exact, y_f / s_out), np.float64(s_out)
+        return finish(exact, y_f, s_out), np.float64(s_out)
 
 
 def _heads(x: torch.Tensor, part: int, heads: int, head_dim: int) -> torch.Tensor:
@@ -110,7 +111,11 @@ class QuantAttention(QuantModule):
         qh, kh, vh = (_heads(qkv, i, h, hd) for i in range(3))
         geo = {"heads": h, "head_dim": hd}
 
-        scores_f = (qh.float() * s_q) @ (kh.float() * s_k).transpose(-1, -2) * self.softmax_scale
+        need = surrogate_needed(self)
+        scores_f = None
+        if need:
+            scores_f = ((qh.float() * s_q) @ (kh.float() * s_k).transpose(-1, -2)
+                        * self.softmax_scale)
         if self.training:
             self.obs_scores.update(scores_f)
         s_a = self.obs_scores.scale()
@@ -120,7 +125,7 @@ class QuantAttention(QuantModule):
         rec.record(f"{name}.scores", exact)
         rec.emit(Layer(f"{name}.scores", "qk_matmul", [f"{name}.qkv"],
                        {**geo, "m": int(m), "e": int(e), "out_bits": cfg.act_bits}))
-        scores = attach(exact, scores_f / s_a)
+        scores = finish(exact, scores_f, s_a)
 
         k, i0 = spec.exp_constants(s_a)
         q_bits = cfg.softmax_bits - 1
@@ -128,10 +133,10 @@ class QuantAttention(QuantModule):
         rec.record(f"{name}.softmax", exact)
         rec.emit(Layer(f"{name}.softmax", "shiftmax", [f"{name}.scores"],
                        {"k": k, "i0": i0, "n": cfg.shiftmax_n, "out_bits": cfg.softmax_bits}))
-        probs_f = torch.softmax(scores.float() * s_a, dim=-1)
-        probs = attach(exact, probs_f * 2.0 ** q_bits)
+        probs_f = torch.softmax(scores.float() * s_a, dim=-1) if need else None
+        probs = finish(exact, probs_f, 2.0 ** -q_bits)
 
-        ctx_f = (probs.float() * 2.0 ** -q_bits) @ (vh.float() * s_v)
+        ctx_f = (probs.float() * 2.0 ** -q_bits) @ (vh.float() * s_v) if need else None
         if self.training:
             self.obs_context.update(ctx_f)
         s_o = self.obs_context.scale()
@@ -142,5 +147,5 @@ class QuantAttention(QuantModule):
         rec.record(f"{name}.context", exact)
         rec.emit(Layer(f"{name}.context", "pv_matmul", [f"{name}.softmax", f"{name}.qkv"],
                        {**geo, "m": int(m), "e": int(e), "out_bits": cfg.act_bits}))
-        ctx = attach(exact, ctx_f.transpose(1, 2).reshape(b, t, width) / s_o)
+        ctx = finish(exact, ctx_f.transpose(1, 2).reshape(b, t, width) if need else None, s_o)
         return self.proj(ctx, np.float64(s_o), rec, f"{name}.context")

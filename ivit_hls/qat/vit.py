@@ -112,17 +112,27 @@ class QuantViT(nn.Module):
         return rec.trace
 
     @torch.no_grad()
-    def export(self, name: str = "custom") -> IntegerModel:
-        """Freeze into an ``IntegerModel`` with the constants this model's forward uses."""
+    def export(self, name: str = "custom", images: torch.Tensor | None = None,
+               trace: dict | None = None) -> IntegerModel:
+        """Freeze into an ``IntegerModel`` with the constants this model's forward uses.
+
+        The constants are recorded during one forward pass over ``images`` (a blank image if
+        none); pass a dict as ``trace`` to also collect that pass's per-layer integers.
+        """
         if self.training:
             raise IvitError("export needs eval mode (frozen activation ranges)")
-        rec = Recorder(layers=[])
-        dummy = torch.zeros(1, self.in_chans, self.img_size, self.img_size,
-                            device=self.head.weight.device)
-        self(dummy, rec)
-        pe = rec.layers[0]
+        rec = Recorder(trace=trace, layers=[])
+        if images is None:
+            images = torch.zeros(1, self.in_chans, self.img_size, self.img_size,
+                                 device=self.head.weight.device)
+        self(images, rec)
+        model = IntegerModel(self._config(name, rec.layers[0]), rec.layers)
+        model.validate()
+        return model
+
+    def _config(self, name: str, pe) -> dict:
         blk0 = self.blocks[0] if len(self.blocks) else None
-        config = {
+        return {
             "name": name, "arch": "vit", "img_size": self.img_size, "in_chans": self.in_chans,
             "patch": pe.attrs["patch"], "dim": pe.attrs["dim"], "depth": len(self.blocks),
             "heads": blk0.attn.heads if blk0 else 0,
@@ -133,6 +143,3 @@ class QuantViT(nn.Module):
             "input": {"bits": self.cfg.act_bits, "scale": float(self.input.observer.scale()),
                       **self.input_cfg},
         }
-        model = IntegerModel(config, rec.layers)
-        model.validate()
-        return model
