@@ -9,7 +9,7 @@ import streams
 from ivit_hls import spec
 
 
-def tile_beats(a, b, bias, m, e, rng=None) -> list[dict[str, int]]:
+def tile_beats(a, b, bias, m, e, rng=None, a_w: int = 8) -> list[dict[str, int]]:
     """Input beats of one tile: step k carries column k of A and row k of B."""
     k = a.shape[1]
     cols = b.shape[1]
@@ -22,7 +22,7 @@ def tile_beats(a, b, bias, m, e, rng=None) -> list[dict[str, int]]:
             pb = rng.integers(-1000, 1000, cols)
             pm = rng.integers(0, 1 << 31, cols)
             pe = rng.integers(1, 63, cols)
-        beats.append({"s_a": streams.pack(a[:, s], 8), "s_b": streams.pack(b[s], 8),
+        beats.append({"s_a": streams.pack(a[:, s], a_w), "s_b": streams.pack(b[s], 8),
                       "s_last": int(last), "s_bias": streams.pack(pb, 32),
                       "s_m": streams.pack(pm, 32), "s_e": streams.pack(pe, 6)})
     return beats
@@ -35,16 +35,17 @@ async def systolic_tiles(dut):
     rng = np.random.default_rng(cfg["seed"])
     beats, want = [], []
     for t, k in enumerate(cfg["ks"]):
-        a = rng.integers(-128, 128, size=(rows, k))
+        a_lo, a_hi = cfg.get("a_lo", -128), cfg.get("a_hi", 127)
+        a = rng.integers(a_lo, a_hi + 1, size=(rows, k))
         b = rng.integers(-128, 128, size=(k, cols))
         if t == 0:
-            a[:] = -128
-            b[:] = -128                          # largest products, all positive
+            a[:] = a_lo if a_lo < 0 else a_hi
+            b[:] = -128                          # largest products
         bias = rng.integers(-(1 << 20), 1 << 20, cols)
         m = rng.integers(1 << 30, 1 << 31, cols) * np.where(rng.random(cols) < 0.2, -1, 1)
         e = rng.integers(30, 48, cols)
         want.append(spec.requant(spec.int_matmul(a, b) + bias, m, e, out_w))
-        beats += tile_beats(a, b, bias, m, e, rng)
+        beats += tile_beats(a, b, bias, m, e, rng, cfg.get("A_W", 8))
     want = np.concatenate(want, axis=0)
     await streams.start(dut)
     result = {}

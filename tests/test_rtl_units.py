@@ -12,7 +12,9 @@ from rtl_helpers import needs_sim, run_bench
 pytestmark = needs_sim
 
 
-@pytest.mark.parametrize("lanes,in_w,off_w,out_w", [(3, 32, 32, 8), (2, 18, 64, 16)])
+# Parameter points shared with the DeiT-tiny block test (ivit_hls.rtl.block.UNITS) where they
+# fit, so that a test session builds each configuration once.
+@pytest.mark.parametrize("lanes,in_w,off_w,out_w", [(8, 18, 64, 8), (4, 25, 32, 8), (3, 32, 32, 16)])
 def test_requant(lanes, in_w, off_w, out_w):
     p = dict(LANES=lanes, IN_W=in_w, M_W=32, OFF_W=off_w, OUT_W=out_w, USER_W=1)
     r = run_bench("ivit_requant", p, "tb_requant", "requant_random", n=120)
@@ -20,7 +22,7 @@ def test_requant(lanes, in_w, off_w, out_w):
 
 
 def test_residual_add():
-    p = dict(LANES=4, A_W=8, B_W=16, OUT_W=16)
+    p = dict(LANES=8, A_W=32, B_W=16, OUT_W=16)
     r = run_bench("ivit_residual_add", p, "tb_requant", "residual_random", n=100)
     assert r["cycles_free"] == cycles.stream_cycles(100, cycles.RESIDUAL_LATENCY)
 
@@ -36,7 +38,7 @@ def test_shiftexp(scale, n):
 
 def test_shiftgelu():
     k, i0 = spec.exp_constants(0.05)
-    p = dict(LANES=2, IN_W=8, K_W=4, I0_W=12, QB=5, OUT_W=25)
+    p = dict(LANES=4, IN_W=8, K_W=4, I0_W=12, QB=5, OUT_W=25)
     r = run_bench("ivit_shiftgelu", p, "tb_shift", "shiftgelu_random", vectors=120,
                   k=k, i0=i0, n=23)
     assert r["cycles_free"] == cycles.stream_cycles(120, cycles.shiftgelu_latency(5))
@@ -51,18 +53,21 @@ def test_shiftmax(lanes, length, scale):
     assert r["cycles_free"] == 5 * cycles.shiftmax_row_cycles(length, lanes, 5)
 
 
-@pytest.mark.parametrize("lanes,length", [(4, 29), (8, 64)])
-def test_ilayernorm(lanes, length):
-    p = dict(LANES=lanes, IN_W=16, MAX_BEATS=16)
+@pytest.mark.parametrize("lanes,max_beats,length", [(4, 16, 29), (8, 32, 192)])
+def test_ilayernorm(lanes, max_beats, length):
+    p = dict(LANES=lanes, IN_W=16, MAX_BEATS=max_beats)
     r = run_bench("ivit_ilayernorm", p, "tb_rows", "ilayernorm_rows", rows=5, len=length)
     assert r["cycles_free"] == 5 * cycles.ilayernorm_row_cycles(length, lanes, 16)
 
 
-@pytest.mark.parametrize("rows,cols,ks", [(4, 3, [20, 1, 3, 9, 30, 2, 16]),
-                                          (2, 6, [8, 12, 5])])
-def test_systolic(rows, cols, ks):
-    p = dict(ROWS=rows, COLS=cols, OUT_W=8)
-    r = run_bench("ivit_systolic", p, "tb_systolic", "systolic_tiles", ks=ks)
+@pytest.mark.parametrize("rows,cols,a_w,ks", [(4, 3, 8, [20, 1, 3, 9, 30, 2, 16]),
+                                               (8, 8, 8, [8, 19, 5]),
+                                               (8, 8, 17, [5, 5, 5])])
+def test_systolic(rows, cols, a_w, ks):
+    # A_W = 17 carries unsigned 16-bit probabilities (P.V with Shiftmax output bits 16).
+    p = dict(ROWS=rows, COLS=cols, A_W=a_w, OUT_W=8)
+    a_range = {} if a_w == 8 else {"a_lo": 0, "a_hi": 1 << 15}
+    r = run_bench("ivit_systolic", p, "tb_systolic", "systolic_tiles", ks=ks, **a_range)
     assert r["cycles_free"] == cycles.systolic_cycles(ks, rows, cols)
 
 

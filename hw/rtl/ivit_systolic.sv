@@ -51,34 +51,58 @@ module ivit_systolic #(
     assign l_sk[0] = l0;
     assign b_sk[0] = b0[7:0];
     for (genvar i = 1; i < ROWS; i++) begin : g_skew_a
-        ivit_delay #(.W(A_W + 1), .LAT(i)) dly (.clk, .en(adv), .d({l0, a0[i*A_W +: A_W]}),
-                                       .q({l_sk[i], a_sk[i]}));
+        logic [A_W:0] sk_d, sk_q;
+        assign sk_d = {l0, a0[i*A_W +: A_W]};
+        assign {l_sk[i], a_sk[i]} = sk_q;
+        ivit_delay #(.W(A_W + 1), .LAT(i)) dly (.clk, .en(adv), .d(sk_d), .q(sk_q));
     end
     for (genvar j = 1; j < COLS; j++) begin : g_skew_b
-        ivit_delay #(.W(8), .LAT(j)) dly (.clk, .en(adv), .d(b0[j*8 +: 8]), .q(b_sk[j]));
+        logic [7:0] sk_q;
+        assign b_sk[j] = sk_q;
+        ivit_delay #(.W(8), .LAT(j)) dly (.clk, .en(adv), .d(b0[j*8 +: 8]), .q(sk_q));
     end
 
-    // The PE grid.
-    logic signed [A_W-1:0]   a_h [ROWS][COLS];
-    logic signed [7:0]       b_v [ROWS][COLS];
-    logic                    l_h [ROWS][COLS];
-    logic signed [ACC_W-1:0] res [ROWS][COLS];
+    // The PE grid; PE (i, j) outputs live in flat vectors at index i*COLS + j.
+    localparam int NPE = ROWS * COLS;
+    // The last column's a/l and the last row's b leave the grid unused.
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [NPE*A_W-1:0]   a_h;
+    logic [NPE*8-1:0]     b_v;
+    logic [NPE-1:0]       l_h;
+    /* verilator lint_on UNUSEDSIGNAL */
+    logic [NPE*ACC_W-1:0] res;
     for (genvar i = 0; i < ROWS; i++) begin : g_row
         for (genvar j = 0; j < COLS; j++) begin : g_col
+            localparam int P = i * COLS + j;
+            logic signed [A_W-1:0] a_in, a_out;
+            logic signed [7:0]     b_in, b_out;
+            logic                  l_in, l_out;
+            if (j == 0) begin : g_left
+                assign a_in = a_sk[i];
+                assign l_in = l_sk[i];
+            end else begin : g_inner
+                assign a_in = a_h[(P-1)*A_W +: A_W];
+                assign l_in = l_h[P-1];
+            end
+            if (i == 0) begin : g_top
+                assign b_in = b_sk[j];
+            end else begin : g_below
+                assign b_in = b_v[(P-COLS)*8 +: 8];
+            end
             ivit_pe #(.A_W(A_W), .ACC_W(ACC_W)) pe (
-                .clk, .rst, .en(adv),
-                .a_in(j == 0 ? a_sk[i] : a_h[i][j-1]),
-                .b_in(i == 0 ? b_sk[j] : b_v[i-1][j]),
-                .l_in(j == 0 ? l_sk[i] : l_h[i][j-1]),
-                .a_out(a_h[i][j]), .b_out(b_v[i][j]), .l_out(l_h[i][j]), .res(res[i][j])
+                .clk, .rst, .en(adv), .a_in, .b_in, .l_in, .a_out, .b_out, .l_out,
+                .res(res[P*ACC_W +: ACC_W])
             );
+            assign a_h[P*A_W +: A_W] = a_out;
+            assign l_h[P]            = l_out;
+            assign b_v[P*8 +: 8]     = b_out;
         end
     end
 
     // Tile parameters: taken with the last beat, moved to the drain stage with the results.
     logic [COLS*32-1:0] p_bias, p_m, o_bias, o_m;
     logic [COLS*6-1:0]  p_e, o_e;
-    logic signed [ACC_W-1:0] obuf [ROWS][COLS];
+    logic [NPE*ACC_W-1:0] obuf;
     logic [$clog2(ROWS)-1:0] orow;              // ROWS >= 2
     logic rq_ready;
 
@@ -115,11 +139,15 @@ module ivit_systolic #(
     // Drain one row per beat through the requant stage.
     logic [COLS*SUM_W-1:0] rq_acc;
     for (genvar j = 0; j < COLS; j++) begin : g_drain
-        assign rq_acc[j*SUM_W +: SUM_W] = SUM_W'(obuf[orow][j]) + SUM_W'($signed(o_bias[j*32 +: 32]));
+        logic signed [ACC_W-1:0] r;
+        assign r = obuf[((32)'(orow) * COLS + j) * ACC_W +: ACC_W];
+        assign rq_acc[j*SUM_W +: SUM_W] = SUM_W'(r) + SUM_W'($signed(o_bias[j*32 +: 32]));
     end
+    logic last_row;
+    assign last_row = (32)'(orow) == ROWS - 1;
     ivit_requant #(.LANES(COLS), .IN_W(SUM_W), .M_W(32), .OFF_W(1), .OUT_W(OUT_W), .USER_W(1)) rq (
         .clk, .rst, .s_valid(obusy), .s_ready(rq_ready), .s_acc(rq_acc), .s_m(o_m), .s_e(o_e),
-        .s_off('0), .s_user((32)'(orow) == ROWS - 1),
+        .s_off({COLS{1'b0}}), .s_user(last_row),
         .m_valid, .m_ready, .m_data, .m_user(m_last)
     );
 endmodule
