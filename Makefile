@@ -20,10 +20,10 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 venv: $(VENV)/.installed
 venv-test: $(VENV)/.installed-test
 
+# The main job: DeiT-S → integer model → Vitis HLS project, then a bit-exact g++ C-simulation.
 demo: $(VENV)/.installed
-	$(VENV)/bin/ivit-hls quantize --model deit_s --calib-random 4 --out $(DEMO_DIR)/deit_s.ivit --force
-	$(VENV)/bin/ivit-hls info $(DEMO_DIR)/deit_s.ivit
-	$(VENV)/bin/ivit-hls predict $(DEMO_DIR)/deit_s.ivit --random-image 0
+	$(VENV)/bin/ivit-hls generate --model deit_s --out $(DEMO_DIR)/deit_s_hls --force
+	$(VENV)/bin/ivit-hls csim $(DEMO_DIR)/deit_s_hls
 
 test: $(VENV)/.installed-test
 	$(VENV)/bin/python -m pytest -q
