@@ -217,7 +217,7 @@ def test_layernorm(lib):
                              ptr(e, np.uint8), ptr(bias, np.int64), 8)
     np.testing.assert_array_equal(y, spec.ilayernorm(x, m, e, bias, 8))
 
-    x32 = as_c(rng.integers(-2**24, 2**24, (3, 96)), np.int32)
+    x32 = as_c(rng.integers(-2**20, 2**20, (3, 96)), np.int32)  # widest the variance sum allows
     m, e = _dyadic(rng, 96, 1e-3, 0.4, negative=True)
     bias = as_c(rng.integers(-2**20, 2**20, 96), np.int64)
     y16 = np.zeros((3, 96), np.int16)

@@ -1,9 +1,10 @@
 // I-LayerNorm normalization over rows of cfg_len channels, LANES per beat
 // (spec: layernorm.ilayernorm_normalize; the per-channel affine part is a requant stage):
-//   LOAD  store the row, sum;       MEAN  mean = floor(sum / C) (sequential divider);
-//   VAR   V = sum (x - mean)^2;     SQRT  6 Newton steps x = min(x, (x + V // x) >> 1)
+//   LOAD  store the row, sum;       MEAN  mean = floor(16 sum / C) (sequential divider);
+//   VAR   V = sum (16x - mean)^2;   SQRT  6 Newton steps x = min(x, (x + V // x) >> 1)
 //   from 2^ceil(bitlen(V)/2);       RECIP r = 2^46 // sqrt (0 when V == 0);
-//   OUT   n = ((x - mean) * r + 2^29) >> 30, one beat per cycle.
+//   OUT   n = ((16x - mean) * r + 2^29) >> 30, one beat per cycle.
+// The mean keeps 4 fractional bits (y = 16x - floor(16 sum / C)), as the spec does.
 // Lanes past cfg_len in the last beat are ignored on input and output 0.
 module ivit_ilayernorm #(
     parameter int LANES     = 4,
@@ -39,7 +40,9 @@ module ivit_ilayernorm #(
     logic [LANES*IN_W-1:0] xbuf [MAX_BEATS];
     logic [B_W-1:0]        wptr, rptr, vcnt;
     logic signed [47:0]    sum, beatsum;
-    logic signed [IN_W:0]  mean;
+    localparam int MF = 4;                 // fractional bits of the mean
+    localparam int Y_W = IN_W + MF + 2;    // |16x - mean| < 2^(IN_W+MF+1)
+    logic signed [IN_W+MF:0] mean;
     logic [63:0]           var_acc, beatvar, xs;
     logic [2:0]            iter;
     logic                  sq_run;
@@ -59,8 +62,8 @@ module ivit_ilayernorm #(
     always_comb begin
         beatvar = var_acc;
         for (int l = 0; l < LANES; l++) begin
-            logic signed [IN_W+1:0] y;
-            y = (IN_W+2)'($signed(xr[l*IN_W +: IN_W])) - (IN_W+2)'(mean);
+            logic signed [Y_W-1:0] y;
+            y = ((Y_W)'($signed(xr[l*IN_W +: IN_W])) <<< MF) - (Y_W)'(mean);
             if (lane_ok(br, l, cfg_len)) beatvar = beatvar + (64)'(y * y);
         end
     end
@@ -84,8 +87,8 @@ module ivit_ilayernorm #(
     );
     always_comb begin
         case (state)
-            S_MEAN:  begin div_num = (64)'(abs_sum); div_den = (32)'(cfg_len);
-                           div_bits = (6)'(IN_W + 1); end
+            S_MEAN:  begin div_num = (64)'(abs_sum) << MF; div_den = (32)'(cfg_len);
+                           div_bits = (6)'(IN_W + MF + 1); end
             S_SQRT:  begin div_num = var_acc; div_den = xs == 0 ? 32'd1 : (32)'(xs);
                            div_bits = 6'd32; end
             default: begin div_num = 64'd1 << 46; div_den = (32)'(xs); div_bits = 6'd47; end
@@ -109,9 +112,9 @@ module ivit_ilayernorm #(
             orow <= xbuf[optr[A_W-1:0]];
             ob1  <= optr;
             for (int l = 0; l < LANES; l++) begin
-                logic signed [IN_W+1:0] y;
+                logic signed [Y_W-1:0] y;
                 logic signed [63:0]     p;
-                y = (IN_W+2)'($signed(orow[l*IN_W +: IN_W])) - (IN_W+2)'(mean);
+                y = ((Y_W)'($signed(orow[l*IN_W +: IN_W])) <<< MF) - (Y_W)'(mean);
                 p = (64)'(y) * $signed({16'd0, recip}) + (64'sd1 <<< 29);
                 m_data[l*18 +: 18] <= lane_ok(ob1, l, cfg_len) ? (18)'(p >>> 30) : '0;
             end
@@ -139,8 +142,8 @@ module ivit_ilayernorm #(
                 end
                 S_MEAN: if (div_done) begin
                     // floor division: a negative sum rounds away from zero when inexact
-                    mean    <= sum < 0 ? -((IN_W+1)'(div_q)) - (IN_W+1)'(div_rem != 0)
-                                       : (IN_W+1)'(div_q);
+                    mean    <= sum < 0 ? -((IN_W+MF+1)'(div_q)) - (IN_W+MF+1)'(div_rem != 0)
+                                       : (IN_W+MF+1)'(div_q);
                     state   <= S_VAR;
                     rptr    <= '0;
                     vcnt    <= '0;

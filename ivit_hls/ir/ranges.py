@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import RangeError
-from ..spec.layernorm import ISQRT_MAX_INPUT, LN_FRAC_BITS
+from ..spec.layernorm import ISQRT_MAX_INPUT, LN_FRAC_BITS, LN_MEAN_FRAC_BITS
 from ..spec.shift import GELU_SIGMOID_BITS, shiftmax_div_bits, shiftmax_row_sum_bound
 from .model import IntegerModel, Layer
 
@@ -134,7 +134,7 @@ class _Analyzer:
     def _layernorm(self, layer, x):
         p = layer.params
         channels = int(np.asarray(p["m"]).size)
-        var = channels * (2 * x) ** 2
+        var = channels * ((2 * x) << LN_MEAN_FRAC_BITS) ** 2
         self.add(Bound(layer.name, "variance sum", var, ISQRT_MAX_INPUT + 1))
         self.extend(_requant_bounds(layer, 1 << LN_FRAC_BITS, p["m"], p["e"], p["bias"]))
         return 1 << (layer.attrs["out_bits"] - 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..spec.layernorm import ISQRT_ITERATIONS, LN_FRAC_BITS, LN_RECIP_SHIFT
+from ..spec.layernorm import ISQRT_ITERATIONS, LN_FRAC_BITS, LN_MEAN_FRAC_BITS, LN_RECIP_SHIFT
 from ..spec.shift import GELU_SIGMOID_BITS, shiftmax_div_bits
 
 _I64 = torch.int64
@@ -98,9 +98,10 @@ def isqrt(v: torch.Tensor) -> torch.Tensor:
 
 
 def ilayernorm_normalize(x: torch.Tensor) -> torch.Tensor:
-    """``n = round(2^16·y/isqrt(Σy²))`` per row with ``y = x - Σx // C``."""
+    """``n = round(2^16·y/isqrt(Σy²))`` per row with ``y = (x << 4) - (Σx << 4) // C``."""
     c = x.shape[-1]
-    y = x - floordiv(x.sum(dim=-1, keepdim=True), c)
+    f = LN_MEAN_FRAC_BITS
+    y = (x << f) - floordiv(x.sum(dim=-1, keepdim=True) << f, c)
     sd = isqrt((y * y).sum(dim=-1, keepdim=True))
     recip = torch.where(sd > 0, floordiv(torch.full_like(sd, 1 << LN_RECIP_SHIFT), sd.clamp(min=1)),
                         torch.zeros_like(sd))

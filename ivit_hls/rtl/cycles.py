@@ -40,9 +40,9 @@ def shiftmax_row_cycles(length: int, lanes: int, qb: int = 5) -> int:
 
 
 def ilayernorm_row_cycles(length: int, lanes: int, in_w: int = 16) -> int:
-    """One I-LayerNorm row: load, mean division (in_w + 1 steps), variance pass, 6 Newton
+    """One I-LayerNorm row: load, mean division (in_w + 5 steps: 4 fractional bits), variance pass, 6 Newton
     divisions of 32 steps, the 47-step reciprocal, output."""
-    return 3 * _beats(length, lanes) + (in_w + 1) + 6 * 32 + 47 + 20
+    return 3 * _beats(length, lanes) + (in_w + 5) + 6 * 32 + 47 + 20
 
 
 def systolic_cycles(ks: list[int], rows: int, cols: int) -> int:

@@ -10,6 +10,9 @@ from .fixedpoint import bit_length, requant
 ISQRT_ITERATIONS = 6
 #: Largest variance sum the square root accepts.
 ISQRT_MAX_INPUT = (1 << 62) - 1
+#: Fractional bits kept by the row mean: ``y = (x << 4) - ((Σx << 4) // C)`` centers each
+#: row to 1/16 of an input step, so the floor of the mean costs at most 2^-4 of one step.
+LN_MEAN_FRAC_BITS = 4
 #: Fractional bits of the normalized value ``n ≈ 2^F · y / sqrt(Σy²)``.
 LN_FRAC_BITS = 16
 #: The per-row reciprocal is ``2^K // sqrt(Σy²)``.
@@ -33,15 +36,16 @@ def isqrt(v) -> np.ndarray:
 def ilayernorm_normalize(x) -> np.ndarray:
     """Normalize each row (last axis) to ``n = round(2^16 · y / isqrt(Σy²))``, ``|n| <= 2^16``.
 
-    ``y = x - (Σx // C)`` (floor mean). ``n`` stands for ``y/σ · 2^16 / sqrt(C)``.
-    A row with ``Σy² == 0`` gives ``n = 0``.
+    ``y = (x << 4) - ((Σx << 4) // C)``: the row centered on its floor mean kept to 4
+    fractional bits. ``n`` stands for ``y/σ · 2^16 / sqrt(C)``. ``Σy² == 0`` gives ``n = 0``.
     """
     x = np.asarray(x, dtype=np.int64)
     c = x.shape[-1]
     peak = int(np.abs(x.astype(np.float64)).max(initial=0))
-    if c * (2.0 * peak) ** 2 > ISQRT_MAX_INPUT:
+    if c * (2.0 * peak * 2 ** LN_MEAN_FRAC_BITS) ** 2 > ISQRT_MAX_INPUT:
         raise ValueError(f"ilayernorm: {c} channels of magnitude {peak} overflow the variance sum")
-    y = x - x.sum(axis=-1, keepdims=True) // c
+    f = LN_MEAN_FRAC_BITS
+    y = (x << f) - ((x.sum(axis=-1, keepdims=True) << f) // c)
     var = (y * y).sum(axis=-1, keepdims=True)
     sd = isqrt(var)
     recip = np.where(sd > 0, (np.int64(1) << LN_RECIP_SHIFT) // np.maximum(sd, 1), 0)
@@ -57,5 +61,5 @@ def ilayernorm(x, m, e, bias, out_bits: int) -> np.ndarray:
     return requant(ilayernorm_normalize(x), m, e, out_bits, offset=bias)
 
 
-__all__ = ["ISQRT_ITERATIONS", "ISQRT_MAX_INPUT", "LN_FRAC_BITS", "LN_RECIP_SHIFT", "isqrt",
+__all__ = ["ISQRT_ITERATIONS", "ISQRT_MAX_INPUT", "LN_FRAC_BITS", "LN_MEAN_FRAC_BITS", "LN_RECIP_SHIFT", "isqrt",
            "ilayernorm_normalize", "ilayernorm"]

@@ -9,6 +9,7 @@ namespace ivit {
 
 constexpr int ISQRT_ITERATIONS = 6;  // exact for 0 <= V < 2^62 (see the integer spec)
 constexpr int LN_FRAC_BITS = 16;
+constexpr int64_t LN_MEAN_SCALE = 16;  // 2^LN_MEAN_FRAC_BITS: the mean keeps 4 fractional bits
 constexpr int LN_RECIP_SHIFT = 46;
 
 /// floor(sqrt(v)) for 0 <= v < 2^62: start 2^ceil(bitlen(v)/2), x = min(x, (x + v//x) >> 1).
@@ -26,7 +27,8 @@ isqrt_steps:
 }
 
 /// I-LayerNorm over `rows` rows of `cols` channels (row stride `cols`):
-/// y = x - floor(sum/C); n = round(y * (2^46 // isqrt(sum y^2)) / 2^30);
+/// y = 16x - floor(16 sum/C) (mean kept to 4 fractional bits);
+/// n = round(y * (2^46 // isqrt(sum y^2)) / 2^30);
 /// out = sat_bits((n*m_c + bias_c + 2^(e_c-1)) >> e_c).
 template <typename TI, typename TO>
 void layernorm(const TI* x, TO* out, int rows, int cols, const int32_t* m, const uint8_t* e,
@@ -42,12 +44,14 @@ ln_rows:
 #pragma HLS PIPELINE II=1
             sum += row[c];
         }
-        const int64_t mean = floor_div(sum, cols);  // the sum may be negative: floor, not `/`
+        // the sum may be negative: floor, not `/`; scaling by a multiply, since a left shift
+        // of a negative value is undefined before C++20
+        const int64_t mean = floor_div(sum * LN_MEAN_SCALE, cols);
         int64_t var = 0;
     ln_var:
         for (int c = 0; c < cols; ++c) {
 #pragma HLS PIPELINE II=1
-            const int64_t y = row[c] - mean;
+            const int64_t y = row[c] * LN_MEAN_SCALE - mean;
             var += y * y;
         }
         const int64_t sd = isqrt(var);
@@ -56,7 +60,7 @@ ln_rows:
     ln_out:
         for (int c = 0; c < cols; ++c) {
 #pragma HLS PIPELINE II=1
-            const int64_t nv = ((row[c] - mean) * recip + half) >> shift;
+            const int64_t nv = ((row[c] * LN_MEAN_SCALE - mean) * recip + half) >> shift;
             o[c] = static_cast<TO>(requant_sat(nv, m[c], e[c], out_bits, bias[c]));
         }
     }
