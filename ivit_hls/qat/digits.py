@@ -84,12 +84,12 @@ def run_digits(seed: int = 0, float_epochs: int = 30, qat_epochs: int = 2,
     xtr, ytr, xte, yte = load_digits_split(seed)
     model = train_float(xtr, ytr, epochs=float_epochs, seed=seed)
     with torch.no_grad():
-        fp32 = float((model(xte).argmax(-1) == yte).float().mean())
+        fp32 = int((model(xte).argmax(-1) == yte).sum()) / len(yte)
 
     def golden_acc(qmodel: QuantViT) -> float:
         im = qmodel.export("digits_vit")
         res = golden.run(im, golden.quantize_image(im, xte.numpy()))
-        return float((res.logits.argmax(-1) == yte.numpy()).mean())
+        return int((res.logits.argmax(-1) == yte.numpy()).sum()) / len(yte)
 
     qmodel = QuantViT(model)
     calibrate(qmodel, list(xtr[:512].split(128)), progress=progress)
@@ -100,5 +100,5 @@ def run_digits(seed: int = 0, float_epochs: int = 30, qat_epochs: int = 2,
     qat = golden_acc(qmodel)
     with torch.no_grad():
         q, _ = qmodel(xte)
-        qat_torch = float((q.argmax(-1) == yte).float().mean())
+        qat_torch = int((q.argmax(-1) == yte).sum()) / len(yte)
     return DigitsResult(fp32, ptq, qat, qat_torch, len(ytr), len(yte), time.time() - start)
