@@ -179,6 +179,8 @@ def run_block(model: IntegerModel, trace: dict, block: int = 0, workdir: Path | 
     prefix = f"blocks.{block}."
     layers = [ly for ly in model.layers if ly.name.startswith(prefix)]
     run = BlockRun()
+    if workdir is None:
+        simrun.BUILD_ROOT.parent.mkdir(parents=True, exist_ok=True)  # absent in a fresh clone
     tmp = tempfile.TemporaryDirectory(dir=simrun.BUILD_ROOT.parent) if workdir is None else None
     ctl = Controller(Path(workdir) if workdir is not None else Path(tmp.name))
     tensors = {k: v[0] for k, v in trace.items()}      # batch 1
