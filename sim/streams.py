@@ -14,6 +14,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
+from ivit_hls.rtl.bits import pack, unpack  # noqa: F401  (re-exported for the benches)
+
 
 def config() -> dict:
     """The testbench configuration passed by ``ivit_hls.rtl.simrun.run_tb``."""
@@ -24,27 +26,6 @@ def write_result(result: dict) -> None:
     """Hand measurements back to the pytest side."""
     with open(os.environ["IVIT_TB_RESULT"], "w") as fh:
         json.dump(result, fh)
-
-
-def pack(values, width: int) -> int:
-    """Pack integers (lane 0 in the low bits) into one bit vector of ``len * width`` bits."""
-    mask = (1 << width) - 1
-    out = 0
-    for i, v in enumerate(values):
-        out |= (int(v) & mask) << (i * width)
-    return out
-
-
-def unpack(word: int, lanes: int, width: int, signed: bool = True) -> list[int]:
-    """Split a bit vector into ``lanes`` integers of ``width`` bits."""
-    mask = (1 << width) - 1
-    out = []
-    for i in range(lanes):
-        v = (word >> (i * width)) & mask
-        if signed and v >> (width - 1):
-            v -= 1 << width
-        out.append(v)
-    return out
 
 
 def _unsigned(value) -> int:

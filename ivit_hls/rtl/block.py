@@ -20,6 +20,7 @@ import numpy as np
 from ..golden.layers import split_heads
 from ..ir.model import IntegerModel
 from . import cycles, simrun
+from .bits import pack, unpack
 
 # Unit configurations used by the block (one Verilator build each).
 ARRAY = dict(ROWS=8, COLS=8)
@@ -35,25 +36,6 @@ UNITS = {
     "gelu_rq": ("ivit_requant", dict(LANES=4, IN_W=25, M_W=32, OFF_W=32, OUT_W=8, USER_W=1)),
     "residual": ("ivit_residual_add", dict(LANES=8, A_W=32, B_W=16, OUT_W=16)),
 }
-
-
-def _pack(values, width: int) -> int:
-    mask = (1 << width) - 1
-    out = 0
-    for i, v in enumerate(values):
-        out |= (int(v) & mask) << (i * width)
-    return out
-
-
-def _unpack(word: int, lanes: int, width: int, signed: bool = True) -> list[int]:
-    mask = (1 << width) - 1
-    out = []
-    for i in range(lanes):
-        v = (word >> (i * width)) & mask
-        if signed and v >> (width - 1):
-            v -= 1 << width
-        out.append(v)
-    return out
 
 
 @dataclass
@@ -109,9 +91,9 @@ class Controller:
                 pb, pm, pe = pad(bias), pad(m), pad(e)
                 pe[w:] = 1
                 for s in range(k):
-                    beats.append({"s_a": _pack(at[:, s], a_w), "s_b": _pack(bt[s], 8),
-                                  "s_last": int(s == k - 1), "s_bias": _pack(pb, 32),
-                                  "s_m": _pack(pm, 32), "s_e": _pack(pe, 6)})
+                    beats.append({"s_a": pack(at[:, s], a_w), "s_b": pack(bt[s], 8),
+                                  "s_last": int(s == k - 1), "s_bias": pack(pb, 32),
+                                  "s_m": pack(pm, 32), "s_e": pack(pe, 6)})
                 ks.append(k)
                 tiles.append((r0, c0, w))
         job = {"beats": beats, "out_fields": ["m_data"], "n_out": len(tiles) * rows}
@@ -120,7 +102,7 @@ class Controller:
         for t, (r0, c0, w) in enumerate(tiles):
             for r in range(rows):
                 if r0 + r < mm:
-                    vals = _unpack(res["outs"][t * rows + r][0], cols, out_w)
+                    vals = unpack(res["outs"][t * rows + r][0], cols, out_w)
                     out[r0 + r, c0:c0 + w] = vals[:w]
         return out, res["cycles"], cycles.systolic_cycles(ks, rows, cols)
 
@@ -133,11 +115,11 @@ class Controller:
         nb = -(-size // lanes)
         flat = {k: np.concatenate([v.ravel(), np.zeros(nb * lanes - size, np.int64)])
                 for k, v in fields.items()}
-        beats = [{k: _pack(flat[k][i * lanes:(i + 1) * lanes], widths[k]) for k in flat}
+        beats = [{k: pack(flat[k][i * lanes:(i + 1) * lanes], widths[k]) for k in flat}
                  for i in range(nb)]
         res = self._run(unit, [{"static": static, "beats": beats, "out_fields": ["m_data"],
                                 "n_out": nb}])[0]
-        vals = np.array([_unpack(o[0], lanes, out_w, signed) for o in res["outs"]]).ravel()
+        vals = np.array([unpack(o[0], lanes, out_w, signed) for o in res["outs"]]).ravel()
         return vals[:size], res["cycles"], cycles.stream_cycles(nb, latency)
 
     def requant(self, unit: str, acc, m, e, off) -> tuple[np.ndarray, int, int]:
@@ -159,11 +141,11 @@ class Controller:
         beats = []
         for r in range(nrows):
             padded = np.concatenate([x[r], np.zeros(nb * lanes - length, np.int64)])
-            beats += [{"s_data": _pack(padded[b * lanes:(b + 1) * lanes], in_w)}
+            beats += [{"s_data": pack(padded[b * lanes:(b + 1) * lanes], in_w)}
                       for b in range(nb)]
         res = self._run(unit, [{"static": dict(static, cfg_len=length), "beats": beats,
                                 "out_fields": ["m_data"], "n_out": len(beats)}])[0]
-        vals = np.array([_unpack(o[0], lanes, out_w, signed) for o in res["outs"]])
+        vals = np.array([unpack(o[0], lanes, out_w, signed) for o in res["outs"]])
         return (vals.reshape(nrows, nb * lanes)[:, :length], res["cycles"],
                 nrows * row_model(length, lanes))
 
