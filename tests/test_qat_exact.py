@@ -84,3 +84,20 @@ def test_eval_forward_before_calibration_is_refused():
     q = QuantViT(model).eval()
     with pytest.raises(RuntimeError, match="not calibrated"):
         q(random_images(1, 3, 32))
+
+
+@pytest.mark.parametrize("name", ["deit_b", "vit_s", "vit_b"])
+def test_every_supported_family_converts_bit_exactly(name):
+    q, chans, size = _quant(name, depth=1, img_size=32)
+    _assert_qat_matches_golden(q, random_images(2, chans, size, seed=12))
+
+
+def test_unsupported_timm_features_are_refused_in_one_line():
+    import timm
+
+    from ivit_hls.errors import IvitError
+
+    model = timm.create_model("deit_tiny_distilled_patch16_224", pretrained=False, depth=1,
+                              img_size=32)
+    with pytest.raises(IvitError, match="distillation token"):
+        QuantViT(model)
