@@ -11,6 +11,9 @@ import torch
 from .errors import IvitError
 from .ir.model import IntegerModel
 
+#: Random calibration images when none are given (quantize and generate agree on it).
+DEFAULT_CALIB_IMAGES = 8
+
 #: Short names accepted everywhere, mapped to timm model names.
 SUPPORTED_MODELS = {
     "deit_tiny": "deit_tiny_patch16_224",
@@ -97,7 +100,7 @@ def quantize_module(model: torch.nn.Module, calib: torch.Tensor | list, *, name:
 
 
 def quantize_model(name: str, *, checkpoint=None, pretrained: bool = False, calib_images=None,
-                   calib_files=None, calib_random: int = 4, seed: int = 0, depth: int | None = None,
+                   calib_files=None, calib_random: int = DEFAULT_CALIB_IMAGES, seed: int = 0, depth: int | None = None,
                    img_size: int | None = None, progress: bool = False, config=None) -> IntegerModel:
     """Quantize a supported timm model into an integer model.
 

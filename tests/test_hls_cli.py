@@ -10,6 +10,7 @@ import pytest
 
 from ivit_hls import ir
 from ivit_hls.cli import main
+from ivit_hls.errors import IvitError
 from ivit_hls.hls import HlsOptions, generate
 from ivit_hls.hls.vitis import vitis_command
 
@@ -128,7 +129,7 @@ def test_vitis_missing_tools(small, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert main(["hls", str(project), "--step", "csynth"]) == 2
     assert "no Vitis HLS tool" in _one_error_line(capsys)
-    with pytest.raises(Exception):
+    with pytest.raises(IvitError, match="no Vitis HLS tool"):
         vitis_command(tmp_path, "csynth")
 
 

@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import pytest
 
-from ivit_hls import golden, ir
+from ivit_hls import golden
 from ivit_hls.api import random_images
 from ivit_hls.errors import RangeError
 from ivit_hls.ir import ranges

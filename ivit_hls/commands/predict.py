@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise IvitError("--top must be >= 1")
+    if args.random_image is not None and args.random_image < 0:
+        raise IvitError("--random-image needs a seed >= 0")
     model = ir.load(args.file)
     cfg = model.config
     if args.image:

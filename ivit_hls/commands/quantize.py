@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -24,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     cal = p.add_mutually_exclusive_group()
     cal.add_argument("--calib-dir", metavar="DIR", help="calibrate on the images in DIR")
     cal.add_argument("--calib-random", metavar="N", type=int,
-                     help="calibrate on N deterministic random images (default 8)")
+                     help="calibrate on N deterministic random images (default 8, as generate)")
     p.add_argument("--gelu-form", choices=["symmetric", "rowmax"], default="symmetric",
                    help="ShiftGELU sigmoid form (rowmax: the paper's, for ablations)")
     p.add_argument("--seed", type=int, default=0, help="random init / random images seed")
@@ -39,8 +40,13 @@ def run(args: argparse.Namespace) -> int:
     from ..qat import QuantConfig
 
     out = Path(args.out)
+    if out.is_dir():
+        raise IvitError(f"{out} is a directory; --out names the model file to write")
     if out.exists() and not args.force:
         raise IvitError(f"{out} exists; pass --force to overwrite it")
+    parent = out.parent if str(out.parent) else Path(".")
+    if parent.exists() and not os.access(parent, os.W_OK):
+        raise IvitError(f"{parent}: not writable")
     api.timm_name(args.model)
     if args.calib_random is not None and args.calib_random < 1:
         raise IvitError("--calib-random needs N >= 1")
@@ -52,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore")
         model = api.quantize_model(args.model, checkpoint=args.checkpoint,
                                    pretrained=args.pretrained, calib_files=calib_files,
-                                   calib_random=args.calib_random or 8, seed=args.seed,
+                                   calib_random=args.calib_random or api.DEFAULT_CALIB_IMAGES,
+                                   seed=args.seed,
                                    progress=not args.quiet,
                                    config=QuantConfig(gelu_form=args.gelu_form))
     ir.ranges.check(model)

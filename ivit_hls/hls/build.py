@@ -40,7 +40,10 @@ def _manifest(project: Path) -> dict:
     path = project / "manifest.json"
     if not path.is_file():
         raise IvitError(f"{project}: not a generated HLS project (no manifest.json)")
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, OSError) as exc:
+        raise IvitError(f"{path}: unreadable manifest ({exc})") from None
 
 
 def _compiler() -> str:

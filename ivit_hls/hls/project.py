@@ -22,11 +22,12 @@ from ..errors import IvitError
 from ..golden import run as golden_run
 from ..ir.model import IntegerModel
 from ..perf import estimate
+from ..resources import SOURCE_ROOT, source_dir
 from .build import BUILD
 from .lower import Plan, lower, numpy_dtype
 from .options import HlsOptions
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = SOURCE_ROOT
 TEMPLATES = ROOT / "templates" / "hls"
 KERNELS = ROOT / "hw" / "hls" / "ivit"
 GENERATOR = f"ivit-hls {__version__}"
@@ -36,6 +37,8 @@ _VALUES_PER_LINE = 16
 
 
 def _env() -> jinja2.Environment:
+    source_dir("templates", "hls")
+    source_dir("hw", "hls", "ivit")
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                               trim_blocks=False, lstrip_blocks=False, autoescape=False)
@@ -194,7 +197,12 @@ def write_project(files: dict[str, bytes], out: str | os.PathLike, force: bool =
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, old / "prev")
-            os.replace(tmp, out)
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                os.replace(old / "prev", out)  # --force must never lose the old project
+                shutil.rmtree(old, ignore_errors=True)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)

@@ -31,6 +31,7 @@ class TrainConfig:
     batch_size: int = 32
     warmup_steps: int = 0
     checkpoint: str | None = None  # file written after every epoch, resumed from if present
+    stop_after_epoch: int | None = None  # end this run early (time-sliced jobs); rerun resumes
     progress: bool = True
     seed: int = 0
 
@@ -101,6 +102,7 @@ def train_qat(qmodel: QuantViT, dataset: Dataset, cfg: TrainConfig,
     for epoch in range(start, cfg.epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)
+        gen.manual_seed(cfg.seed + epoch)  # a resumed run shuffles as an uninterrupted one
         qmodel.train()
         running, count = 0.0, 0
         bar = tqdm(loader, desc=f"QAT epoch {epoch + 1}/{cfg.epochs}", unit="batch",
@@ -122,5 +124,7 @@ def train_qat(qmodel: QuantViT, dataset: Dataset, cfg: TrainConfig,
                          "scheduler": sched.state_dict(), "epoch": epoch + 1})
         if ddp:
             dist.barrier()
+        if cfg.stop_after_epoch is not None and epoch + 1 >= cfg.stop_after_epoch:
+            break
     qmodel.eval()
     return losses

@@ -1,5 +1,6 @@
-// I-LayerNorm: integer mean (floor), variance sum in int64, exact integer Newton square
-// root with a fixed iteration count, one division per row, folded affine requant.
+// I-LayerNorm: floor of 16·mean (4 fractional bits), variance sum in int64, exact integer
+// Newton square root with a fixed iteration count, one division per row, folded affine
+// requant.
 #ifndef IVIT_LAYERNORM_H
 #define IVIT_LAYERNORM_H
 
