@@ -130,7 +130,7 @@ def test_vitis_missing_tools(small, tmp_path, monkeypatch, capsys):
     assert main(["hls", str(project), "--step", "csynth"]) == 2
     assert "no Vitis HLS tool" in _one_error_line(capsys)
     with pytest.raises(IvitError, match="no Vitis HLS tool"):
-        vitis_command(tmp_path, "csynth")
+        vitis_command(project, "csynth")
 
 
 def test_real_vitis_csim(small):

@@ -140,9 +140,12 @@ class CsimLibrary:
         """Logits ``(B, classes)`` int32 for integer images ``(B, C, H, W)``."""
         images = self._image(images)
         logits = np.zeros((images.shape[0], self.num_classes), np.int32)
-        self.lib.ivit_run(ctypes.c_void_p(images.ctypes.data),
-                          ctypes.c_void_p(self.weights.ctypes.data),
-                          ctypes.c_void_p(logits.ctypes.data), ctypes.c_int32(images.shape[0]))
+        rc = self.lib.ivit_run(ctypes.c_void_p(images.ctypes.data),
+                               ctypes.c_void_p(self.weights.ctypes.data),
+                               ctypes.c_void_p(logits.ctypes.data),
+                               ctypes.c_int32(images.shape[0]))
+        if rc != 0:
+            raise IvitError(f"ivit_run returned {rc}")
         return logits
 
     def run_trace(self, image) -> tuple[np.ndarray, dict[str, np.ndarray]]:
