@@ -133,11 +133,11 @@ def test_generated_sources_have_no_warnings_and_pragmas(tiny_project):
     assert est["total_cycles"] >= est["mac_bound_cycles"]
 
 
-def test_ivit_file_roundtrip_cli(tmp_path, capsys):
+def test_ivit_file_roundtrip_cli(tmp_path, capsys, monkeypatch):
     model = _quantize("deit_tiny", depth=1, img_size=32)
     path = ir.save(model, tmp_path / "m.ivit")
-    out = tmp_path / "proj"
-    assert main(["generate", "--ivit", str(path), "--out", str(out), "--array", "4x4"]) == 0
-    assert main(["csim", str(out)]) == 0
+    monkeypatch.chdir(tmp_path)  # relative paths, as a user types them (and `make demo` does)
+    assert main(["generate", "--ivit", "m.ivit", "--out", "out/proj", "--array", "4x4"]) == 0
+    assert main(["csim", "out/proj"]) == 0
     text = capsys.readouterr().out
     assert "bit-exact" in text and "PASS" in text

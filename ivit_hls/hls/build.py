@@ -64,7 +64,7 @@ def compile_commands(project: Path, kind: str = "exe") -> list[str]:
 
 
 def _compile(project: Path, kind: str) -> tuple[Path, float, str]:
-    project = Path(project)
+    project = Path(project).resolve()  # the compiler and the binary run inside the project
     _manifest(project)
     (project / "build").mkdir(exist_ok=True)
     cmd = compile_commands(project, kind)
@@ -93,7 +93,7 @@ class CsimResult:
 
 def run_csim(project: str | os.PathLike, max_images: int | None = None) -> CsimResult:
     """Build the testbench with g++ and run it on the project's golden vectors."""
-    project = Path(project)
+    project = Path(project).resolve()
     exe, build_s, warnings = _compile(project, "exe")
     cmd = [str(exe), "data"] + ([str(max_images)] if max_images else [])
     start = time.perf_counter()
