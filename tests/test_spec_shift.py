@@ -66,7 +66,7 @@ def test_exp_constants_rejects_bad_scale(bad):
 @pytest.mark.parametrize("n", [8, 15, 23])
 def test_shift_exp_bound_exhaustive(i0, n):
     u = np.arange(-(n * i0 * 3) // 4 - 2 * i0, 1, dtype=np.int64)
-    got = spec.shift_exp(u, i0, n)
+    got = spec.shift_exp(u, i0, n, "paper")
     x = -u / i0
     clamped = _p_of(u) <= -n * i0
     assert clamped.any() and (~clamped).any()
@@ -81,7 +81,8 @@ def test_shift_exp_bound_exhaustive(i0, n):
 
 def test_shift_exp_very_negative_and_positive_input():
     u = np.array([-(1 << 40), -(1 << 50), -10 ** 6])
-    np.testing.assert_array_equal(spec.shift_exp(u, 300, 15), [300, 300, 300])
+    np.testing.assert_array_equal(spec.shift_exp(u, 300, 15, "paper"), [300, 300, 300])
+    np.testing.assert_array_equal(spec.shift_exp(u, 300, 15), [0, 0, 0])  # corrected: dropped
     with pytest.raises(ValueError):
         spec.shift_exp(np.array([1]), 300, 15)
 
@@ -101,12 +102,12 @@ def _vit_logits(rng, rows, t, std):
     return x
 
 
-def _shiftmax_checks(x_int, scale, n, out_bits):
+def _shiftmax_checks(x_int, scale, n, out_bits):  # the paper's form (exp_form="paper")
     """Assert range, row-sum and per-element bounds of Shiftmax on integer rows."""
     k, i0 = spec.exp_constants(scale)
     q = out_bits - 1
     t = x_int.shape[-1]
-    p_int = spec.shiftmax(x_int, k, i0, n, out_bits)
+    p_int = spec.shiftmax(x_int, k, i0, n, out_bits, "paper")
     assert p_int.min() >= 0 and p_int.max() <= 1 << q
     sums = p_int.sum(axis=-1)
     assert np.all(np.abs(sums - (1 << q)) <= t / 2 + t * 2.0 ** (q - 30))
@@ -172,7 +173,7 @@ def test_shiftmax_large_outlier():
     t, n, q = 197, 15, 15
     x = np.zeros((1, t), dtype=np.int64)
     x[0, 17] = 1 << 20  # far beyond the clamp: every other ShiftExp is exactly I0 (2^-N)
-    p = spec.shiftmax(x, 0, 300, n, 16)
+    p = spec.shiftmax(x, 0, 300, n, 16, "paper")
     # exact: the max gets 2^Q/(1 + (T-1) 2^-N), the others 2^(Q-N)/(1 + (T-1) 2^-N), rounded
     big = 2.0 ** q / (1 + (t - 1) * 2.0 ** -n)
     assert abs(int(p[0, 17]) - big) <= 1
@@ -228,7 +229,7 @@ def test_shift_gelu_symmetric_bound(bits, span, n):
     k, i0 = spec.exp_constants(scale)
     x = np.arange(-hi, hi + 1, dtype=np.int64) if bits == 8 else \
         np.unique(np.linspace(-hi, hi, 20001).astype(np.int64))
-    out = spec.shift_gelu(x, k, i0, n)
+    out = spec.shift_gelu(x, k, i0, n, "symmetric")
     a = x * scale
     err = np.abs(out * scale / 2.0 ** GELU_SIGMOID_BITS - _gelu_ref(a))
     assert np.all(err <= _gelu_bound(a, scale, k, i0, n))
@@ -238,7 +239,7 @@ def test_shift_gelu_symmetric_sigma_range_and_monotone():
     scale = 12.0 / 127
     k, i0 = spec.exp_constants(scale)
     x = np.arange(-127, 128, dtype=np.int64)
-    out = spec.shift_gelu(x, k, i0, 23)
+    out = spec.shift_gelu(x, k, i0, 23, "symmetric")
     nz = x != 0
     sigma = out[nz] // x[nz]
     np.testing.assert_array_equal(sigma * x[nz], out[nz])  # the core is x·σ_q exactly
@@ -269,7 +270,7 @@ def test_shift_gelu_rowmax_equals_symmetric_when_row_max_below_zero():
     x = -rng.integers(0, 128, size=(20, 64))  # every row max <= 0 (some rows hit 0)
     x[::3, 5] = 0
     np.testing.assert_array_equal(spec.shift_gelu(x, k, i0, 23, form="rowmax"),
-                                  spec.shift_gelu(x, k, i0, 23))
+                                  spec.shift_gelu(x, k, i0, 23, "symmetric"))
 
 
 def test_shift_gelu_rowmax_breaks_beyond_row_max_8():
@@ -285,7 +286,8 @@ def test_shift_gelu_rowmax_breaks_beyond_row_max_8():
     ref = _gelu_ref(a)
     rel = lambda y: np.linalg.norm(y * scale / 2.0 ** 15 - ref) / np.linalg.norm(ref)
     assert rel(out[0]) > 0.3  # the negative half alone contributes |a|/2 errors
-    assert rel(spec.shift_gelu(x, k, i0, n)[0]) < 0.01
+    assert rel(spec.shift_gelu(x, k, i0, n, "symmetric")[0]) < 0.01
+    assert rel(spec.shift_gelu(x, k, i0, n)[0]) < 0.001
 
 
 def test_shift_gelu_unknown_form():

@@ -14,6 +14,12 @@ EXP_I0_MIN_BITS = 8
 GELU_SIGMOID_BITS = 15
 #: The Shiftmax reciprocal ``2^M // sum`` keeps this many bits (M = bitlen(I0 << N) + 30).
 _SHIFTMAX_RECIP_BITS = 30
+#: ShiftExp forms: ``"corrected"`` (default) and ``"paper"`` (I-ViT Alg. 1 as first specified).
+EXP_FORMS = ("corrected", "paper")
+#: Intercepts of the corrected 2^-g mantissa's three lines, in units of I0/4096 (see
+#: ``exp2_neg_frac``): the correction ``min(9g/64 + c0, c1 - g/64, c2 - g/8)`` with
+#: ``c_j = rhu(C_j·I0, 12)``; fitted so the mantissa stays within ±0.51 % of ``2^-g``.
+EXP_CORR_C = (-5, 194, 512)
 
 
 def exp_constants(scale: float) -> tuple[int, int]:
@@ -34,23 +40,58 @@ def exp_constants(scale: float) -> tuple[int, int]:
     return k, i0
 
 
-def shift_exp(u, i0: int, n: int) -> np.ndarray:
+def _check_exp_form(exp_form: str, where: str) -> None:
+    if exp_form not in EXP_FORMS:
+        raise ValueError(f"{where}: unknown exp_form {exp_form!r} (corrected or paper)")
+
+
+def exp2_neg_frac(a, i0: int, exp_form: str = "corrected") -> np.ndarray:
+    """Mantissa ``≈ I0 · 2^(-a/I0)`` of ShiftExp for a fraction ``0 <= a < I0`` (int64).
+
+    ``"paper"``: the chord ``I0 - ceil(a/2)`` (``1 + f/2``, over-estimates by up to 6.1 %).
+    ``"corrected"``: the chord minus a concave three-line correction made of shifts and adds,
+    ``I0 - ceil(a/2) - min((a>>3) + (a>>6) + c0, c1 - (a>>6), c2 - (a>>3))`` with
+    ``c_j = (C_j·I0 + 2^11) >> 12`` (per-layer constants), within ±0.51 % of ``I0·2^(-a/I0)``
+    plus the ``1/I0`` resolution.
+    """
+    a = np.asarray(a, dtype=np.int64)
+    v = i0 - ((a + 1) >> 1)
+    if exp_form == "paper":
+        return v
+    c0, c1, c2 = ((cj * i0 + 2048) >> 12 for cj in EXP_CORR_C)
+    corr = np.minimum(np.minimum((a >> 3) + (a >> 6) + c0, c1 - (a >> 6)), c2 - (a >> 3))
+    return v - corr
+
+
+def shift_exp(u, i0: int, n: int, exp_form: str = "corrected") -> np.ndarray:
     """ShiftExp: integer ``≈ I0 · 2^N · exp(u / I0)`` for ``u <= 0``.
 
-    ``p = u + (u>>1) - (u>>4)`` turns the natural exponent into base 2 (log2 e ≈ 1.0111b),
-    clamped at ``-N·I0``; ``q = (-p) // I0`` and ``r = p + q·I0 ∈ (-I0, 0]`` split it into an
-    integer and a fractional part; ``2^(r/I0) ≈ 1 + r/(2·I0)`` gives ``v = I0 + (r >> 1)``;
-    the result is ``v << (N - q)`` (exact: ``q <= N``).
+    ``exp_form="paper"`` (I-ViT Alg. 1): ``p = u + (u>>1) - (u>>4)`` turns the natural
+    exponent into base 2 (log2 e ≈ 1.0111b), clamped at ``-N·I0``; ``q = (-p) // I0`` and
+    ``r = p + q·I0 ∈ (-I0, 0]`` split it into an integer and a fractional part;
+    ``2^(r/I0) ≈ 1 + r/(2·I0)`` gives ``v = I0 + (r >> 1)``; the result is ``v << (N - q)``
+    (exact: ``q <= N``); a clamped input gives ``I0`` (it stands for ``2^-N``).
+
+    ``exp_form="corrected"`` (default): ``p = u + (u>>1) - (u>>4) + (u>>8) + (u>>10)``
+    (log2 e ≈ 1.4424), ``v = exp2_neg_frac(-r, I0)`` (the corrected mantissa), and an input
+    at or beyond the clamp (``p <= -N·I0``) gives 0: values below ``2^-N`` are dropped
+    instead of being raised to ``2^-N``, so long rows do not gain probability mass.
     """
+    _check_exp_form(exp_form, "shift_exp")
     u = np.asarray(u, dtype=np.int64)
     if np.any(u > 0):
         raise ValueError("shift_exp: input must be <= 0")
     p = u + (u >> 1) - (u >> 4)
+    if exp_form == "corrected":
+        p = p + (u >> 8) + (u >> 10)
+    clamped = p <= -n * i0
     p = np.maximum(p, -n * i0)
     q = (-p) // i0
     r = p + q * i0
-    v = i0 + (r >> 1)
-    return v << (n - q)
+    out = exp2_neg_frac(-r, i0, exp_form) << (n - q)
+    if exp_form == "corrected":
+        out = np.where(clamped, 0, out)
+    return out
 
 
 def shiftmax_div_bits(i0: int, n: int) -> int:
@@ -58,24 +99,34 @@ def shiftmax_div_bits(i0: int, n: int) -> int:
     return int((i0 << n).bit_length()) + _SHIFTMAX_RECIP_BITS
 
 
-def shiftmax(x, k: int, i0: int, n: int, out_bits: int) -> np.ndarray:
+def shiftmax(x, k: int, i0: int, n: int, out_bits: int, exp_form: str = "corrected") -> np.ndarray:
     """Shiftmax over the last axis: unsigned probabilities with scale ``2^-(out_bits-1)``.
 
-    ``e = ShiftExp((x - rowmax) << k)``, then ``shiftmax_normalize``.
+    ``e = ShiftExp((x - rowmax) << k)``, then ``shiftmax_normalize`` (same ``exp_form``).
     """
     x = np.asarray(x, dtype=np.int64)
-    u = (x - x.max(axis=-1, keepdims=True)) << k
-    return shiftmax_normalize(shift_exp(u, i0, n), i0, n, out_bits)
+    d = x - x.max(axis=-1, keepdims=True)
+    if d.size and int(-d.min()).bit_length() + k > 58:
+        raise ValueError(f"shiftmax: (x - rowmax) << {k} leaves the proven int64 range")
+    u = d << k
+    return shiftmax_normalize(shift_exp(u, i0, n, exp_form), i0, n, out_bits, exp_form)
 
 
-def shiftmax_normalize(e, i0: int, n: int, out_bits: int) -> np.ndarray:
+def shiftmax_normalize(e, i0: int, n: int, out_bits: int, exp_form: str = "corrected") -> np.ndarray:
     """Shiftmax's division: one reciprocal per row ``f = 2^M // Σe``, then
-    ``P = (e·f + 2^(M-Q-1)) >> (M-Q)`` with ``Q = out_bits - 1``, so ``0 <= P <= 2^Q``."""
+    ``P = (e·f + 2^(M-Q-1)) >> (M-Q)`` with ``Q = out_bits - 1``, so ``0 <= P <= 2^Q``.
+
+    The normalisation is the same for both forms; ``exp_form`` only checks the input range
+    (the corrected ShiftExp drops clamped values to 0, the row maximum is never 0).
+    """
+    _check_exp_form(exp_form, "shiftmax_normalize")
     e = np.asarray(e, dtype=np.int64)
     total = e.sum(axis=-1, keepdims=True)
     m_bits = shiftmax_div_bits(i0, n)
     if m_bits > 62:
         raise ValueError(f"shiftmax: 2^M with M={m_bits} exceeds int64 (needs bitlen(I0)+N <= 32)")
+    if np.any(total <= 0):
+        raise ValueError("shiftmax_normalize: a row of exp values sums to 0 (no row maximum)")
     factor = (np.int64(1) << m_bits) // total
     shift = m_bits - (out_bits - 1)
     return (e * factor + (np.int64(1) << (shift - 1))) >> shift
@@ -86,29 +137,45 @@ def _times_1702(xs: np.ndarray) -> np.ndarray:
     return xs + (xs >> 1) + (xs >> 3) + (xs >> 4)
 
 
-def shift_gelu(x, k: int, i0: int, n: int, form: str = "symmetric") -> np.ndarray:
-    """ShiftGELU core: ``x · σ_q`` where ``σ_q ≈ 2^15 · sigmoid(1.702·x·S)``.
+#: ShiftGELU forms (``spec.gelu`` holds the shift and table forms).
+GELU_FORMS = ("shift", "symmetric", "rowmax", "table")
 
-    The result has real scale ``S · 2^-15``; the layer requantizes it to its output scale.
-    ``z = 1.6875·(x << k)`` (units 1/I0). ``form="symmetric"`` (default):
-    ``t = ShiftExp(-|z|)``, ``E0 = I0 << N``, ``σ = E0/(E0+t)`` for ``z >= 0`` else
-    ``t/(E0+t)``. ``form="rowmax"`` (the paper): ``M' = max(rowmax(z), 0)``,
-    ``σ = ShiftExp(z-M') / (ShiftExp(z-M') + ShiftExp(-M'))`` per token (last axis).
-    Either way ``σ_q = (num << 15) // den``.
+
+def shift_gelu(x, k: int, i0: int, n: int, form: str = "shift") -> np.ndarray:
+    """ShiftGELU core: ``x · σ_q`` where ``σ_q ≈ 2^15 · Φ(x·S)``, real scale ``S · 2^-15``.
+
+    The layer requantizes it with ``dyadic(S·2^-15 / S_out)``.
+    ``form="shift"`` (default): ``spec.gelu.gelu_shift_core`` (no per-element division;
+    ``n`` is not used). The two forms with ``σ ≈ sigmoid(1.702·x·S)`` use
+    ``z = 1.6875·(x << k)`` (units 1/I0) and the paper's ShiftExp:
+    ``form="symmetric"``: ``t = ShiftExp(-|z|)``, ``E0 = I0 << N``, ``σ = E0/(E0+t)`` for
+    ``z >= 0`` else ``t/(E0+t)``; ``form="rowmax"`` (the paper): ``M' = max(rowmax(z), 0)``,
+    ``σ = ShiftExp(z-M') / (ShiftExp(z-M') + ShiftExp(-M'))`` per token (last axis);
+    both ``σ_q = (num << 15) // den``. ``"table"`` has no core (``spec.gelu.gelu_table``).
     """
+    if form == "shift":
+        from .gelu import gelu_shift_core
+
+        return gelu_shift_core(x, k, i0)
+    if form not in ("symmetric", "rowmax"):
+        raise ValueError(f"shift_gelu: unknown form {form!r} (shift, symmetric or rowmax; "
+                         "the table form has no core)")
     x = np.asarray(x, dtype=np.int64)
+    peak = int(np.abs(x).max(initial=0)).bit_length()
+    if peak + k + 1 > 60 or int(i0).bit_length() + n + GELU_SIGMOID_BITS > 62 \
+            or peak + GELU_SIGMOID_BITS + 1 > 62:
+        raise ValueError(f"shift_gelu: k={k}, I0={i0}, N={n} with |x| < 2^{peak} overflow "
+                         "int64 (scale too small or input too wide)")
     z = _times_1702(x << k)
     if form == "symmetric":
-        t = shift_exp(-np.abs(z), i0, n)
+        t = shift_exp(-np.abs(z), i0, n, "paper")
         e0 = np.int64(i0) << n
         num = np.where(z >= 0, e0, t)
         den = e0 + t
-    elif form == "rowmax":
-        top = np.maximum(z.max(axis=-1, keepdims=True), 0)
-        num = shift_exp(z - top, i0, n)
-        den = num + shift_exp(-top, i0, n)
     else:
-        raise ValueError(f"shift_gelu: unknown form {form!r} (symmetric or rowmax)")
+        top = np.maximum(z.max(axis=-1, keepdims=True), 0)
+        num = shift_exp(z - top, i0, n, "paper")
+        den = num + shift_exp(-top, i0, n, "paper")
     sigma = (num << GELU_SIGMOID_BITS) // den
     return x * sigma
 
@@ -119,6 +186,6 @@ def shiftmax_row_sum_bound(length: int, out_bits: int) -> int:
 
 
 __all__ = [
-    "EXP_I0_MIN_BITS", "GELU_SIGMOID_BITS", "exp_constants", "shift_exp", "shiftmax",
+    "EXP_I0_MIN_BITS", "GELU_SIGMOID_BITS", "EXP_FORMS", "GELU_FORMS", "exp2_neg_frac", "exp_constants", "shift_exp", "shiftmax",
     "shiftmax_div_bits", "shiftmax_normalize", "shift_gelu", "shiftmax_row_sum_bound", "bit_length",
 ]
