@@ -1,0 +1,74 @@
+"""Helpers shared by the GPU executors: attribute access, the kind list, output widths."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import IvitError
+
+
+def attr(layer, key: str) -> Any:
+    """Read one layer attribute whether ``layer.attrs`` is a dict or a typed (frozen) dataclass."""
+    attrs = layer.attrs
+    if isinstance(attrs, Mapping):
+        return attrs[key]
+    return getattr(attrs, key)
+
+
+def attr_or(layer, key: str, default: Any) -> Any:
+    """Like ``attr`` but returns ``default`` when the layer has no such attribute."""
+    try:
+        return attr(layer, key)
+    except (KeyError, AttributeError):
+        return default
+
+
+def model_kinds() -> set[str]:
+    """Every layer kind the integer model can hold (the op registry once it exists)."""
+    try:
+        from ..ops import REGISTRY  # the typed op table
+        return set(REGISTRY)
+    except ImportError:
+        from ..ir.model import LAYER_KINDS
+        return set(LAYER_KINDS)
+
+
+def check_table(table: Mapping[str, Any], backend: str) -> None:
+    """Raise if a backend's per-kind table misses a kind of the model format."""
+    missing = sorted(model_kinds() - set(table))
+    if missing:
+        raise IvitError(f"{backend}: no lowering for layer kind(s) {', '.join(missing)}")
+
+
+def out_dtype(bits) -> np.dtype:
+    """Narrowest signed storage type for a layer output of ``bits`` (None: raw int32 sums)."""
+    if bits is None:
+        return np.dtype(np.int32)
+    bits = int(bits)
+    if bits <= 8:
+        return np.dtype(np.int8)
+    if bits <= 16:
+        return np.dtype(np.int16)
+    if bits <= 32:
+        return np.dtype(np.int32)
+    return np.dtype(np.int64)
+
+
+def sat_bounds(bits) -> tuple[int, int]:
+    """Inclusive signed range of ``bits`` (None: no saturation inside int64)."""
+    if bits is None:
+        return -(1 << 62), (1 << 62)
+    return -(1 << (int(bits) - 1)), (1 << (int(bits) - 1)) - 1
+
+
+def gelu_form(layer) -> str:
+    """The ShiftGELU form a gelu layer asks for."""
+    return str(attr_or(layer, "form", "symmetric"))
+
+
+def exp_form(layer) -> str:
+    """The ShiftExp form a shiftmax layer asks for (``"shift"`` when the attr is absent)."""
+    return str(attr_or(layer, "exp_form", "shift"))
