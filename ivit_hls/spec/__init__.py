@@ -23,6 +23,7 @@ from .shift import (
     EXP_FORMS,
     GELU_FORMS,
     exp2_neg_frac,
+    exp_corr_constants,
     exp_constants,
     shift_exp,
     shift_gelu,
@@ -34,6 +35,6 @@ from .shift import (
 __all__ = [
     "IntMatrix", "bit_length", "dyadic", "int_matmul", "quantize", "requant", "residual_add", "round_shift", "saturate",
     "signed_range", "ilayernorm", "ilayernorm_normalize", "isqrt", "ISQRT_ITERATIONS",
-    "EXP_FORMS", "GELU_FORMS", "exp2_neg_frac", "gelu_lookup", "gelu_table",
+    "EXP_FORMS", "GELU_FORMS", "exp2_neg_frac", "exp_corr_constants", "gelu_lookup", "gelu_table",
     "exp_constants", "shift_exp", "shift_gelu", "shiftmax", "shiftmax_div_bits", "shiftmax_normalize",
 ]

@@ -16,10 +16,9 @@ GELU_SIGMOID_BITS = 15
 _SHIFTMAX_RECIP_BITS = 30
 #: ShiftExp forms: ``"corrected"`` (default) and ``"paper"`` (I-ViT Alg. 1 as first specified).
 EXP_FORMS = ("corrected", "paper")
-#: Intercepts of the corrected 2^-g mantissa's three lines, in units of I0/4096 (see
-#: ``exp2_neg_frac``): the correction ``min(9g/64 + c0, c1 - g/64, c2 - g/8)`` with
-#: ``c_j = rhu(C_j·I0, 12)``; fitted so the mantissa stays within ±0.51 % of ``2^-g``.
-EXP_CORR_C = (-5, 194, 512)
+#: Intercepts ``C_j`` (units of I0/4096) of the corrected mantissa's three lines (see
+#: ``exp2_neg_frac``), fitted so that it stays within ±0.53 % of ``2^-g`` and ``v(0) <= 2·v(I0-1)`` (ShiftExp monotone).
+EXP_CORR_C = (-6, 196, 508)
 
 
 def exp_constants(scale: float) -> tuple[int, int]:
@@ -45,22 +44,28 @@ def _check_exp_form(exp_form: str, where: str) -> None:
         raise ValueError(f"{where}: unknown exp_form {exp_form!r} (corrected or paper)")
 
 
+def exp_corr_constants(i0: int) -> tuple[int, int, int]:
+    """Per-layer intercepts ``b_j = ((C_j·I0 + 32) >> 6) + 32`` of the corrected mantissa."""
+    return tuple(((cj * i0 + 32) >> 6) + 32 for cj in EXP_CORR_C)
+
+
 def exp2_neg_frac(a, i0: int, exp_form: str = "corrected") -> np.ndarray:
     """Mantissa ``≈ I0 · 2^(-a/I0)`` of ShiftExp for a fraction ``0 <= a < I0`` (int64).
 
     ``"paper"``: the chord ``I0 - ceil(a/2)`` (``1 + f/2``, over-estimates by up to 6.1 %).
-    ``"corrected"``: the chord minus a concave three-line correction made of shifts and adds,
-    ``I0 - ceil(a/2) - min((a>>3) + (a>>6) + c0, c1 - (a>>6), c2 - (a>>3))`` with
-    ``c_j = (C_j·I0 + 2^11) >> 12`` (per-layer constants), within ±0.51 % of ``I0·2^(-a/I0)``
-    plus the ``1/I0`` resolution.
+    ``"corrected"``: ``I0 - min((41a + b0) >> 6, (31a + b1) >> 6, (24a + b2) >> 6)`` with
+    ``(b0, b1, b2) = exp_corr_constants(I0)``: the chord ``a/2`` plus the concave three-line
+    correction ``min(9a/64 + C0·I0/4096, C1·I0/4096 - a/64, C2·I0/4096 - a/8)``, each line
+    rounded once (so the mantissa is monotone); ``41a = (a<<5) + (a<<3) + a``,
+    ``31a = (a<<5) - a``, ``24a = (a<<4) + (a<<3)``. Within ±0.53 % of ``I0·2^(-a/I0)`` plus
+    one unit.
     """
     a = np.asarray(a, dtype=np.int64)
-    v = i0 - ((a + 1) >> 1)
     if exp_form == "paper":
-        return v
-    c0, c1, c2 = ((cj * i0 + 2048) >> 12 for cj in EXP_CORR_C)
-    corr = np.minimum(np.minimum((a >> 3) + (a >> 6) + c0, c1 - (a >> 6)), c2 - (a >> 3))
-    return v - corr
+        return i0 - ((a + 1) >> 1)
+    b0, b1, b2 = exp_corr_constants(i0)
+    low = np.minimum(np.minimum((41 * a + b0) >> 6, (31 * a + b1) >> 6), (24 * a + b2) >> 6)
+    return i0 - low
 
 
 def shift_exp(u, i0: int, n: int, exp_form: str = "corrected") -> np.ndarray:
@@ -186,6 +191,6 @@ def shiftmax_row_sum_bound(length: int, out_bits: int) -> int:
 
 
 __all__ = [
-    "EXP_I0_MIN_BITS", "GELU_SIGMOID_BITS", "EXP_FORMS", "GELU_FORMS", "exp2_neg_frac", "exp_constants", "shift_exp", "shiftmax",
+    "EXP_I0_MIN_BITS", "GELU_SIGMOID_BITS", "EXP_FORMS", "GELU_FORMS", "exp2_neg_frac", "exp_corr_constants", "exp_constants", "shift_exp", "shiftmax",
     "shiftmax_div_bits", "shiftmax_normalize", "shift_gelu", "shiftmax_row_sum_bound", "bit_length",
 ]
