@@ -62,6 +62,12 @@ def test_isqrt_rejects_out_of_range(bad):
         spec.isqrt(np.array([bad], dtype=np.int64))
 
 
+@pytest.mark.parametrize("bad", [1 << 63, 1 << 64, -(1 << 63) - 1, [1, 1 << 70]])
+def test_isqrt_rejects_beyond_int64_with_the_same_error(bad):
+    with pytest.raises(ValueError, match="outside"):
+        spec.isqrt(bad)
+
+
 # ---------------------------------------------------------------- I-LayerNorm
 
 

@@ -24,7 +24,10 @@ def isqrt(v) -> np.ndarray:
 
     Start ``x0 = 2^ceil(bitlen(V)/2)``; step ``x = min(x, (x + V // x) >> 1)``; ``V == 0`` gives 0.
     """
-    v = np.asarray(v, dtype=np.int64)
+    try:
+        v = np.asarray(v, dtype=np.int64)
+    except OverflowError:  # a Python int at or beyond 2^63: out of range like any other
+        raise ValueError("isqrt: input outside [0, 2^62)") from None
     if np.any(v < 0) or np.any(v > ISQRT_MAX_INPUT):
         raise ValueError("isqrt: input outside [0, 2^62)")
     x = np.int64(1) << ((bit_length(v) + 1) >> 1)
