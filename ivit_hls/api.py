@@ -40,6 +40,8 @@ def create_float_model(name: str, *, checkpoint: str | Path | None = None,
     deterministic random init (with a warning that accuracy is meaningless)."""
     import timm
 
+    if not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise IvitError(f"seed {seed}: expected an integer in 0..2^63-1")
     kwargs = {}
     if depth is not None:
         kwargs["depth"] = depth
@@ -51,7 +53,7 @@ def create_float_model(name: str, *, checkpoint: str | Path | None = None,
     except IvitError:
         raise
     except Exception as exc:  # network errors from the hub, bad kwargs
-        raise IvitError(f"could not create {name}: {str(exc).splitlines()[0]}") from None
+        raise IvitError(f"could not create {name}: {_first_line(exc)}") from None
     if checkpoint is not None:
         load_checkpoint(model, checkpoint)
     elif not pretrained:
@@ -60,23 +62,81 @@ def create_float_model(name: str, *, checkpoint: str | Path | None = None,
     return model.eval()
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _state_dict(state, path: Path) -> dict:
+    """The tensors of a checkpoint: a state dict, or a dict holding one under a known key."""
+    for key in ("model", "state_dict", "model_ema"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+            break
+    if not isinstance(state, dict):
+        raise IvitError(f"checkpoint {path}: holds a {type(state).__name__}, not a state dict "
+                        f"(a dict of parameter names to tensors)")
+    if not state:
+        raise IvitError(f"checkpoint {path}: an empty state dict")
+    bad = [k for k, v in state.items() if not isinstance(k, str) or not torch.is_tensor(v)]
+    if bad:
+        raise IvitError(f"checkpoint {path}: entry {bad[0]!r} is not a named tensor")
+    return state
+
+
+def _fit_problems(model: torch.nn.Module, state: dict) -> str | None:
+    """Why ``state`` does not load into ``model``: missing/unexpected keys, shape mismatches."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k} is {list(state[k].shape)} in the checkpoint, {list(own[k].shape)} in the "
+              f"model" for k in own if k in state and state[k].shape != own[k].shape]
+    parts = []
+    if shapes:
+        parts.append(f"{len(shapes)} shape mismatch(es), e.g. {shapes[0]}")
+    if missing:
+        parts.append(f"{len(missing)} missing key(s), e.g. {missing[0]}")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected key(s), e.g. {unexpected[0]}")
+    return "; ".join(parts) or None
+
+
+def check_weights(model: torch.nn.Module, origin: str) -> None:
+    """Refuse non-finite parameters and all-zero weight matrices or LayerNorm gains (their
+    integer scale would be 0: nothing to quantize)."""
+    for name, param in model.named_parameters():
+        if not torch.isfinite(param).all():
+            raise IvitError(f"{origin}: {name} holds NaN or Inf values")
+    for name, module in model.named_modules():
+        weight = getattr(module, "weight", None)
+        if (isinstance(module, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.LayerNorm))
+                and torch.is_tensor(weight) and not weight.detach().any()):
+            raise IvitError(f"{origin}: {name}.weight is all zeros (no integer scale exists "
+                            f"for it)")
+
+
 def load_checkpoint(model: torch.nn.Module, path: str | Path) -> None:
-    """Load float weights (a state dict, or a dict holding one under 'model'/'state_dict')."""
+    """Load float weights (a state dict, or a dict holding one under 'model'/'state_dict'),
+    refusing files that are not one, that belong to another model, or that hold NaN/Inf or
+    all-zero weights, each with the reason in one line."""
     path = Path(path)
     if not path.is_file():
         raise IvitError(f"checkpoint {path}: no such file")
+    if path.stat().st_size == 0:
+        raise IvitError(f"checkpoint {path}: empty file")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise IvitError(f"checkpoint {path}: unreadable ({str(exc).splitlines()[0]})") from None
-    for key in ("model", "state_dict"):
-        if isinstance(state, dict) and key in state and isinstance(state[key], dict):
-            state = state[key]
+    except Exception as exc:  # pickle/zip errors of every kind: the file is not a checkpoint
+        raise IvitError(f"checkpoint {path}: unreadable ({_first_line(exc)})") from None
+    state = _state_dict(state, path)
+    problems = _fit_problems(model, state)
+    if problems:
+        raise IvitError(f"checkpoint {path} is for another model: {problems}")
     try:
         model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise IvitError(f"checkpoint {path} does not fit the model: "
-                        f"{str(exc).splitlines()[0]}") from None
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise IvitError(f"checkpoint {path} does not fit the model: {_first_line(exc)}") from None
+    check_weights(model, f"checkpoint {path}")
 
 
 def random_images(n: int, in_chans: int, img_size: int, seed: int = 0) -> torch.Tensor:
@@ -88,8 +148,10 @@ def random_images(n: int, in_chans: int, img_size: int, seed: int = 0) -> torch.
 def quantize_module(model: torch.nn.Module, calib: torch.Tensor | list, *, name: str = "custom",
                     batch_size: int = 8, progress: bool = False, config=None) -> IntegerModel:
     """Calibrate the I-ViT version of a timm ``VisionTransformer`` and export its integer model."""
-    from .qat import QuantViT, calibrate
+    from .qat import QuantViT, calibrate, check_supported
 
+    check_supported(model)
+    check_weights(model, name)
     qmodel = QuantViT(model, config)
     if isinstance(calib, torch.Tensor):
         batches = list(torch.split(calib, batch_size))

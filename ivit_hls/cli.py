@@ -1,17 +1,18 @@
 """``ivit-hls`` command line: a thin layer over the Python API.
 
 Each sub-command lives in its own module under ``ivit_hls.commands`` and provides ``NAME``,
-``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
+``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``. Only the chosen command's
+options are built, so ``--help`` and ``--version`` never load torch, timm or numpy; every
+command runs inside the shared error boundary (``ivit_host.cliutil``).
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 
+from ivit_host.cliutil import OneLineParser, run_cli
+
 from . import __version__
-from .errors import IvitError
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMAND_MODULES = [
@@ -26,45 +27,42 @@ COMMAND_MODULES = [
 ]
 
 
-class _Parser(argparse.ArgumentParser):
-    """An argparse parser whose errors are one line and exit code 2."""
+def _chosen(argv: list[str], names: list[str]) -> str | None:
+    """The sub-command named on the command line (the first word that is one)."""
+    for arg in argv:
+        if arg in names:
+            return arg
+        if not arg.startswith("-"):
+            return None
+    return None
 
-    def error(self, message):  # noqa: D401 - argparse API
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
+def build_parser(argv: list[str] | None = None):
+    """The top-level parser; with ``argv``, only the chosen sub-command gets its options
+    (the others are listed by name and help only)."""
+    import importlib
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every registered sub-command."""
-    parser = _Parser(prog="ivit-hls", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="ivit-hls", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"ivit-hls {__version__}")
-    subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.add_argument("--debug", action="store_true",
+                        help="print the full traceback of an internal error")
+    if argv is not None and argv[:1] == ["--version"]:
+        return parser  # answered before any command module is imported
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     subs.required = True
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(name)
+    modules = [importlib.import_module(name) for name in COMMAND_MODULES]
+    chosen = None if argv is None else _chosen(argv, [m.NAME for m in modules])
+    for module in modules:
         sub = subs.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.add_arguments(sub)
+        if argv is None or module.NAME == chosen:
+            module.add_arguments(sub)
         sub.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ivit-hls`` console script."""
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args._run(args) or 0)
-    except IvitError as exc:
-        print(f"ivit-hls {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into head & co.
-        sys.stderr.close()
-        return 0
-    except OSError as exc:  # unwritable output folder, full disk, permissions
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"ivit-hls {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"ivit-hls {args.command}: interrupted", file=sys.stderr)
-        return 130
+    return run_cli("ivit-hls", build_parser, argv)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .backends import BACKENDS
+from .cliutil import OneLineParser, print_topk, run_cli
 from .errors import HostError
 
 
@@ -32,9 +33,11 @@ def _labels(path, num_classes: int) -> list[str] | None:
     if not path:
         return None
     try:
-        names = Path(path).read_text().splitlines()
+        names = Path(path).read_bytes().decode("utf-8").splitlines()
     except OSError as exc:
         raise HostError(f"labels {path}: unreadable ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise HostError(f"labels {path}: not UTF-8 text (byte {exc.start})") from None
     if len(names) < num_classes:
         raise HostError(f"labels {path}: {len(names)} names for {num_classes} classes")
     return names
@@ -49,15 +52,14 @@ def run(args: argparse.Namespace, out=None) -> int:
         raise HostError("--top must be >= 1")
     if args.batch < 1:
         raise HostError("--batch must be >= 1")
+    if args.device < 0:
+        raise HostError("--device must be >= 0")
     with open_accelerator(args.project, args.backend, xclbin=args.xclbin, device=args.device,
                           target=args.target) as acc:
         names = _labels(args.labels, acc.num_classes)
         result = acc.infer(args.images, top=args.top, batch_size=args.batch)
     for path, logits, classes in zip(args.images, result.logits, result.top):
-        print(path, file=out)
-        for rank, c in enumerate(classes, 1):
-            name = f"  {names[c]}" if names else ""
-            print(f"  {rank}. class {int(c):4d}  logit {int(logits[c]):>11d}{name}", file=out)
+        print_topk(str(path), logits, classes, names, out)
     n, nb = len(result.logits), len(result.batch_seconds)
     print(f"{args.backend}: {n} image(s) in {nb} batch(es), {result.seconds * 1e3:.1f} ms "
           f"({result.seconds_per_image * 1e3:.2f} ms/image; batch of {args.batch}), "
@@ -89,15 +91,15 @@ def check(args: argparse.Namespace, out=None) -> int:
     return 0
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # noqa: D401 - argparse API
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv=None) -> argparse.ArgumentParser:
     """``ivit-host run ...`` and ``ivit-host check ...``."""
-    parser = _Parser(prog="ivit-host", description=__doc__.splitlines()[0])
-    subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    from . import __version__
+
+    parser = OneLineParser(prog="ivit-host", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"ivit-host {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the full traceback of an internal error")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     subs.required = True
     r = subs.add_parser("run", help="classify image files with a project's kernel")
     add_run_arguments(r)
@@ -111,16 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``ivit-host`` console script."""
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args._run(args) or 0)
-    except HostError as exc:
-        print(f"ivit-host {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"ivit-host {args.command}: interrupted", file=sys.stderr)
-        return 130
+    """Entry point of the ``ivit-host`` console script (one error boundary, see cliutil)."""
+    return run_cli("ivit-host", build_parser, argv)
 
 
 if __name__ == "__main__":

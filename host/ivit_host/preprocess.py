@@ -10,6 +10,7 @@ like ``ivit_hls.spec.quantize``.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +40,22 @@ def open_image(path: str | Path, in_chans: int):
     if not path.is_file():
         raise HostError(f"image {path}: no such file")
     try:
-        with Image.open(path) as im:
-            im = im.convert("L" if in_chans == 1 else "RGB")
-            im.load()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise HostError(f"image {path}: unreadable ({exc})") from None
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse it as well
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im = im.convert("L" if in_chans == 1 else "RGB")
+                im.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise HostError(f"image {path}: refused, too many pixels for an image file "
+                        f"({str(exc).split('.')[0]})") from None
+    except UnidentifiedImageError:
+        raise HostError(f"image {path}: unreadable (not an image format Pillow knows)") from None
+    except MemoryError:
+        raise HostError(f"image {path}: too large to decode") from None
+    except Exception as exc:  # Pillow's decoders raise OSError, ValueError, SyntaxError, ...
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise HostError(f"image {path}: unreadable ({text})") from None
     return im
 
 

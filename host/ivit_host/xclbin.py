@@ -75,8 +75,13 @@ def read_xclbin(path: str | Path) -> XclbinInfo:
 
 
 def _ip_layout(body: bytes, info: XclbinInfo) -> None:
+    if len(body) < 8:  # int32 count + padding before the first entry
+        raise HostError(f"xclbin {info.path}: IP_LAYOUT section of {len(body)} bytes "
+                        f"(truncated or empty)")
     (n,) = struct.unpack_from("<i", body, 0)
-    for i in range(max(n, 0)):
+    if n < 0:
+        raise HostError(f"xclbin {info.path}: IP_LAYOUT claims {n} entries")
+    for i in range(n):
         if 8 + (i + 1) * IP_DATA.size > len(body):
             raise HostError(f"xclbin {info.path}: truncated IP_LAYOUT")
         ip_type, _props, _base, name = IP_DATA.unpack_from(body, 8 + i * IP_DATA.size)

@@ -15,7 +15,7 @@ HELP = "generate a Vitis HLS C++ project (kernels, testbench, configs, estimate)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..hls.options import DEFAULT_ARRAY, DEFAULT_CLOCK, DEFAULT_PART
+    from ..hls.options import DEFAULT_ARRAY, DEFAULT_CLOCK, DEFAULT_PART, DEFAULT_TB_IMAGES
 
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="a supported model name (quantized with a deterministic "
@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--array", default=DEFAULT_ARRAY, help=f"systolic array ROWSxCOLS (default {DEFAULT_ARRAY})")
     p.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default {DEFAULT_PART})")
     p.add_argument("--clock", default=DEFAULT_CLOCK, help=f"target clock (default {DEFAULT_CLOCK})")
+    p.add_argument("--tb-images", type=int, default=DEFAULT_TB_IMAGES, metavar="N",
+                   help=f"golden test images the testbench checks (default {DEFAULT_TB_IMAGES})")
     p.add_argument("--seed", type=int, default=0, help="random init seed for --model")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out directory")
 
@@ -51,13 +53,19 @@ def load_model(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..hls.options import HlsOptions, parse_array, parse_clock, parse_part
-    from ..hls.project import check_out_dir, generate
+    from ..hls.options import (HlsOptions, parse_array, parse_clock, parse_part, parse_seed,
+                               parse_tb_images)
+    from ..hls.project import generate
+    from ..outdir import check_out_dir
 
     start = time.perf_counter()
     rows, cols = parse_array(args.array)
     options = HlsOptions(rows=rows, cols=cols, part=parse_part(args.part),
-                         clock_mhz=parse_clock(args.clock))
+                         clock_mhz=parse_clock(args.clock),
+                         tb_images=parse_tb_images(args.tb_images))
+    parse_seed(args.seed)
+    if args.ivit and args.seed:
+        raise IvitError("--seed goes with --model, not --ivit")
     out = Path(args.out)
     check_out_dir(out, args.force)  # before the slow part
     model = load_model(args)
@@ -66,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     est = json.loads((out / "reports" / "estimate.json").read_text())
     print(f"wrote {out}: {len(model.layers)} layers on a {rows}x{cols} array, "
+          f"{options.tb_images} golden image(s), "
           f"{est['total_cycles']:,} cycles/image ({est['latency_ms']} ms at "
           f"{options.clock_mhz:g} MHz, {est['ratio_to_mac_bound']}x the MAC bound) "
           f"in {time.perf_counter() - start:.1f} s")

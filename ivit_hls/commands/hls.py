@@ -22,7 +22,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..hls.vitis import vitis_command
 
-    cmd, cwd = vitis_command(args.dir, args.step)
+    if not args.dry_run:
+        # Vitis compiles the project's sources: refuse missing or edited files first
+        from ..hls.build import load_manifest
+
+        load_manifest(args.dir, verify=True)
+    cmd, cwd = vitis_command(args.dir, args.step, dry_run=args.dry_run)
     print("$ " + " ".join(cmd))
     if args.dry_run:
         return 0

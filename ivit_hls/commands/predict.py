@@ -35,6 +35,8 @@ def class_names(num_classes: int) -> list[str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ivit_host.cliutil import print_topk
+
     from .. import golden, ir
     from ..preprocess import load_image
 
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.random_image is not None and args.random_image < 0:
         raise IvitError("--random-image needs a seed >= 0")
     model = ir.load(args.file)
+    ir.ranges.check(model)  # a model whose integers could overflow gives no answer at all
     cfg = model.config
     if args.image:
         labels = args.image
@@ -56,8 +59,5 @@ def run(args: argparse.Namespace) -> int:
     names = class_names(cfg["num_classes"])
     top = result.topk(min(args.top, cfg["num_classes"]))
     for label, logits, classes in zip(labels, result.logits, top):
-        print(label)
-        for rank, c in enumerate(classes, 1):
-            name = f"  {names[c]}" if names else ""
-            print(f"  {rank}. class {int(c):4d}  logit {int(logits[c]):>11d}{name}")
+        print_topk(str(label), logits, classes, names)
     return 0

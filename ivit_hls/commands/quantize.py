@@ -11,6 +11,8 @@ from pathlib import Path
 from ..errors import IvitError
 
 NAME = "quantize"
+#: More random calibration images than this only costs memory (the ranges are EMAs).
+MAX_CALIB_RANDOM = 4096
 HELP = "quantize a timm ViT/DeiT into an integer-only model file (.ivit)"
 
 
@@ -36,6 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import api, ir
+    from ..hls.options import parse_seed
     from ..preprocess import image_files
     from ..qat import QuantConfig
 
@@ -48,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
     if parent.exists() and not os.access(parent, os.W_OK):
         raise IvitError(f"{parent}: not writable")
     api.timm_name(args.model)
-    if args.calib_random is not None and args.calib_random < 1:
-        raise IvitError("--calib-random needs N >= 1")
+    parse_seed(args.seed)
+    if args.calib_random is not None and not 1 <= args.calib_random <= MAX_CALIB_RANDOM:
+        raise IvitError(f"--calib-random {args.calib_random}: needs N >= 1 and at most "
+                        f"{MAX_CALIB_RANDOM}")
     if args.checkpoint is None and not args.pretrained:
         print(f"note: no --checkpoint, {args.model} uses a deterministic random init "
               f"(seed {args.seed}); its predictions are meaningless", file=sys.stderr)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import IvitError
-
 NAME = "run"
 HELP = ("classify image files with a generated project's kernel: C-simulation (csim), "
         "an XRT device (xrt) or PYNQ (pynq); prints top-5 and latency")
@@ -18,10 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The host driver's ``run`` (its HostErrors pass the shared error boundary as they are)."""
     from ivit_host.cli import run as host_run
-    from ivit_host.errors import HostError
 
-    try:
-        return host_run(args)
-    except HostError as exc:
-        raise IvitError(str(exc)) from None
+    return host_run(args)

@@ -1,9 +1,12 @@
-"""Build and run a generated project's C-simulation with g++; load its ctypes library."""
+"""Build and run a generated project's C-simulation testbench with g++.
+
+The project's manifest is read and checked by the host driver's one manifest reader
+(``ivit_host.manifest``), and its ctypes library is loaded by the one C-simulation loader
+(``ivit_host.csimlib.CsimLibrary``, re-exported here), which also owns ``ABI_VERSION``.
+"""
 
 from __future__ import annotations
 
-import ctypes
-import json
 import os
 import re
 import shutil
@@ -12,9 +15,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+from ivit_host.csimlib import ABI_VERSION, CsimLibrary, first_error_line
+from ivit_host.manifest import Manifest
 
 from ..errors import IvitError
+
+__all__ = ["ABI_VERSION", "BUILD", "BuildSpec", "CsimLibrary", "CsimResult", "compile_commands",
+           "load_manifest", "run_csim"]
 
 
 @dataclass(frozen=True)
@@ -36,14 +43,13 @@ class BuildSpec:
 BUILD = BuildSpec()
 
 
-def _manifest(project: Path) -> dict:
-    path = project / "manifest.json"
-    if not path.is_file():
-        raise IvitError(f"{project}: not a generated HLS project (no manifest.json)")
-    try:
-        return json.loads(path.read_text())
-    except (ValueError, OSError) as exc:
-        raise IvitError(f"{path}: unreadable manifest ({exc})") from None
+def load_manifest(project, verify: bool = True) -> Manifest:
+    """The project's manifest; with ``verify`` every file is checked against it first
+    (seal, sizes, hashes), naming the first missing, truncated or modified file."""
+    manifest = Manifest.load(project)
+    if verify:
+        manifest.verify(full=True)
+    return manifest
 
 
 def _compiler() -> str:
@@ -65,17 +71,15 @@ def compile_commands(project: Path, kind: str = "exe") -> list[str]:
 
 def _compile(project: Path, kind: str) -> tuple[Path, float, str]:
     project = Path(project).resolve()  # the compiler and the binary run inside the project
-    _manifest(project)
+    Manifest.load(project)
     (project / "build").mkdir(exist_ok=True)
     cmd = compile_commands(project, kind)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        first = next((l for l in proc.stderr.splitlines() if "error" in l), proc.stderr.strip())
-        raise IvitError(f"g++ failed building {project}: {first}")
-    target = project / cmd[-1]
-    return target, seconds, proc.stderr
+        raise IvitError(f"{cmd[0]} failed building {project.name}: {first_error_line(proc.stderr)}")
+    return project / cmd[-1], seconds, proc.stderr
 
 
 @dataclass
@@ -89,11 +93,22 @@ class CsimResult:
     run_seconds: float
     seconds_per_image: float | None
     warnings: str
+    images: int = 0
 
 
-def run_csim(project: str | os.PathLike, max_images: int | None = None) -> CsimResult:
-    """Build the testbench with g++ and run it on the project's golden vectors."""
+def run_csim(project: str | os.PathLike, max_images: int | None = None,
+             verify: bool = False) -> CsimResult:
+    """Build the testbench with g++ and run it on the project's golden vectors (all of them,
+    or the first ``max_images``); ``verify`` checks the project against its manifest first."""
     project = Path(project).resolve()
+    manifest = load_manifest(project, verify)
+    held = manifest.data.get("testbench", {}).get("images")
+    if max_images is not None:
+        if max_images < 1:
+            raise IvitError(f"--images {max_images}: need at least 1")
+        if isinstance(held, int) and max_images > held:
+            raise IvitError(f"--images {max_images}: the project holds {held} golden image(s) "
+                            f"(generate --tb-images N for more)")
     exe, build_s, warnings = _compile(project, "exe")
     cmd = [str(exe), "data"] + ([str(max_images)] if max_images else [])
     start = time.perf_counter()
@@ -101,69 +116,7 @@ def run_csim(project: str | os.PathLike, max_images: int | None = None) -> CsimR
     run_s = time.perf_counter() - start
     out = (proc.stdout + proc.stderr).strip()
     match = re.search(r"([0-9.]+) s/image", out)
+    count = re.search(r"PASS (\d+) image", out)
     return CsimResult(proc.returncode == 0 and "PASS" in out, proc.returncode, out, build_s,
-                      run_s, float(match.group(1)) if match else None, warnings)
-
-
-class CsimLibrary:
-    """The project's C-simulation shared library through ctypes (ABI in manifest.json)."""
-
-    def __init__(self, project: str | os.PathLike, build: bool = True):
-        self.project = Path(project)
-        self.manifest = _manifest(self.project)
-        abi = self.manifest["abi"]
-        lib_path = self.project / abi["library"]
-        self.build_warnings = ""
-        if build or not lib_path.exists():
-            lib_path, _s, self.build_warnings = _compile(self.project, "lib")
-        self.lib = ctypes.CDLL(str(lib_path))
-        args = abi["functions"]["ivit_run"]["args"]
-        self.image_dtype = np.dtype(args[0]["dtype"])
-        self.image_shape = tuple(args[0]["shape"][1:])
-        self.num_classes = int(args[2]["shape"][1])
-        self.weights = np.fromfile(self.project / "data" / "weights.bin", dtype=np.int8)
-        self.trace_layout = abi["trace"]
-        self.lib.ivit_trace_size.restype = ctypes.c_int64
-        if self.lib.ivit_abi_version() != abi["version"]:
-            raise IvitError(f"{lib_path}: ABI version differs from manifest.json")
-        self.trace_size = int(self.lib.ivit_trace_size())
-
-    def _image(self, image) -> np.ndarray:
-        image = np.asarray(image)
-        if image.ndim == len(self.image_shape):
-            image = image[None]
-        if tuple(image.shape[1:]) != self.image_shape:
-            raise IvitError(f"image shape {image.shape[1:]} != {self.image_shape}")
-        return np.ascontiguousarray(image.astype(self.image_dtype))
-
-    def run(self, images) -> np.ndarray:
-        """Logits ``(B, classes)`` int32 for integer images ``(B, C, H, W)``."""
-        images = self._image(images)
-        logits = np.zeros((images.shape[0], self.num_classes), np.int32)
-        rc = self.lib.ivit_run(ctypes.c_void_p(images.ctypes.data),
-                               ctypes.c_void_p(self.weights.ctypes.data),
-                               ctypes.c_void_p(logits.ctypes.data),
-                               ctypes.c_int32(images.shape[0]))
-        if rc != 0:
-            raise IvitError(f"ivit_run returned {rc}")
-        return logits
-
-    def run_trace(self, image) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Logits ``(1, classes)`` and every layer's output (batch axis 1) for one image."""
-        image = self._image(image)
-        if image.shape[0] != 1:
-            raise IvitError("run_trace takes one image")
-        logits = np.zeros((1, self.num_classes), np.int32)
-        trace = np.zeros(self.trace_size, np.int64)
-        rc = self.lib.ivit_run_trace(ctypes.c_void_p(image.ctypes.data),
-                                     ctypes.c_void_p(self.weights.ctypes.data),
-                                     ctypes.c_void_p(logits.ctypes.data),
-                                     ctypes.c_void_p(trace.ctypes.data))
-        if rc != 0:
-            raise IvitError("the C-simulation library was built without IVIT_TRACE")
-        layers = {}
-        for entry in self.trace_layout:
-            size = int(np.prod(entry["shape"]))
-            off = entry["offset"]
-            layers[entry["layer"]] = trace[off:off + size].reshape(entry["shape"])
-        return logits, layers
+                      run_s, float(match.group(1)) if match else None, warnings,
+                      int(count.group(1)) if count else 0)

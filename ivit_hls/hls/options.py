@@ -11,7 +11,9 @@ DEFAULT_PART = "xcu250-figd2104-2L-e"
 DEFAULT_ARRAY = "16x16"
 DEFAULT_CLOCK = "300MHz"
 #: Golden test vectors (random images) embedded in each project's testbench.
-DEFAULT_TB_IMAGES = 1
+DEFAULT_TB_IMAGES = 3
+#: Most golden images a project may hold (each costs one golden-model run at generation).
+MAX_TB_IMAGES = 1000
 
 
 @dataclass(frozen=True)
@@ -59,3 +61,17 @@ def parse_part(text: str) -> str:
     if not re.fullmatch(r"x[a-z0-9]+(-[a-zA-Z0-9]+)+", str(text)):
         raise IvitError(f"--part {text!r}: not a part name like {DEFAULT_PART}")
     return str(text)
+
+
+def parse_tb_images(value: int) -> int:
+    """Check ``--tb-images``: 1..MAX_TB_IMAGES golden images in the project."""
+    if not 1 <= int(value) <= MAX_TB_IMAGES:
+        raise IvitError(f"--tb-images {value}: expected 1..{MAX_TB_IMAGES}")
+    return int(value)
+
+
+def parse_seed(value: int, option: str = "--seed") -> int:
+    """Check a random seed: numpy and torch take 0..2^63-1 (torch's limit is the lower)."""
+    if not 0 <= int(value) < 2**63:
+        raise IvitError(f"{option} {value}: expected an integer in 0..2^63-1")
+    return int(value)

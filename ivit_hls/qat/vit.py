@@ -40,8 +40,65 @@ class QuantBlock(QuantModule):
         return self.add2(f, sf, x1, s1, rec, [f"{n}.mlp.fc2", f"{n}.add1"])
 
 
+def _is_identity(module) -> bool:
+    return module is None or isinstance(module, nn.Identity)
+
+
+def _is_layernorm(module) -> bool:
+    """A plain affine LayerNorm over the last axis (what I-LayerNorm implements)."""
+    return (isinstance(module, nn.LayerNorm) and module.weight is not None
+            and module.bias is not None and len(module.normalized_shape) == 1)
+
+
+def _pair(value) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def _block_problems(blk: nn.Module) -> list[str]:
+    """What one encoder block has beyond LN → MHSA → add, LN → fc1 → GELU → fc2 → add."""
+    from timm.layers import Mlp
+    from timm.models.vision_transformer import Attention, Block
+
+    if type(blk) is not Block:  # ResPostBlock, ParallelScalingBlock, ... order ops differently
+        return [f"block type {type(blk).__name__} (only timm's Block)"]
+    problems = []
+    if not (_is_layernorm(blk.norm1) and _is_layernorm(blk.norm2)):
+        problems.append(f"norm layer {type(blk.norm1).__name__} (only affine LayerNorm)")
+    if not (_is_identity(getattr(blk, "ls1", None)) and _is_identity(getattr(blk, "ls2", None))):
+        problems.append("layer scale (init_values)")
+    attn = blk.attn
+    if type(attn) is not Attention:
+        problems.append(f"attention type {type(attn).__name__} (only timm's Attention)")
+    else:
+        head_dim = attn.qkv.out_features // (3 * attn.num_heads)
+        if not (_is_identity(getattr(attn, "q_norm", None))
+                and _is_identity(getattr(attn, "k_norm", None))):
+            problems.append("qk-norm")
+        if not _is_identity(getattr(attn, "norm", None)):
+            problems.append("scale_attn_norm")
+        if abs(float(getattr(attn, "scale", head_dim ** -0.5)) - head_dim ** -0.5) > 1e-12:
+            problems.append("an attention scale other than head_dim^-0.5")
+    mlp = blk.mlp
+    if type(mlp) is not Mlp or not isinstance(getattr(mlp, "fc1", None), nn.Linear):
+        problems.append(f"MLP type {type(mlp).__name__} (only timm's Mlp with linear fc1/fc2)")
+    else:
+        if type(mlp.act) is not nn.GELU:
+            problems.append(f"activation {type(mlp.act).__name__} (ShiftGELU implements GELU only)")
+        if not _is_identity(getattr(mlp, "norm", None)):
+            problems.append("scale_mlp_norm")
+    return problems
+
+
 def check_supported(model: nn.Module) -> None:
-    """Refuse timm models with parts the integer model does not implement (one clear line)."""
+    """Refuse timm models with parts the integer model does not implement (one clear line).
+
+    The wrapper implements exactly: a square image cut by a square non-overlapping patch
+    convolution, a class token with a learned position embedding over every token, encoder
+    blocks LN → MHSA → add, LN → fc1 → GELU → fc2 → add, a final LayerNorm on the class
+    token and a linear head. Every other timm ``VisionTransformer`` option is refused.
+    """
+    from timm.layers import PatchEmbed
+
     problems = []
     if getattr(model, "dist_token", None) is not None:
         problems.append("distillation token")
@@ -49,18 +106,50 @@ def check_supported(model: nn.Module) -> None:
         problems.append("register tokens")
     if getattr(model, "global_pool", "token") != "token":
         problems.append(f"global_pool={model.global_pool!r}")
-    if not isinstance(getattr(model, "fc_norm", nn.Identity()), nn.Identity):
+    if getattr(model, "attn_pool", None) is not None:
+        problems.append("attention pooling")
+    if not _is_identity(getattr(model, "fc_norm", None)):
         problems.append("fc_norm")
     if getattr(model, "cls_token", None) is None or getattr(model, "no_embed_class", False):
         problems.append("no class token in the position embedding")
-    for blk in getattr(model, "blocks", []):
-        if not isinstance(getattr(blk, "ls1", nn.Identity()), nn.Identity):
-            problems.append("layer scale")
-        if not isinstance(getattr(blk.attn, "q_norm", nn.Identity()), nn.Identity):
-            problems.append("qk-norm")
-        break
+    if getattr(model, "pos_embed", None) is None:
+        problems.append("no learned position embedding")
+    if getattr(model, "dynamic_img_size", False):
+        problems.append("dynamic_img_size")
+    if not _is_identity(getattr(model, "norm_pre", None)):
+        problems.append("pre_norm")
+    if not _is_layernorm(getattr(model, "norm", None)):
+        problems.append("no final LayerNorm (final_norm=False or another norm layer)")
+    if not isinstance(getattr(model, "head", None), nn.Linear):
+        problems.append("no linear classification head (num_classes=0?)")
+    pe = getattr(model, "patch_embed", None)
+    if type(pe) is not PatchEmbed or not isinstance(getattr(pe, "proj", None), nn.Conv2d):
+        problems.append(f"patch embedding {type(pe).__name__} (only timm's PatchEmbed)")
+    else:
+        img, patch = _pair(pe.img_size), _pair(pe.patch_size)
+        conv = pe.proj
+        if img[0] != img[1] or patch[0] != patch[1]:
+            problems.append(f"non-square image {img} or patch {patch}")
+        elif img[0] % patch[0]:
+            problems.append(f"img_size {img[0]} not divisible by the patch size {patch[0]}")
+        if (tuple(conv.kernel_size) != patch or tuple(conv.stride) != patch
+                or _pair(conv.padding) != (0, 0) or conv.groups != 1
+                or _pair(conv.dilation) != (1, 1)):
+            problems.append("a patch convolution other than kernel = stride = patch")
+        if getattr(pe, "dynamic_img_pad", False):
+            problems.append("dynamic_img_pad")
+        if not getattr(pe, "flatten", True) or not _is_identity(getattr(pe, "norm", None)):
+            problems.append("a norm or layout change in the patch embedding")
+    blocks = list(getattr(model, "blocks", []))
+    if not blocks:
+        problems.append("no encoder blocks (depth 0)")
+    for blk in blocks:
+        found = _block_problems(blk)
+        if found:
+            problems.extend(found)
+            break
     if problems:
-        raise IvitError(f"unsupported ViT features: {', '.join(problems)}")
+        raise IvitError(f"unsupported ViT features: {', '.join(dict.fromkeys(problems))}")
 
 
 class QuantViT(nn.Module):
@@ -134,10 +223,10 @@ class QuantViT(nn.Module):
         blk0 = self.blocks[0] if len(self.blocks) else None
         return {
             "name": name, "arch": "vit", "img_size": self.img_size, "in_chans": self.in_chans,
-            "patch": pe.attrs["patch"], "dim": pe.attrs["dim"], "depth": len(self.blocks),
+            "patch": pe.attrs.patch, "dim": pe.attrs.dim, "depth": len(self.blocks),
             "heads": blk0.attn.heads if blk0 else 0,
             "mlp_hidden": int(blk0.fc1.weight.shape[0]) if blk0 else 0,
-            "tokens": 1 + pe.attrs["grid"][0] * pe.attrs["grid"][1],
+            "tokens": 1 + pe.attrs.grid[0] * pe.attrs.grid[1],
             "num_classes": self.num_classes,
             "bits": self.cfg.as_dict(),
             "input": {"bits": self.cfg.act_bits, "scale": float(self.input.observer.scale()),
