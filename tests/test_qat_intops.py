@@ -28,9 +28,10 @@ def test_requant_matches_spec_including_ties_negatives_and_saturation():
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("exp_form", ["corrected", "paper"])
 @pytest.mark.parametrize("scale", [0.02, 0.157, 0.9, 3.0])
 @pytest.mark.parametrize("out_bits", [8, 16])
-def test_shiftmax_matches_spec(scale, out_bits):
+def test_shiftmax_matches_spec(scale, out_bits, exp_form):
     rng = np.random.default_rng(1)
     x = rng.integers(-128, 128, (64, 197))
     x[0] = 5                 # all-equal row
@@ -38,12 +39,21 @@ def test_shiftmax_matches_spec(scale, out_bits):
     x[2, 0] = 127            # one outlier
     x[2, 1:] = -128
     k, i0 = spec.exp_constants(scale)
-    want = spec.shiftmax(x, k, i0, 15, out_bits)
-    np.testing.assert_array_equal(intops.shiftmax(t(x), k, i0, 15, out_bits).numpy(), want)
+    want = spec.shiftmax(x, k, i0, 15, out_bits, exp_form)
+    np.testing.assert_array_equal(intops.shiftmax(t(x), k, i0, 15, out_bits, exp_form).numpy(),
+                                  want)
 
 
-@pytest.mark.parametrize("form", ["symmetric", "rowmax"])
-@pytest.mark.parametrize("scale", [0.01, 0.08, 0.4])
+@pytest.mark.parametrize("exp_form", ["corrected", "paper"])
+@pytest.mark.parametrize("i0,n", [(256, 15), (300, 15), (511, 23), (4096, 8)])
+def test_shift_exp_matches_spec_exhaustively(exp_form, i0, n):
+    u = np.arange(-(n + 2) * i0, 1)
+    np.testing.assert_array_equal(intops.shift_exp(t(u), i0, n, exp_form).numpy(),
+                                  spec.shift_exp(u, i0, n, exp_form))
+
+
+@pytest.mark.parametrize("form", ["shift", "symmetric", "rowmax"])
+@pytest.mark.parametrize("scale", [0.001, 0.01, 0.08, 0.4, 3.0])
 def test_shift_gelu_matches_spec(form, scale):
     rng = np.random.default_rng(2)
     x = rng.integers(-128, 128, (32, 96))
@@ -53,6 +63,13 @@ def test_shift_gelu_matches_spec(form, scale):
     for n in (15, 23):
         want = spec.shift_gelu(x, k, i0, n, form)
         np.testing.assert_array_equal(intops.shift_gelu(t(x), k, i0, n, form).numpy(), want)
+
+
+def test_gelu_lookup_matches_spec():
+    table = spec.gelu_table(0.05, 0.04, 8, 8)
+    x = np.arange(-128, 128).reshape(16, 16)
+    np.testing.assert_array_equal(intops.gelu_lookup(t(x), table).numpy(),
+                                  spec.gelu_lookup(x, table))
 
 
 def test_isqrt_matches_spec_on_small_range_and_boundaries():

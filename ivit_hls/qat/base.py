@@ -80,14 +80,16 @@ class QuantConfig:
     logit_bits: int = 32
     shiftmax_n: int = 15
     gelu_n: int = 23
-    gelu_form: str = "symmetric"
+    gelu_form: str = "shift"
+    exp_form: str = "corrected"
     momentum: float = 0.95
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"weight": self.weight_bits, "act": self.act_bits, "residual": self.residual_bits,
                 "softmax": self.softmax_bits, "logit": self.logit_bits,
-                "shiftmax_n": self.shiftmax_n, "gelu_n": self.gelu_n, "gelu_form": self.gelu_form}
+                "shiftmax_n": self.shiftmax_n, "gelu_n": self.gelu_n, "gelu_form": self.gelu_form,
+                "exp_form": self.exp_form}
 
 
 class QuantModule(nn.Module):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 
 from ..spec.layernorm import ISQRT_ITERATIONS, LN_FRAC_BITS, LN_MEAN_FRAC_BITS, LN_RECIP_SHIFT
-from ..spec.shift import GELU_SIGMOID_BITS, shiftmax_div_bits
+from ..spec.gelu import GELU_R_SHIFT, GELU_Y_FRAC, GELU_Y_INT_BITS, gelu_recip
+from ..spec.shift import EXP_FORMS, GELU_SIGMOID_BITS, exp_corr_constants, shiftmax_div_bits
 
 _I64 = torch.int64
 
@@ -42,20 +43,37 @@ def int_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.matmul(a.to(torch.float64), b.to(torch.float64)).to(_I64)
 
 
-def shift_exp(u: torch.Tensor, i0: int, n: int) -> torch.Tensor:
-    """ShiftExp of ``u <= 0`` in units of ``1/I0``: ``≈ I0·2^N·exp(u/I0)``."""
+def exp2_neg_frac(a: torch.Tensor, i0: int, exp_form: str = "corrected") -> torch.Tensor:
+    """ShiftExp's mantissa ``≈ I0·2^(-a/I0)`` for ``0 <= a < I0``; see ``spec.exp2_neg_frac``."""
+    if exp_form == "paper":
+        return i0 - ((a + 1) >> 1)
+    b0, b1, b2 = exp_corr_constants(i0)
+    low = torch.minimum(torch.minimum((41 * a + b0) >> 6, (31 * a + b1) >> 6), (24 * a + b2) >> 6)
+    return i0 - low
+
+
+def shift_exp(u: torch.Tensor, i0: int, n: int, exp_form: str = "corrected") -> torch.Tensor:
+    """ShiftExp of ``u <= 0`` in units of ``1/I0``: ``≈ I0·2^N·exp(u/I0)`` (``spec.shift_exp``)."""
+    if exp_form not in EXP_FORMS:
+        raise ValueError(f"unknown exp_form {exp_form!r}")
     p = u + (u >> 1) - (u >> 4)
+    if exp_form == "corrected":
+        p = p + (u >> 8) + (u >> 10)
+    clamped = p <= -n * i0
     p = torch.clamp(p, min=-n * i0)
     q = floordiv(-p, i0)
     r = p + q * i0
-    v = i0 + (r >> 1)
-    return v << (n - q)
+    out = exp2_neg_frac(-r, i0, exp_form) << (n - q)
+    if exp_form == "corrected":
+        out = torch.where(clamped, torch.zeros_like(out), out)
+    return out
 
 
-def shiftmax(x: torch.Tensor, k: int, i0: int, n: int, out_bits: int) -> torch.Tensor:
+def shiftmax(x: torch.Tensor, k: int, i0: int, n: int, out_bits: int,
+             exp_form: str = "corrected") -> torch.Tensor:
     """Shiftmax over the last axis; unsigned probabilities with scale ``2^-(out_bits-1)``."""
     u = (x - x.amax(dim=-1, keepdim=True)) << k
-    e = shift_exp(u, i0, n)
+    e = shift_exp(u, i0, n, exp_form)
     total = e.sum(dim=-1, keepdim=True)
     m_bits = shiftmax_div_bits(i0, n)
     factor = floordiv(torch.full_like(total, 1 << m_bits), total)
@@ -63,23 +81,46 @@ def shiftmax(x: torch.Tensor, k: int, i0: int, n: int, out_bits: int) -> torch.T
     return (e * factor + (1 << (shift - 1))) >> shift
 
 
-def shift_gelu(x: torch.Tensor, k: int, i0: int, n: int, form: str = "symmetric") -> torch.Tensor:
+def gelu_shift_core(x: torch.Tensor, k: int, i0: int) -> torch.Tensor:
+    """ShiftGELU form ``"shift"``: ``x·σ_q``, ``σ_q ≈ 2^15·Φ(x·S)``; see ``spec.gelu``."""
+    r = gelu_recip(k, i0)
+    f = GELU_Y_FRAC
+    y = torch.clamp((x.abs() * r + (1 << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT,
+                    max=(1 << (f + GELU_Y_INT_BITS)) - 1)
+    y2 = y * y
+    h = (1 << f) + y + (y >> 4) + (y >> 5) + (y2 >> (f + 1)) + (y2 >> (f + 4))
+    q = h >> f
+    g = h & ((1 << f) - 1)
+    p = (exp2_neg_frac(g, 1 << f) << GELU_SIGMOID_BITS) >> torch.clamp(q + f, max=62)
+    sigma = torch.where(x >= 0, (1 << GELU_SIGMOID_BITS) - p, p)
+    return x * sigma
+
+
+def shift_gelu(x: torch.Tensor, k: int, i0: int, n: int, form: str = "shift") -> torch.Tensor:
     """ShiftGELU core ``x·σ_q`` (scale ``S·2^-15``); see ``ivit_hls.spec.shift_gelu``."""
+    if form == "shift":
+        return gelu_shift_core(x, k, i0)
     xs = x << k
     z = xs + (xs >> 1) + (xs >> 3) + (xs >> 4)
     if form == "symmetric":
-        t = shift_exp(-z.abs(), i0, n)
+        t = shift_exp(-z.abs(), i0, n, "paper")
         e0 = i0 << n
         num = torch.where(z >= 0, torch.full_like(t, e0), t)
         den = t + e0
     elif form == "rowmax":
         top = torch.clamp(z.amax(dim=-1, keepdim=True), min=0)
-        num = shift_exp(z - top, i0, n)
-        den = num + shift_exp(-top, i0, n)
+        num = shift_exp(z - top, i0, n, "paper")
+        den = num + shift_exp(-top, i0, n, "paper")
     else:
         raise ValueError(f"unknown ShiftGELU form {form!r}")
     sigma = floordiv(num << GELU_SIGMOID_BITS, den)
     return x * sigma
+
+
+def gelu_lookup(x: torch.Tensor, table) -> torch.Tensor:
+    """``table[x + 2^(in_bits-1)]`` (``spec.gelu_lookup``) on int64 tensors."""
+    t = torch.as_tensor(table, dtype=_I64, device=x.device)
+    return t[x + t.shape[0] // 2]
 
 
 def isqrt(v: torch.Tensor) -> torch.Tensor:

@@ -19,8 +19,31 @@ from .base import (QuantConfig, QuantModule, Recorder, as_int, const, finish, sc
 from .layers import QuantLinear
 from .observer import RangeObserver
 
-# Keeps |B| + |n·m| + 2^(e-1) well inside int64 (|n·m| <= 2^48); larger offsets saturate anyway.
-_LN_OFFSET_LIMIT = float(2 ** 60)
+# Keeps |B| + |n·m| + 2^(e-1) well inside int64 (|n·m| <= 2^48).
+_LN_OFFSET_LIMIT = 2 ** 60
+
+
+def fold_ln_offset(m: np.ndarray, e: np.ndarray, beta_out: np.ndarray):
+    """β's integer offset ``B_c = round(β_c/S_out · 2^e_c)`` with ``|B_c| <= 2^60``.
+
+    Where the offset would pass the limit (a tiny γ gives a large e_c), e_c is lowered until it
+    fits and m_c is rounded by the same number of bits, so the output stays ≈ β rounded
+    instead of a clipped offset. Returns ``(m, e, B)`` as int64 arrays.
+    """
+    m = np.array(m, dtype=np.int64).copy()
+    e = np.array(e, dtype=np.int64).copy()
+    beta_out = np.asarray(beta_out, dtype=np.float64)
+    for c in range(e.size):
+        mag = abs(float(beta_out[c]))
+        if mag * 2.0 ** int(e[c]) <= _LN_OFFSET_LIMIT:
+            continue
+        e_new = max(1, min(int(e[c]), math.floor(math.log2(_LN_OFFSET_LIMIT / mag))))
+        drop = int(e[c]) - e_new
+        m[c] = (int(m[c]) + (1 << (drop - 1))) >> drop if drop > 0 else int(m[c])
+        e[c] = e_new
+    offset = np.clip(np.round(beta_out * np.exp2(e.astype(np.float64))),
+                     -float(_LN_OFFSET_LIMIT), float(_LN_OFFSET_LIMIT)).astype(np.int64)
+    return m, e, offset
 
 
 class QuantLayerNorm(QuantModule):
@@ -38,8 +61,7 @@ class QuantLayerNorm(QuantModule):
         gamma = self.ln.weight.detach().to(torch.float64).cpu().numpy()
         beta = self.ln.bias.detach().to(torch.float64).cpu().numpy()
         m, e = spec.dyadic(gamma * math.sqrt(gamma.size) / (2.0 ** LN_FRAC_BITS * s_out))
-        offset = np.clip(np.round(beta * np.exp2(e.astype(np.float64)) / s_out),
-                         -_LN_OFFSET_LIMIT, _LN_OFFSET_LIMIT).astype(np.int64)
+        m, e, offset = fold_ln_offset(m, e, beta / s_out)
         return {"m": m, "e": e, "bias": offset, "s_out": s_out}
 
     def forward(self, q: torch.Tensor, s_in, rec: Recorder, src: str):
@@ -59,7 +81,8 @@ class QuantLayerNorm(QuantModule):
 
 
 class QuantGELU(QuantModule):
-    """ShiftGELU followed by a requant to the observed int8 output scale."""
+    """ShiftGELU followed by a requant to the observed int8 output scale, or (form "table")
+    a per-layer table of correctly rounded GELU at the output scale."""
 
     def __init__(self, name: str, cfg: QuantConfig):
         super().__init__(name)
@@ -74,12 +97,19 @@ class QuantGELU(QuantModule):
         s_out = self.observer.scale()
         k, i0 = spec.exp_constants(s_in)
         m, e = spec.dyadic(s_in * 2.0 ** -GELU_SIGMOID_BITS / s_out)
-        core = intops.shift_gelu(as_int(q), k, i0, self.cfg.gelu_n, self.cfg.gelu_form)
-        exact = intops.requant(core, m, e, self.cfg.act_bits)
+        form = self.cfg.gelu_form
+        params = {}
+        if form == "table":
+            table = spec.gelu_table(s_in, s_out, self.cfg.act_bits, self.cfg.act_bits)
+            exact = intops.gelu_lookup(as_int(q), table)
+            params = {"table": table}
+        else:
+            core = intops.shift_gelu(as_int(q), k, i0, self.cfg.gelu_n, form)
+            exact = intops.requant(core, m, e, self.cfg.act_bits)
         rec.record(self.layer_name, exact)
         rec.emit(Layer(self.layer_name, "gelu", [src],
-                       {"k": k, "i0": i0, "n": self.cfg.gelu_n, "form": self.cfg.gelu_form,
-                        "m": int(m), "e": int(e), "out_bits": self.cfg.act_bits}))
+                       {"k": k, "i0": i0, "n": self.cfg.gelu_n, "form": form,
+                        "m": int(m), "e": int(e), "out_bits": self.cfg.act_bits}, params))
         return finish(exact, y_f, s_out), np.float64(s_out)
 
 
@@ -129,10 +159,12 @@ class QuantAttention(QuantModule):
 
         k, i0 = spec.exp_constants(s_a)
         q_bits = cfg.softmax_bits - 1
-        exact = intops.shiftmax(as_int(scores), k, i0, cfg.shiftmax_n, cfg.softmax_bits)
+        exact = intops.shiftmax(as_int(scores), k, i0, cfg.shiftmax_n, cfg.softmax_bits,
+                                cfg.exp_form)
         rec.record(f"{name}.softmax", exact)
         rec.emit(Layer(f"{name}.softmax", "shiftmax", [f"{name}.scores"],
-                       {"k": k, "i0": i0, "n": cfg.shiftmax_n, "out_bits": cfg.softmax_bits}))
+                       {"k": k, "i0": i0, "n": cfg.shiftmax_n, "out_bits": cfg.softmax_bits,
+                        "exp_form": cfg.exp_form}))
         probs_f = torch.softmax(scores.float() * s_a, dim=-1) if need else None
         probs = finish(exact, probs_f, 2.0 ** -q_bits)
 
