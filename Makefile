@@ -5,16 +5,18 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 DEMO_DIR ?= out/demo
 
-.PHONY: demo test venv venv-test clean
+.PHONY: demo test test-fast venv venv-test clean
 
-$(VENV)/.installed: pyproject.toml
+# ivit-hls depends on the host driver, its own distribution in host/: both are installed
+# from the checkout in one resolve (so pip never looks for ivit-host on a registry).
+$(VENV)/.installed: pyproject.toml setup.py host/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e .
+	$(PIP) install -q -e ./host -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) install -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml setup.py host/pyproject.toml $(VENV)/.installed
+	$(PIP) install -q -e ./host -e '.[test]'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -27,6 +29,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(VENV)/bin/python -m pytest -q
+
+# The inner loop: everything but the slow, RTL-simulation and synthesis tests.
+test-fast: $(VENV)/.installed-test
+	$(VENV)/bin/python -m pytest -q -m "not slow and not rtl and not synth"
 
 clean:
 	rm -rf $(VENV) out build sim_build .pytest_cache

@@ -1,7 +1,9 @@
 """The non-Python sources ivit-hls reads: kernel headers, RTL, templates, cocotb benches.
 
-They live beside the package in a source checkout (``hw/``, ``templates/``, ``sim/``), which is
-how the project is installed (``make demo`` / ``make test``: ``pip install -e .``).
+In a source checkout they live beside the package (``hw/``, ``templates/``, ``sim/``); an
+installed wheel carries them as package data under ``ivit_hls/_share/`` (see setup.py).
+``SOURCE_ROOT`` is whichever of the two holds them, so ``SOURCE_ROOT / "hw" / ...`` works
+in both.
 """
 
 from __future__ import annotations
@@ -10,14 +12,27 @@ from pathlib import Path
 
 from .errors import IvitError
 
-#: The checkout holding ``ivit_hls/`` next to ``hw/``, ``templates/`` and ``sim/``.
-SOURCE_ROOT = Path(__file__).resolve().parents[1]
+_PACKAGE = Path(__file__).resolve().parent
+_FOLDERS = ("hw", "templates", "sim")
+
+
+def _root() -> Path:
+    checkout = _PACKAGE.parent
+    if (checkout / "pyproject.toml").is_file() and all((checkout / f).is_dir() for f in _FOLDERS):
+        return checkout
+    return _PACKAGE / "_share"
+
+
+#: The folder holding ``hw/``, ``templates/`` and ``sim/`` (a checkout or the installed wheel).
+SOURCE_ROOT = _root()
+#: True when running from a source checkout (build folders may be created beside it).
+IN_CHECKOUT = SOURCE_ROOT == _PACKAGE.parent
 
 
 def source_dir(*parts: str) -> Path:
-    """A folder of the checkout; a clear error if this installation does not have it."""
+    """A folder of ``SOURCE_ROOT``; a clear error if this installation does not have it."""
     path = SOURCE_ROOT.joinpath(*parts)
     if not path.is_dir():
-        raise IvitError(f"{'/'.join(parts)}/ not found next to the ivit_hls package: install "
-                        f"ivit-hls from a source checkout (pip install -e .)")
+        raise IvitError(f"{'/'.join(parts)}/ not found in {SOURCE_ROOT}: this installation of "
+                        f"ivit-hls is incomplete (reinstall it, or pip install -e . in a checkout)")
     return path
