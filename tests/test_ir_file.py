@@ -106,3 +106,97 @@ def test_save_leaves_no_partial_file_when_the_model_is_invalid(small_int_model, 
     with pytest.raises(FormatError):
         ir.save(broken, tmp_path / "m.ivit")
     assert list(tmp_path.iterdir()) == []
+
+
+def _edit_manifest(small_int_model, tmp_path, edit, params=None):
+    """Save, then rewrite manifest.json with ``edit(meta)`` (and params with new bytes whose
+    recorded hashes are updated, so only the structure is wrong)."""
+    import hashlib
+
+    src = ir.save(small_int_model, tmp_path / "m.ivit")
+    new_blobs = {}
+    with zipfile.ZipFile(src) as zf:
+        meta = json.loads(zf.read("manifest.json"))
+    if params:
+        for (layer_index, key), arr in params.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, arr, allow_pickle=False)
+            rec = meta["layers"][layer_index]["params"][key]
+            new_blobs[rec["file"]] = buf.getvalue()
+            rec.update(sha256=hashlib.sha256(buf.getvalue()).hexdigest(), dtype=str(arr.dtype),
+                       shape=list(arr.shape))
+    meta = edit(meta)
+
+    def rewrite(name, data):
+        if name == "manifest.json":
+            return json.dumps(meta).encode()
+        return new_blobs.get(name, data)
+
+    dst = tmp_path / "edited.ivit"
+    _rewrite(src, dst, rewrite)
+    return dst
+
+
+def _set(path, value):
+    def edit(meta):
+        node = meta
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        return meta
+    return edit
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda m: [m], "not an object"),
+    (_set(("version",), 0), "format version 0 is not valid"),
+    (_set(("version",), -3), "format version -3 is not valid"),
+    (_set(("version",), "2"), "is not an integer"),
+    (_set(("config",), {}), "config must be a non-empty mapping"),
+    (_set(("config", "dim"), "192"), "'dim' must be a non-negative integer"),
+    (_set(("config", "input", "scale"), -1.0), "input scale must be a positive number"),
+    (_set(("layers",), []), "lists no layers"),
+    (_set(("layers", 0, "kind"), "conv3d"), "unknown layer kind 'conv3d'"),
+    (_set(("layers", 1, "attrs", "out_bits"), "8"), "attribute 'out_bits' must be an integer"),
+    (_set(("layers", 1, "attrs", "tokens"), "some"), "tokens='some' is not one of all, cls"),
+    (_set(("layers", 1, "attrs", "colour"), 3), "unknown attribute"),
+    (_set(("layers", 3, "inputs"), ["blocks.0.attn.qkv", "x"]), "takes 1 input"),
+    (_set(("layers", 3, "inputs"), ["later"]), "reads unknown tensor 'later'"),
+])
+def test_structurally_invalid_files_are_refused(small_int_model, tmp_path, edit, message):
+    bad = _edit_manifest(small_int_model, tmp_path, edit)
+    with pytest.raises(FormatError, match=message) as err:
+        ir.load(bad)
+    assert "\n" not in str(err.value)
+
+
+def test_array_shape_disagreeing_with_the_graph_is_refused(small_int_model, tmp_path):
+    # fc1's weight with one input channel too many; the checksum is updated to match
+    index = [ly.name for ly in small_int_model.layers].index("blocks.0.mlp.fc1")
+    w = small_int_model.layers[index].params["weight"]
+    wider = np.zeros((w.shape[0], w.shape[1] + 1), dtype=w.dtype)
+    bad = _edit_manifest(small_int_model, tmp_path, lambda m: m,
+                         params={(index, "weight"): wider})
+    with pytest.raises(FormatError, match=r"blocks\.0\.mlp\.fc1.*weight expects 193 input"):
+        ir.load(bad)
+
+
+def test_parameter_outside_its_hardware_type_is_refused(small_int_model, tmp_path):
+    index = [ly.name for ly in small_int_model.layers].index("blocks.0.norm1")
+    e = small_int_model.layers[index].params["e"].copy()
+    e[0] = 200                                   # a shift does not fit its 6-bit field
+    bad = _edit_manifest(small_int_model, tmp_path, lambda m: m, params={(index, "e"): e})
+    with pytest.raises(FormatError, match=r"parameter 'e' has values outside uint6"):
+        ir.load(bad)
+
+
+def test_version_1_files_read_with_the_version_1_forms(small_int_model, tmp_path):
+    def downgrade(meta):
+        meta["version"] = 1
+        for layer in meta["layers"]:
+            layer["attrs"].pop("exp_form", None)
+        return meta
+
+    old = ir.load(_edit_manifest(small_int_model, tmp_path, downgrade))
+    sm = [ly for ly in old.layers if ly.kind == "shiftmax"]
+    assert sm and all(ly.attrs.exp_form == "paper" for ly in sm)

@@ -1,6 +1,7 @@
 """Range analysis: sound on real data, and refuses models that could overflow, naming the op."""
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -26,10 +27,17 @@ def test_bounds_are_sound_on_observed_accumulators(small_int_model):
     acc_bounds = {b.layer: b.bound for b in ranges.analyze(small_int_model)
                   if b.quantity == "int32 accumulator"}
     raw = [layer.name for layer in small_int_model.layers
-           if layer.kind == "linear" and layer.attrs["out_bits"] is None]
+           if layer.kind == "linear" and layer.attrs.out_bits is None]
     assert raw
     for name in raw:
         assert np.abs(res.trace[name]).max() <= acc_bounds[name]
+
+
+def _with_attrs(model, layer_name, **changes):
+    m = copy.deepcopy(model)
+    layer = m.layer(layer_name)
+    layer.attrs = dataclasses.replace(layer.attrs, **changes)
+    return m
 
 
 def _tampered(model, layer_name, key, value):
@@ -48,22 +56,19 @@ def test_overflowing_accumulator_is_refused_naming_the_layer(small_int_model):
 
 
 def test_out_of_range_dyadic_shift_is_refused(small_int_model):
-    bad = copy.deepcopy(small_int_model)
-    bad.layer("blocks.0.attn.scores").attrs["e"] = 63
+    bad = _with_attrs(small_int_model, "blocks.0.attn.scores", e=63)
     with pytest.raises(RangeError, match=r"blocks\.0\.attn\.scores: dyadic shift e"):
         ranges.check(bad)
 
 
 def test_too_long_shiftmax_exponent_is_refused(small_int_model):
-    bad = copy.deepcopy(small_int_model)
-    bad.layer("blocks.0.attn.softmax").attrs.update(n=30)
+    bad = _with_attrs(small_int_model, "blocks.0.attn.softmax", n=30)
     with pytest.raises(RangeError, match=r"blocks\.0\.attn\.softmax"):
         ranges.check(bad)
 
 
 def test_wide_layernorm_input_is_refused(small_int_model):
-    bad = copy.deepcopy(small_int_model)
-    bad.layer("blocks.0.add2").attrs["out_bits"] = 32
+    bad = _with_attrs(small_int_model, "blocks.0.add2", out_bits=32)
     with pytest.raises(RangeError, match=r"blocks\.1\.norm1: variance sum"):
         ranges.check(bad)
 
@@ -72,3 +77,18 @@ def test_overflowing_requant_product_is_refused(small_int_model):
     bad = _tampered(small_int_model, "blocks.0.norm2", "bias", np.iinfo(np.int64).max - 1000)
     with pytest.raises(RangeError, match=r"blocks\.0\.norm2: requant product"):
         ranges.check(bad)
+
+
+def test_zero_shift_is_refused_naming_the_shift(small_int_model):
+    bad = _tampered(small_int_model, "blocks.0.mlp.fc1", "e", 0)
+    with pytest.raises(RangeError, match=r"blocks\.0\.mlp\.fc1: dyadic shift e: a shift of 0 "
+                                         r"is outside 1\.\.62"):
+        ranges.check(bad)
+
+
+def test_tightest_reports_a_derived_quantity(small_int_model):
+    tight = ranges.tightest(ranges.analyze(small_int_model))
+    assert tight is not None and not tight.declared
+    # the multiplier's own width is a format invariant, never the reported margin
+    assert "multiplier" not in tight.quantity
+    assert tight.headroom_bits > 0

@@ -5,43 +5,44 @@ from __future__ import annotations
 import os
 import subprocess
 
-import numpy as np
-
-from ivit_hls.ir.model import IntegerModel, Layer
 from ivit_hls.rtl import params, simrun
 from rtl_helpers import needs_sim
 
 
-def _model():
-    ln = Layer("blocks.0.norm1", "layernorm", ["x"], {"out_bits": 8, "tokens": "all"},
-               {"m": np.array([1 << 30, -(1 << 30) - 5]), "e": np.array([40, 41]),
-                "bias": np.array([-(1 << 40), 7])})
-    sm = Layer("blocks.0.attn.softmax", "shiftmax", ["blocks.0.norm1"],
-               {"k": 3, "i0": 458, "n": 15, "out_bits": 16})
-    return IntegerModel({"name": "toy", "tokens": 5, "dim": 2, "heads": 1}, [ln, sm])
+def _signed(text: str, width: int) -> list[int]:
+    vals = [int(v, 16) for v in text.split()]
+    return [v - (1 << width) if v >> (width - 1) else v for v in vals]
 
 
-def test_render_is_deterministic_and_exact():
-    a = params.render_model_params(_model())
-    assert a == params.render_model_params(_model())
+def test_render_is_deterministic_and_exact(small_int_model):
+    model = small_int_model
+    a = params.render_model_params(model)
+    assert a == params.render_model_params(model)
     pkg = a["ivit_model_params.sv"]
-    assert "localparam longint BLOCKS_0_ATTN_SOFTMAX_I0 = 458;" in pkg
-    assert "localparam longint BLOCKS_0_ATTN_SOFTMAX_N = 15;" in pkg
-    m = [int(v, 16) for v in a["blocks.0.norm1.m.hex"].split()]
-    assert [v - (1 << 32) if v >> 31 else v for v in m] == [1 << 30, -(1 << 30) - 5]
-    bias = [int(v, 16) for v in a["blocks.0.norm1.bias.hex"].split()]
-    assert [v - (1 << 64) if v >> 63 else v for v in bias] == [-(1 << 40), 7]
+    sm = model.layer("blocks.0.attn.softmax").attrs
+    assert f"localparam longint BLOCKS_0_ATTN_SOFTMAX_I0 = {sm.i0};" in pkg
+    assert f"localparam longint BLOCKS_0_ATTN_SOFTMAX_N = {sm.n};" in pkg
+    # unit parameters come from the model's tensor types, not from hand-written tables
+    assert f"localparam int BLOCKS_0_ATTN_SOFTMAX_UNIT_OUT_W = {sm.out_bits};" in pkg
+    assert "localparam int BLOCKS_0_ATTN_CONTEXT_UNIT_A_W = 17;" in pkg   # uint16 P + sign
+    assert "localparam int BLOCKS_0_NORM1_UNIT_IN_W = 16;" in pkg
+    ln = model.layer("blocks.0.norm1").params
+    assert _signed(a["blocks.0.norm1.m.hex"], 32) == list(ln["m"])
+    assert _signed(a["blocks.0.norm1.bias.hex"], 64) == list(ln["bias"])
+    assert [int(v, 16) for v in a["blocks.0.norm1.e.hex"].split()] == list(ln["e"])
 
 
-def test_write_adds_manifest(tmp_path):
-    paths = params.write_model_params(_model(), tmp_path)
+def test_write_adds_manifest(small_int_model, tmp_path):
+    paths = params.write_model_params(small_int_model, tmp_path)
     manifest = (tmp_path / "manifest.sha256").read_text()
     assert all(p.name in manifest for p in paths if p.name != "manifest.sha256")
+    assert len(manifest.splitlines()) == len(paths) - 1
 
 
 @needs_sim
-def test_package_lints(tmp_path):
-    params.write_model_params(_model(), tmp_path)
+def test_package_lints(small_int_model, tmp_path):
+    params.write_model_params(small_int_model, tmp_path)
+    i0 = small_int_model.layer("blocks.0.attn.softmax").attrs.i0
     top = tmp_path / "use_params.sv"
     top.write_text("module use_params (output logic [15:0] i0);\n"
                    "    assign i0 = 16'(ivit_model_params::BLOCKS_0_ATTN_SOFTMAX_I0);\n"

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 NAME = "info"
 HELP = "show an integer model file's layers, widths, constants, size and range headroom"
-
-_SCALARS = ("k", "i0", "n", "m", "e", "m_b", "e_b", "form", "tokens")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="integer model file (.ivit)")
 
 
-def _shape(layer) -> str:
-    w = layer.params.get("weight")
-    return "x".join(str(d) for d in w.shape) if w is not None else ""
-
-
 def _constants(layer) -> str:
-    parts = [f"{k}={layer.attrs[k]}" for k in _SCALARS if k in layer.attrs]
-    if "m" in layer.params:
-        e = np.asarray(layer.params["e"])
-        parts.append(f"e∈[{int(e.min())},{int(e.max())}]")
+    """Scalar attrs (not shapes or widths) and the range of per-channel shifts."""
+    import dataclasses
+
+    import numpy as np
+
+    skip = {"out_bits", "patch", "in_chans", "dim", "grid", "heads", "head_dim"}
+    parts = [f"{f.name}={getattr(layer.attrs, f.name)}" for f in dataclasses.fields(layer.attrs)
+             if f.name not in skip]
+    for key in ("e", "e_a"):
+        if key in layer.params:
+            e = np.asarray(layer.params[key])
+            parts.append(f"{key}∈[{int(e.min())},{int(e.max())}]")
     return " ".join(parts)
 
 
@@ -34,24 +33,26 @@ def run(args: argparse.Namespace) -> int:
 
     model = ir.load(args.file)
     cfg = model.config
-    bits = cfg["bits"]
-    print(f"{args.file}: {cfg['name']} ({cfg['arch']}), {cfg['img_size']}px, patch {cfg['patch']}, "
-          f"dim {cfg['dim']}, depth {cfg['depth']}, heads {cfg['heads']}, "
+    types = model.tensor_types()
+    bits = cfg.get("bits", {})
+    print(f"{args.file}: {cfg['name']} ({cfg.get('arch', '?')}), {cfg['img_size']}px, patch "
+          f"{cfg['patch']}, dim {cfg['dim']}, depth {cfg['depth']}, heads {cfg['heads']}, "
           f"mlp {cfg['mlp_hidden']}, tokens {cfg['tokens']}, classes {cfg['num_classes']}")
-    print(f"widths: weights int{bits['weight']}, activations int{bits['act']}, residual "
-          f"int{bits['residual']}, softmax uint{bits['softmax']}, logits int{bits['logit']}; "
-          f"Shiftmax N={bits['shiftmax_n']}, ShiftGELU N={bits['gelu_n']} ({bits['gelu_form']})")
+    if bits:
+        print("widths: " + ", ".join(f"{k} {v}" for k, v in sorted(bits.items())))
     print(f"input: int{cfg['input']['bits']} scale {cfg['input']['scale']:.6g}, "
           f"mean {cfg['input']['mean']}, std {cfg['input']['std']}")
-    print(f"{'layer':28} {'kind':13} {'weight':>10} {'out':>5}  constants")
+    print(f"{'layer':28} {'kind':13} {'output':>16}  constants")
     for layer in model.layers:
-        out = layer.attrs.get("out_bits")
-        print(f"{layer.name:28} {layer.kind:13} {_shape(layer):>10} "
-              f"{'acc' if out is None else out:>5}  {_constants(layer)}")
+        t = types[layer.name]
+        out = f"{'x'.join(map(str, t.shape))} {t.dtype}"
+        print(f"{layer.name:28} {layer.kind:13} {out:>16}  {_constants(layer)}")
     bounds = ir.ranges.analyze(model)
-    tight = min(bounds, key=lambda b: b.headroom_bits)
-    status = "all widths proven" if all(b.ok for b in bounds) else "OVERFLOW POSSIBLE"
+    failing = [b for b in bounds if not b.ok]
+    tight = ir.ranges.tightest(bounds)
+    status = "all widths proven" if not failing else f"OVERFLOW POSSIBLE ({failing[0].describe()})"
+    least = (f", least headroom {tight.headroom_bits:.1f} bits ({tight.layer}: {tight.quantity})"
+             if tight else "")
     print(f"{len(model.layers)} layers, {model.param_bytes() / 1e6:.2f} MB integer parameters; "
-          f"range analysis: {status}, least headroom {tight.headroom_bits:.1f} bits "
-          f"({tight.layer}: {tight.quantity})")
+          f"range analysis: {status}{least}")
     return 0

@@ -9,7 +9,6 @@ import numpy as np
 from .. import spec
 from ..errors import IvitError
 from ..ir.model import IntegerModel
-from .layers import LAYER_FUNCTIONS
 
 
 @dataclass
@@ -48,11 +47,11 @@ def _check_image(model: IntegerModel, image: np.ndarray) -> np.ndarray:
 
 
 def run(model: IntegerModel, image: np.ndarray, trace: bool = False) -> GoldenResult:
-    """Execute ``model`` on integer images ``(B, C, H, W)`` (or one ``(C, H, W)``)."""
+    """Execute ``model`` on integer images ``(B, C, H, W)`` (or one ``(C, H, W)``); each layer
+    runs its op-table golden hook (``layer.op.golden``)."""
     tensors = {"image": _check_image(model, image)}
     for layer in model.layers:
-        fn = LAYER_FUNCTIONS[layer.kind]
-        tensors[layer.name] = fn(layer, *(tensors[src] for src in layer.inputs))
+        tensors[layer.name] = layer.op.golden(layer, *(tensors[src] for src in layer.inputs))
     logits = tensors[model.output].reshape(tensors["image"].shape[0], -1)
     kept = {k: v for k, v in tensors.items() if k != "image"} if trace else {}
     return GoldenResult(logits=logits, trace=kept)

@@ -22,10 +22,16 @@ import numpy as np
 
 from .. import __version__
 from ..errors import FormatError
+from ..ops.base import attrs_to_dict
 from .model import IntegerModel, Layer
 
 FORMAT_NAME = "ivit-hls-integer-model"
-FORMAT_VERSION = 1
+#: 2: typed attrs checked against the op table; Shiftmax ``exp_form`` and the GELU forms
+#: "shift" / "table" (a ``table`` param). Version-1 files read unchanged: every attribute they
+#: lack defaults to the version-1 meaning (``exp_form="paper"``).
+FORMAT_VERSION = 2
+#: The oldest format version this reader migrates.
+OLDEST_VERSION = 1
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -57,7 +63,7 @@ def to_bytes(model: IntegerModel) -> bytes:
             params_meta[key] = {"file": path, "dtype": str(arr.dtype), "shape": list(arr.shape),
                                 "sha256": hashlib.sha256(data).hexdigest()}
         layers_meta.append({"name": layer.name, "kind": layer.kind, "inputs": list(layer.inputs),
-                            "attrs": layer.attrs, "params": params_meta})
+                            "attrs": attrs_to_dict(layer.attrs), "params": params_meta})
     manifest = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "generator": __version__,
                 "config": model.config, "layers": layers_meta}
     text = json.dumps(manifest, indent=1, sort_keys=True, default=_json_default) + "\n"
@@ -109,30 +115,60 @@ def load(path: str | os.PathLike) -> IntegerModel:
         raise FormatError(f"{path}: corrupt integer model file ({exc})") from None
 
 
+def _expect(ok: bool, path: Path, message: str) -> None:
+    if not ok:
+        raise FormatError(f"{path}: {message}")
+
+
+def _read_param(zf: zipfile.ZipFile, path: Path, where: str, pmeta) -> np.ndarray:
+    _expect(isinstance(pmeta, dict) and all(k in pmeta for k in ("file", "dtype", "shape",
+                                                                  "sha256")),
+            path, f"{where}: parameter record needs file, dtype, shape and sha256")
+    data = zf.read(pmeta["file"])
+    if hashlib.sha256(data).hexdigest() != pmeta["sha256"]:
+        raise FormatError(f"{path}: parameter {where} fails its checksum")
+    arr = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+    if str(arr.dtype) != pmeta["dtype"] or list(arr.shape) != pmeta["shape"]:
+        raise FormatError(f"{path}: parameter {where} has wrong dtype/shape")
+    _expect(np.issubdtype(arr.dtype, np.integer), path, f"parameter {where} is not integer")
+    return arr
+
+
 def _read(zf: zipfile.ZipFile, path: Path) -> IntegerModel:
     try:
         manifest = json.loads(zf.read("manifest.json"))
     except KeyError:
         raise FormatError(f"{path}: no manifest.json, not an integer model file") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-        raise FormatError(f"{path}: not an integer model file (format {manifest.get('format')!r})")
+    _expect(isinstance(manifest, dict), path,
+            f"manifest is a {type(manifest).__name__}, not an object: not an integer model file")
+    _expect(manifest.get("format") == FORMAT_NAME, path,
+            f"not an integer model file (format {manifest.get('format')!r})")
     version = manifest.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    _expect(isinstance(version, int) and not isinstance(version, bool), path,
+            f"format version {version!r} is not an integer")
+    if version > FORMAT_VERSION:
         raise FormatError(f"{path}: format version {version} is newer than this ivit-hls "
                           f"supports ({FORMAT_VERSION}); upgrade ivit-hls")
+    _expect(version >= OLDEST_VERSION, path,
+            f"format version {version} is not valid (versions {OLDEST_VERSION}..{FORMAT_VERSION})")
+    layers_meta = manifest.get("layers")
+    _expect(isinstance(layers_meta, list) and layers_meta, path, "the manifest lists no layers")
     layers = []
-    for meta in manifest["layers"]:
-        params = {}
-        for key, pmeta in meta["params"].items():
-            data = zf.read(pmeta["file"])
-            if hashlib.sha256(data).hexdigest() != pmeta["sha256"]:
-                raise FormatError(f"{path}: parameter {meta['name']}.{key} fails its checksum")
-            arr = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
-            if str(arr.dtype) != pmeta["dtype"] or list(arr.shape) != pmeta["shape"]:
-                raise FormatError(f"{path}: parameter {meta['name']}.{key} has wrong dtype/shape")
-            params[key] = arr
-        layers.append(Layer(meta["name"], meta["kind"], list(meta["inputs"]),
-                            dict(meta["attrs"]), params))
-    model = IntegerModel(manifest["config"], layers)
-    model.validate()
+    for index, meta in enumerate(layers_meta):
+        _expect(isinstance(meta, dict) and {"name", "kind", "inputs", "attrs", "params"}
+                <= set(meta), path, f"layer record {index} needs name, kind, inputs, attrs, params")
+        _expect(isinstance(meta["params"], dict), path, f"layer {meta['name']!r}: params "
+                "must be a mapping")
+        params = {key: _read_param(zf, path, f"{meta['name']}.{key}", pmeta)
+                  for key, pmeta in meta["params"].items()}
+        try:
+            layers.append(Layer(meta["name"], meta["kind"], meta["inputs"], meta["attrs"],
+                                params))
+        except FormatError as exc:
+            raise FormatError(f"{path}: {exc}") from None
+    model = IntegerModel(manifest.get("config"), layers)
+    try:
+        model.validate()
+    except FormatError as exc:
+        raise FormatError(f"{path}: {exc}") from None
     return model

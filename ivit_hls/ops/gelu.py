@@ -1,0 +1,107 @@
+"""``gelu``: ShiftGELU (or a selectable variant), requantized to the layer's output scale (§9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import spec
+from ..spec.gelu import gelu_lookup
+from ..spec.shift import GELU_SIGMOID_BITS
+from . import bounds
+from .base import IntType, OpDef, ParamSpec, RtlParams, TensorType, choices, expect, expect_shape
+from .common import DYADIC_E, DYADIC_M, vector_cycles
+from .registry import register
+
+#: Forms computed element by element (the golden model tabulates them over the input range).
+_ELEMENTWISE = ("shift", "symmetric")
+_LUT_LIMIT = 1 << 12
+
+
+@dataclass(frozen=True)
+class GeluAttrs:
+    k: int
+    i0: int
+    n: int
+    #: "shift" (default), "symmetric" (exact division), "rowmax" (the paper's),
+    #: "table" (a per-layer table of correctly rounded GELU for int8 inputs)
+    form: str = choices("shift", "symmetric", "rowmax", "table")
+    m: int
+    e: int
+    out_bits: int
+
+
+@register
+class Gelu(OpDef):
+    """``requant(x·σ_q, m, e, out_bits)`` with the form's sigmoid; the table form looks the
+    output up directly (``table[x + 2^(in_bits-1)]``)."""
+
+    kind = "gelu"
+    Attrs = GeluAttrs
+
+    def params(self, attrs):
+        if attrs.form == "table":
+            return {"table": ParamSpec(IntType(attrs.out_bits), "(2^in_bits,) GELU at the "
+                                       "output scale, indexed by x + 2^(in_bits-1)")}
+        return {}
+
+    def output(self, layer, ins):
+        (x,) = ins
+        a = layer.attrs
+        expect(layer, a.k >= 0 and a.i0 >= 1 and a.n >= 1, "needs k >= 0, i0 >= 1, n >= 1")
+        if a.form == "table":
+            expect(layer, x.dtype.bits <= 12, f"a table needs a narrow input, not {x.dtype}")
+            expect_shape(layer, "table", layer.params["table"], (1 << x.dtype.bits,))
+        return TensorType(tuple(x.shape), IntType(a.out_bits))
+
+    def golden(self, layer, x):
+        a = layer.attrs
+        if a.form == "table":
+            return gelu_lookup(x, layer.params["table"])
+        lo, hi = int(x.min(initial=0)), int(x.max(initial=0))
+        if a.form not in _ELEMENTWISE or hi - lo >= _LUT_LIMIT:
+            core = spec.shift_gelu(x, a.k, a.i0, a.n, a.form)
+            return spec.requant(core, a.m, a.e, a.out_bits)
+        domain = np.arange(lo, hi + 1, dtype=np.int64)
+        table = spec.requant(spec.shift_gelu(domain, a.k, a.i0, a.n, a.form),
+                             a.m, a.e, a.out_bits)
+        return table[x - lo]
+
+    def bounds(self, layer, in_bounds, ins, proof):
+        a = layer.attrs
+        if a.form == "table":
+            return IntType(a.out_bits).magnitude
+        x = in_bounds[0]
+        proof.add(layer, "1.6875 * (x << k)", 2 * (x << a.k), bounds.INT64)
+        num = (a.i0 << a.n) << GELU_SIGMOID_BITS
+        proof.add(layer, "sigmoid numerator << sigma bits", 2 * num, bounds.INT64)
+        bounds.requant(proof, layer, x << GELU_SIGMOID_BITS, a.m, a.e)
+        return IntType(a.out_bits).magnitude
+
+    def cycles(self, layer, ins, out, engine):
+        return vector_cycles(out.size, 2 if layer.attrs.form == "rowmax" else 1, engine)
+
+    def hls(self, layer, ins, out, ctx):
+        a = layer.attrs
+        arrays = []
+        if a.form == "table":
+            arrays.append(("table", IntType(a.out_bits), layer.params["table"]))
+        rows = out.size // out.shape[-1]
+        return ctx.layer("gelu", ins, out, dims={"ROWS": rows, "COLS": out.shape[-1]},
+                         consts={"K": a.k, "I0": a.i0, "N": a.n, "M": (DYADIC_M, a.m),
+                                 "E": (DYADIC_E, a.e), "OUT_BITS": a.out_bits,
+                                 "FORM": ctx.enum("gelu_form", a.form)},
+                         arrays=arrays)
+
+    def rtl(self, layer, ins, out):
+        a = layer.attrs
+        arrays = {}
+        if a.form == "table":
+            arrays["table"] = (layer.params["table"], IntType(a.out_bits))
+        return RtlParams(scalars={"K": a.k, "I0": a.i0, "N": a.n, "M": a.m, "E": a.e,
+                                  "OUT_BITS": a.out_bits},
+                         arrays=arrays,
+                         unit="ivit_gelu_table" if a.form == "table" else "ivit_shiftgelu",
+                         unit_params={"IN_W": ins[0].dtype.bits, "OUT_W": a.out_bits,
+                                      "I0_W": max(a.i0.bit_length(), 1)})

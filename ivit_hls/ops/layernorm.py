@@ -1,0 +1,76 @@
+"""``layernorm``: I-LayerNorm with γ folded into the per-channel requant and β into an offset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import spec
+from ..spec.layernorm import ISQRT_MAX_INPUT, LN_FRAC_BITS, LN_MEAN_FRAC_BITS
+from . import bounds
+from .base import IntType, OpDef, ParamSpec, RtlParams, TensorType, choices, expect, expect_shape
+from .common import DYADIC_E, DYADIC_M, LN_OFFSET, vector_cycles
+from .registry import register
+
+#: Passes of the vector unit over a row: mean, variance, normalize + requant.
+LN_PASSES = 3
+
+
+@dataclass(frozen=True)
+class LayerNormAttrs:
+    out_bits: int
+    #: "all" tokens, or only the class token (the final norm before the head)
+    tokens: str = choices("all", "cls")
+
+
+@register
+class LayerNorm(OpDef):
+    """``out = sat(rhu(n·m_c + B_c, e_c))`` with ``n = ilayernorm_normalize(x)`` (§10)."""
+
+    kind = "layernorm"
+    Attrs = LayerNormAttrs
+
+    def params(self, attrs):
+        return {"m": ParamSpec(DYADIC_M, "(C,) γ·sqrt(C)/(2^16·S_out)"),
+                "e": ParamSpec(DYADIC_E, "(C,)"),
+                "bias": ParamSpec(LN_OFFSET, "(C,) β·2^e/S_out")}
+
+    def output(self, layer, ins):
+        (x,) = ins
+        expect(layer, len(x.shape) == 2, f"expects (tokens, channels), input is {x.shape}")
+        for key in ("m", "e", "bias"):
+            expect_shape(layer, key, layer.params[key], (x.shape[1],))
+        rows = 1 if layer.attrs.tokens == "cls" else x.shape[0]
+        return TensorType((rows, x.shape[1]), IntType(layer.attrs.out_bits))
+
+    def golden(self, layer, x):
+        if layer.attrs.tokens == "cls":
+            x = x[:, :1, :]
+        p = layer.params
+        return spec.ilayernorm(x, p["m"], p["e"], p["bias"], layer.attrs.out_bits)
+
+    def bounds(self, layer, in_bounds, ins, proof):
+        p = layer.params
+        channels = ins[0].shape[1]
+        var = channels * ((2 * in_bounds[0]) << LN_MEAN_FRAC_BITS) ** 2
+        proof.add(layer, "variance sum", var, ISQRT_MAX_INPUT + 1)
+        bounds.requant(proof, layer, 1 << LN_FRAC_BITS, p["m"], p["e"], p["bias"])
+        return IntType(layer.attrs.out_bits).magnitude
+
+    def cycles(self, layer, ins, out, engine):
+        return vector_cycles(out.size, LN_PASSES, engine)
+
+    def hls(self, layer, ins, out, ctx):
+        p = layer.params
+        return ctx.layer("layernorm", ins, out,
+                         dims={"ROWS": out.shape[0], "COLS": out.shape[1]},
+                         consts={"OUT_BITS": layer.attrs.out_bits},
+                         arrays=[("m", DYADIC_M, p["m"]), ("e", DYADIC_E, p["e"]),
+                                 ("bias", LN_OFFSET, p["bias"])])
+
+    def rtl(self, layer, ins, out):
+        p = layer.params
+        return RtlParams(scalars={"OUT_BITS": layer.attrs.out_bits},
+                         arrays={"m": (p["m"], DYADIC_M), "e": (p["e"], DYADIC_E),
+                                 "bias": (p["bias"], LN_OFFSET)},
+                         unit="ivit_ilayernorm",
+                         unit_params={"IN_W": ins[0].dtype.bits, "LEN": ins[0].shape[1]})

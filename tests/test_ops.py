@@ -1,0 +1,78 @@
+"""The op table: every registered layer kind provides every level's hook, and they agree.
+
+Adding a kind must be local: one ``OpDef`` in ``ivit_hls/ops`` plus one kernel per backend.
+These tests iterate the table, so a kind missing a hook (or a kernel) fails here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from ivit_hls import golden
+from ivit_hls.hls.lower import lower
+from ivit_hls.ops import REGISTRY, Engine, OpDef, RtlParams
+from ivit_hls.resources import SOURCE_ROOT
+
+HOOKS = ("output", "golden", "bounds", "cycles", "hls", "rtl")
+LAYER_KERNELS = (SOURCE_ROOT / "hw" / "hls" / "ivit" / "layers.h").read_text()
+
+
+@pytest.mark.parametrize("kind", sorted(REGISTRY))
+def test_every_kind_defines_every_hook(kind):
+    op = REGISTRY[kind]
+    assert op.kind == kind and op.unit in ("array", "vector")
+    for hook in HOOKS:
+        assert getattr(type(op), hook) is not getattr(OpDef, hook), f"{kind} lacks {hook}"
+
+
+def test_every_kind_is_exercised_by_the_test_model(small_int_model):
+    assert {ly.kind for ly in small_int_model.layers} == set(REGISTRY)
+
+
+def test_hooks_agree_on_a_real_model(small_int_model):
+    model = small_int_model
+    types = model.tensor_types()
+    image = np.random.default_rng(4).integers(-127, 128, (2, 3, 32, 32))
+    trace = golden.run(model, image, trace=True).trace
+    plan = lower(model, 4, 4)
+    engine = Engine(4, 4, 4)
+    for layer, hls in zip(model.layers, plan.ops):
+        ins = [types[s] for s in layer.inputs]
+        out = types[layer.name]
+        got = trace[layer.name]
+        # golden output: the declared shape and element type
+        assert got.shape == (2, *out.shape), layer.name
+        assert out.dtype.lo <= got.min() and got.max() <= out.dtype.hi, layer.name
+        # the GEMM shape exists exactly for the array's layers
+        gemm = layer.op.gemm(layer, ins)
+        assert (gemm is not None) == (layer.op.unit == "array"), layer.name
+        assert layer.op.cycles(layer, ins, out, engine) > 0
+        # HLS: a layer kernel templated on the config struct exists for the kernel name
+        assert re.search(rf"void {hls.kernel}\(", LAYER_KERNELS), hls.kernel
+        assert hls.out.shape == tuple(out.shape)
+        # RTL: the unit the layer maps to exists, and its widths come from the types
+        rp = layer.op.rtl(layer, ins, out)
+        assert isinstance(rp, RtlParams)
+        assert (SOURCE_ROOT / "hw" / "rtl" / f"{rp.unit}.sv").is_file(), rp.unit
+        for key in ("OUT_W",):
+            if key in rp.unit_params:
+                assert rp.unit_params[key] == (32 if out.dtype.bits > 16 and layer.kind == "linear"
+                                               else out.dtype.bits), layer.name
+
+
+def test_bounds_hold_on_data(small_int_model):
+    """The output magnitudes range analysis propagates bound every traced value."""
+    from ivit_hls.ops.bounds import Proof
+
+    model = small_int_model
+    types = model.tensor_types()
+    image = np.full((1, 3, 32, 32), 127)
+    trace = golden.run(model, image, trace=True).trace
+    proof, mags = Proof(), {"image": 128}
+    for layer in model.layers:
+        mags[layer.name] = layer.op.bounds(layer, [mags[s] for s in layer.inputs],
+                                           [types[s] for s in layer.inputs], proof)
+        assert np.abs(trace[layer.name]).max() <= mags[layer.name], layer.name
