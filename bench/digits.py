@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ivit_hls.qat.digits import DIGITS_VIT, run_digits
+from digits_experiment import DIGITS_VIT, run_digits
 
 
 def main() -> None:

@@ -1,8 +1,12 @@
 """Real data: a small timm ViT on scikit-learn's digits, FP32 vs integer-only after QAT."""
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from ivit_hls.qat.digits import run_digits
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from digits_experiment import run_digits  # noqa: E402  (an experiment script of bench/)
 
 
 @pytest.fixture(scope="module")

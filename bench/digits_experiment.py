@@ -1,4 +1,4 @@
-"""A real-data check that runs anywhere: scikit-learn's bundled 8×8 digits on a small ViT.
+"""A real-data check that runs anywhere (an experiment, not part of the library): scikit-learn's bundled 8×8 digits on a small ViT.
 
 Train a timm ``VisionTransformer`` in FP32, calibrate its I-ViT version, fine-tune it with
 QAT, export the integer model and measure the golden (integer-only) accuracy.
@@ -75,10 +75,9 @@ def train_float(x, y, epochs: int = 30, lr: float = 1e-3, batch: int = 32, seed:
 def run_digits(seed: int = 0, float_epochs: int = 30, qat_epochs: int = 2,
                qat_lr: float = 5e-5, progress: bool = False) -> DigitsResult:
     """The whole experiment; returns the accuracies of FP32, PTQ, and QAT integer models."""
-    from .. import golden
-    from .calibrate import calibrate
-    from .train import TrainConfig, train_qat
-    from .vit import QuantViT
+    from ivit_hls import golden
+    from ivit_hls.qat import QuantViT, calibrate
+    from ivit_hls.qat.train import TrainConfig, train_qat
 
     start = time.time()
     xtr, ytr, xte, yte = load_digits_split(seed)
