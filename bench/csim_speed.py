@@ -22,8 +22,8 @@ def main() -> None:
     from ivit_hls.api import quantize_model
     from ivit_hls.golden import run as golden_run
     from ivit_hls.hls import CsimLibrary, HlsOptions, generate
-    from ivit_hls.hls.lower import lower
     from ivit_hls.hls.project import tb_images
+    from ivit_hls.ops import Engine
     from ivit_hls.perf import estimate
 
     with warnings.catch_warnings():
@@ -43,10 +43,9 @@ def main() -> None:
     np.testing.assert_array_equal(csim, gold)
     print(f"DeiT-T per image: C-sim {t_csim:.3f} s, golden numpy {t_gold:.3f} s, "
           f"ratio csim/golden {t_csim / t_gold:.2f} (bit-exact on {len(images)} images)")
-    plan = lower(small)
     print("DeiT-S estimate (xcu250, 300 MHz):")
     for n in (16, 32, 64):
-        est = estimate(plan, n, n, "xcu250-figd2104-2L-e", 300.0)
+        est = estimate(small, Engine(n, n, n), "xcu250-figd2104-2L-e", 300.0)
         print(f"  {n}x{n}: {est['total_cycles']:>12,} cycles, MAC bound "
               f"{est['mac_bound_cycles']:>14,.0f}, ratio {est['ratio_to_mac_bound']:.3f}, "
               f"{est['latency_ms']:.2f} ms, DSP {est['resources']['dsp']}")
