@@ -76,6 +76,11 @@ class TritonExecutor:
         out = self.model.output
         return {out: tensors[out]}
 
+    def run_numpy(self, images: np.ndarray, trace: bool = False) -> dict[str, np.ndarray]:
+        """Integer images (numpy) in, int64 numpy outputs by layer name out."""
+        dev = torch.as_tensor(np.asarray(images, dtype=np.int8)).to(self.ctx.device)
+        return to_numpy(self.forward(dev, trace=trace))
+
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """Integer logits ``(B, classes)`` of images already on the device."""
         out = self.forward(images)[self.model.output]

@@ -24,6 +24,18 @@ RESIDUAL = 3   # sat(rhu((acc + bias)·m, e) + rhu(res·mb, eb)) (projection + r
 GELU = 4       # requant to int8, then an elementwise ShiftGELU and its requant (fc1 + GELU)
 
 
+# Reductions through tl.reduce with the standard combine functions: the interpreter runs
+# these as numpy, and they work even when triton.language was imported before
+# TRITON_INTERPRET was set (its @jit helpers such as tl.sum then cannot be interpreted).
+@triton.jit
+def _sum(x, axis: tl.constexpr):
+    return tl.reduce(x, axis, tl.standard._sum_combine)
+
+
+@triton.jit
+def _max(x, axis: tl.constexpr):
+    return tl.reduce(x, axis, tl.standard._elementwise_max)
+
 @triton.jit
 def _rhu(v, m, e):
     """Round half up of v·m / 2^e in int64 (e >= 1)."""
@@ -39,37 +51,36 @@ def _floor_div(a, b):
 
 
 @triton.jit
-def _exp2_neg_frac(a, i0, c0, c1, c2, EXP_FORM: tl.constexpr):
-    """Mantissa ≈ I0·2^(-a/I0) of ShiftExp for 0 <= a < I0 (spec ``exp2_neg_frac``)."""
-    v = i0 - ((a + 1) >> 1)
-    if EXP_FORM == 1:
-        v -= tl.minimum(tl.minimum((a >> 3) + (a >> 6) + c0, c1 - (a >> 6)), c2 - (a >> 3))
-    return v
+def _shift_exp(u, i0, n, mant_ptr, EXP_FORM: tl.constexpr):
+    """ShiftExp (spec §7) of int64 u <= 0; EXP_FORM 0 = "paper", 1 = "corrected".
 
-
-@triton.jit
-def _shift_exp(u, i0, n, c0, c1, c2, EXP_FORM: tl.constexpr):
-    """ShiftExp (spec §7) of int64 u <= 0; EXP_FORM 0 = "paper", 1 = "corrected"."""
+    The mantissa ``exp2_neg_frac(a, I0)`` of the fraction ``0 <= a < I0`` is read from a
+    per-layer table of I0 entries (a small ROM, computed by the spec function); the paper's
+    chord ``I0 - ceil(a/2)`` is one shift and needs none.
+    """
     p = u + (u >> 1) - (u >> 4)
     if EXP_FORM == 1:
         p = p + (u >> 8) + (u >> 10)
     clamped = p <= -n * i0
     p = tl.maximum(p, -n * i0)
     q = (-p) // i0  # -p >= 0: truncation is the floor
-    out = _exp2_neg_frac(-(p + q * i0), i0, c0, c1, c2, EXP_FORM) << (n - q)
+    a = -(p + q * i0)
     if EXP_FORM == 1:
-        out = tl.where(clamped, 0, out)
+        v = tl.load(mant_ptr + a)
+        out = tl.where(clamped, 0, v << (n - q))
+    else:
+        out = (i0 - ((a + 1) >> 1)) << (n - q)
     return out
 
 
 @triton.jit
-def _shift_gelu_core(x, mask, k, i0, n, sig_bits, c0, c1, c2, FORM: tl.constexpr,
+def _shift_gelu_core(x, mask, k, i0, n, sig_bits, mant_ptr, FORM: tl.constexpr,
                      EXP_FORM: tl.constexpr):
     """ShiftGELU core x·σ_q (spec §9) of int64 x on a (rows, channels) tile.
 
     FORM 0 symmetric, 1 rowmax (both σ(1.702x), ShiftExp form EXP_FORM), 2 shift: then
     ``k`` carries the reciprocal R, ``i0`` the y fraction bits F, ``n`` the R shift, and
-    c0..c2 the corrected mantissa's intercepts for I0 = 2^F.
+    ``mant_ptr`` the corrected mantissa table for I0 = 2^F.
     """
     if FORM == 2:
         f = i0
@@ -78,7 +89,7 @@ def _shift_gelu_core(x, mask, k, i0, n, sig_bits, c0, c1, c2, FORM: tl.constexpr
         h = (1 << f) + y + (y >> 4) + (y >> 5) + (y2 >> (f + 1)) + (y2 >> (f + 4))
         q = h >> f
         g = h & ((1 << f) - 1)
-        mant = _exp2_neg_frac(g, 1 << f, c0, c1, c2, 1)
+        mant = tl.load(mant_ptr + g).to(tl.int64)
         p = (mant << sig_bits) >> tl.minimum(q + f, 62)
         sigma = tl.where(x >= 0, (1 << sig_bits) - p, p)
     else:
@@ -86,14 +97,14 @@ def _shift_gelu_core(x, mask, k, i0, n, sig_bits, c0, c1, c2, FORM: tl.constexpr
         z = xs + (xs >> 1) + (xs >> 3) + (xs >> 4)
         e0 = i0 << n
         if FORM == 0:  # symmetric
-            t = _shift_exp(-tl.abs(z), i0, n, c0, c1, c2, EXP_FORM)
+            t = _shift_exp(-tl.abs(z), i0, n, mant_ptr, EXP_FORM)
             num = tl.where(z >= 0, e0, t)
             den = e0 + t
         else:  # rowmax (the paper's form)
             zm = tl.where(mask, z, -(1 << 40))
-            top = tl.maximum(tl.max(zm, axis=1), 0)[:, None]
-            num = _shift_exp(tl.minimum(z - top, 0), i0, n, c0, c1, c2, EXP_FORM)
-            den = num + _shift_exp(-top + z * 0, i0, n, c0, c1, c2, EXP_FORM)
+            top = tl.maximum(_max(zm, 1), 0)[:, None]
+            num = _shift_exp(tl.minimum(z - top, 0), i0, n, mant_ptr, EXP_FORM)
+            den = num + _shift_exp(-top + z * 0, i0, n, mant_ptr, EXP_FORM)
         sigma = (num << sig_bits) // tl.maximum(den, 1)  # num, den >= 0 (x // 0 = 0 as numpy)
     return x * sigma
 
@@ -105,7 +116,7 @@ def gemm_kernel(a_ptr, sa_b, sa_h, sa_m, sa_k,
                 bias_ptr, m_ptr, e_ptr, s_me,
                 x_ptr, sx_b, sx_m, sx_n,
                 mb, eb, lo, hi,
-                g_k, g_i0, g_n, g_sig, g_c0, g_c1, g_c2, g_m, g_e, g_lo, g_hi,
+                g_k, g_i0, g_n, g_sig, g_mant, g_m, g_e, g_lo, g_hi,
                 H, M, N, K,
                 HAS_BIAS: tl.constexpr, MODE: tl.constexpr, SPLIT_A: tl.constexpr,
                 GELU_FORM: tl.constexpr, GELU_EXP: tl.constexpr,
@@ -125,9 +136,9 @@ def gemm_kernel(a_ptr, sa_b, sa_h, sa_m, sa_k,
     rk = tl.arange(0, BLOCK_K)
     a_base = a_ptr + zb.to(tl.int64) * sa_b + zh * sa_h
     b_base = b_ptr + zb.to(tl.int64) * sb_b + zh * sb_h
-    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.int32)
-    acc_hi = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.int32)
-    colsum = tl.zeros((BLOCK_N,), dtype=tl.int32)
+    acc = tl.full((BLOCK_M, BLOCK_N), 0, tl.int32)
+    acc_hi = tl.full((BLOCK_M, BLOCK_N), 0, tl.int32)
+    colsum = tl.full((BLOCK_N,), 0, tl.int32)
     for k0 in range(0, K, BLOCK_K):
         kk = k0 + rk
         a_mask = (rm[:, None] < M) & (kk[None, :] < K)
@@ -141,7 +152,7 @@ def gemm_kernel(a_ptr, sa_b, sa_h, sa_m, sa_k,
             a_hi = ((a >> 8) - 128).to(tl.int8)
             acc = tl.dot(a_lo, b, acc, out_dtype=tl.int32)
             acc_hi = tl.dot(a_hi, b, acc_hi, out_dtype=tl.int32)
-            colsum += tl.sum(b.to(tl.int32), axis=0)
+            colsum += _sum(b.to(tl.int32), 0)
         else:
             acc = tl.dot(a.to(tl.int8), b, acc, out_dtype=tl.int32)
     n_mask = rn < N
@@ -170,8 +181,7 @@ def gemm_kernel(a_ptr, sa_b, sa_h, sa_m, sa_k,
         if MODE == 4:
             core = _shift_gelu_core(out, c_mask, tl.cast(g_k, tl.int64), tl.cast(g_i0, tl.int64),
                                     tl.cast(g_n, tl.int64), tl.cast(g_sig, tl.int64),
-                                    tl.cast(g_c0, tl.int64), tl.cast(g_c1, tl.int64),
-                                    tl.cast(g_c2, tl.int64), GELU_FORM, GELU_EXP)
+                                    g_mant, GELU_FORM, GELU_EXP)
             out = _rhu(core, tl.cast(g_m, tl.int64), tl.cast(g_e, tl.int64))
             out = tl.minimum(tl.maximum(out, tl.cast(g_lo, tl.int64)), tl.cast(g_hi, tl.int64))
     c_base = c_ptr + zb.to(tl.int64) * sc_b + zh * sc_h
@@ -183,7 +193,7 @@ def gemm_kernel(a_ptr, sa_b, sa_h, sa_m, sa_k,
 def _isqrt(v):
     """Exact floor(sqrt(v)) of int64 0 <= v < 2^62 (spec §10: 6 guarded Newton steps)."""
     t = v
-    nb = tl.zeros(v.shape, dtype=tl.int64)
+    nb = tl.full(v.shape, 0, tl.int64)
     big = t >= 4294967296
     nb += tl.where(big, 32, 0)
     t = tl.where(big, t >> 32, t)
@@ -221,10 +231,10 @@ def layernorm_kernel(x_ptr, sx_row, out_ptr, so_row, m_ptr, e_ptr, bias_ptr,
     x = tl.load(x_ptr + rows[:, None].to(tl.int64) * sx_row + cols[None, :],
                 mask=mask, other=0).to(tl.int64)
     f = tl.cast(mean_frac, tl.int64)
-    total = tl.sum(x, axis=1)
+    total = _sum(x, 1)
     mean = _floor_div(total << f, tl.cast(C, tl.int64))
     y = tl.where(mask, (x << f) - mean[:, None], 0)
-    var = tl.sum(y * y, axis=1)
+    var = _sum(y * y, 1)
     sd = _isqrt(var)
     one = tl.full(sd.shape, 1, tl.int64)
     recip = tl.where(sd > 0, (one << tl.cast(recip_shift, tl.int64)) // tl.maximum(sd, 1), 0)
@@ -241,7 +251,7 @@ def layernorm_kernel(x_ptr, sx_row, out_ptr, so_row, m_ptr, e_ptr, bias_ptr,
 
 
 @triton.jit
-def shiftmax_kernel(x_ptr, out_ptr, R, T, k, i0, n, c0, c1, c2, two_m, shift,
+def shiftmax_kernel(x_ptr, out_ptr, R, T, k, i0, n, mant_ptr, two_m, shift,
                     EXP_FORM: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_T: tl.constexpr):
     """Shiftmax (spec §8) over rows of T logits: P = rhu(ShiftExp(u)·(2^M // Σ), M - Q)."""
     rows = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)
@@ -249,19 +259,19 @@ def shiftmax_kernel(x_ptr, out_ptr, R, T, k, i0, n, c0, c1, c2, two_m, shift,
     mask = (rows[:, None] < R) & (cols[None, :] < T)
     offs = rows[:, None].to(tl.int64) * T + cols[None, :]
     x = tl.load(x_ptr + offs, mask=mask, other=-(1 << 30)).to(tl.int64)
-    top = tl.max(x, axis=1)
+    top = _max(x, 1)
     u = (x - top[:, None]) << tl.cast(k, tl.int64)
     ex = _shift_exp(tl.minimum(u, 0), tl.cast(i0, tl.int64), tl.cast(n, tl.int64),
-                    tl.cast(c0, tl.int64), tl.cast(c1, tl.int64), tl.cast(c2, tl.int64), EXP_FORM)
+                    mant_ptr, EXP_FORM)
     ex = tl.where(mask, ex, 0)
-    total = tl.sum(ex, axis=1)
+    total = _sum(ex, 1)
     factor = tl.cast(two_m, tl.int64) // tl.maximum(total, 1)
     p = _rhu(ex, factor[:, None], tl.cast(shift, tl.int64) + ex * 0)
     tl.store(out_ptr + offs, p.to(out_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
-def gelu_kernel(x_ptr, out_ptr, R, C, k, i0, n, sig_bits, c0, c1, c2, m, e, lo, hi,
+def gelu_kernel(x_ptr, out_ptr, R, C, k, i0, n, sig_bits, mant_ptr, m, e, lo, hi,
                 FORM: tl.constexpr, EXP_FORM: tl.constexpr,
                 BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
     """ShiftGELU (spec §9) and its requant over rows (tokens) of C channels."""
@@ -271,8 +281,7 @@ def gelu_kernel(x_ptr, out_ptr, R, C, k, i0, n, sig_bits, c0, c1, c2, m, e, lo, 
     offs = rows[:, None].to(tl.int64) * C + cols[None, :]
     x = tl.load(x_ptr + offs, mask=mask, other=0).to(tl.int64)
     core = _shift_gelu_core(x, mask, tl.cast(k, tl.int64), tl.cast(i0, tl.int64), tl.cast(n, tl.int64),
-                            tl.cast(sig_bits, tl.int64), tl.cast(c0, tl.int64),
-                            tl.cast(c1, tl.int64), tl.cast(c2, tl.int64), FORM, EXP_FORM)
+                            tl.cast(sig_bits, tl.int64), mant_ptr, FORM, EXP_FORM)
     out = _rhu(core, tl.cast(m, tl.int64), tl.cast(e, tl.int64) + core * 0)
     out = tl.minimum(tl.maximum(out, tl.cast(lo, tl.int64)), tl.cast(hi, tl.int64))
     tl.store(out_ptr + offs, out.to(out_ptr.dtype.element_ty), mask=mask)

@@ -31,10 +31,14 @@ def exp_form_code(form: str) -> int:
     return _EXP_FORMS[form]
 
 
-def exp_corrections(i0: int) -> tuple[int, int, int]:
-    """Per-layer intercepts ``c_j = rhu(C_j·I0, 12)`` of the corrected ShiftExp mantissa."""
-    consts = getattr(spec.shift, "EXP_CORR_C", (0, 0, 0))
-    return tuple((int(c) * int(i0) + 2048) >> 12 for c in consts)
+def mantissa_table(ctx, i0: int) -> torch.Tensor:
+    """The corrected ShiftExp mantissa ``exp2_neg_frac(a, I0)`` for ``a in [0, I0)`` (a ROM
+    per layer constant, computed by the spec function itself)."""
+    key = ("mant", int(i0))
+    if key not in ctx.tables:
+        vals = spec.shift.exp2_neg_frac(np.arange(int(i0), dtype=np.int64), int(i0), "corrected")
+        ctx.tables[key] = torch.as_tensor(np.asarray(vals, dtype=np.int64)).to(ctx.device)
+    return ctx.tables[key]
 
 
 def gelu_exp_form(layer) -> str:
@@ -42,8 +46,8 @@ def gelu_exp_form(layer) -> str:
     return str(attr_or(layer, "exp_form", "paper"))
 
 
-def gelu_args(layer) -> tuple[int, tuple]:
-    """Kernel form code and the 7 integer arguments (k, i0, n, σ bits, c0, c1, c2) of a
+def gelu_args(ctx, layer) -> tuple[int, tuple]:
+    """Kernel form code and the 5 arguments (k, i0, n, σ bits, mantissa table) of a
     ShiftGELU layer; the shift form reuses k, i0, n for its reciprocal, F and R shift."""
     form = gelu_form(layer)
     if form not in _FORMS:
@@ -56,9 +60,9 @@ def gelu_args(layer) -> tuple[int, tuple]:
             raise NotImplementedError("triton gelu: the kernel caps y at 2^(F+3)")
         f = sg.GELU_Y_FRAC
         return _FORMS[form], (sg.gelu_recip(k, i0), f, sg.GELU_R_SHIFT, sig,
-                              *exp_corrections(1 << f))
-    exp_form_code(gelu_exp_form(layer))
-    return _FORMS[form], (k, i0, n, sig, *exp_corrections(i0))
+                              mantissa_table(ctx, 1 << f))
+    code = exp_form_code(gelu_exp_form(layer))
+    return _FORMS[form], (k, i0, n, sig, mantissa_table(ctx, i0) if code else ctx.dummy)
 
 
 class Context:
@@ -68,9 +72,11 @@ class Context:
         self.device = torch.device(device)
         interp = self.device.type == "cpu"
         # the interpreter runs each program as numpy calls: few large tiles are fastest
-        self.gemm_blocks = (64, 128, 128) if interp else (64, 64, 64)
-        self.row_block = 16 if interp else 4
+        self.gemm_blocks = (128, 256, 256) if interp else (64, 64, 64)
+        self.row_block = 64 if interp else 4
         self._params: dict[int, dict[str, torch.Tensor]] = {}
+        self.tables: dict[tuple, torch.Tensor] = {}
+        self.dummy = torch.zeros(1, dtype=torch.int64, device=self.device)
 
     def params(self, layer) -> dict[str, torch.Tensor]:
         """The layer's integer parameters on the device (weights int8, the rest int64)."""
@@ -94,10 +100,11 @@ class Context:
 
 def _gemm(ctx, a, sa, b, sb, c, sc, batch, heads, m_rows, n_cols, k_depth, *,
           bias=None, m=None, e=None, s_me=1, extra=None, sx=(0, 0, 0), mb=0, eb=1,
-          bits=None, mode=K.RAW, split_a=False, gelu=(0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0),
+          bits=None, mode=K.RAW, split_a=False, gelu=None,
           gelu_form=0, gelu_exp=0):
     bm, bn, bk = ctx.gemm_blocks
     dummy = c
+    gelu = gelu if gelu is not None else (0, 1, 0, 0, ctx.dummy, 0, 1, 0, 0)
     lo, hi = sat_bounds(bits)
     grid = (triton.cdiv(m_rows, bm), triton.cdiv(n_cols, bn), batch * heads)
     K.gemm_kernel[grid](
@@ -132,7 +139,7 @@ def linear(ctx, layer, x, residual_layer=None, residual=None, gelu_layer=None):
     elif gelu_layer is not None:
         g = gelu_layer
         glo, ghi = sat_bounds(attr(g, "out_bits"))
-        form, gargs = gelu_args(g)
+        form, gargs = gelu_args(ctx, g)
         args.update(m=p["m"], e=p["e"], bits=bits, mode=K.GELU, gelu_form=form,
                     gelu_exp=_EXP_FORMS["paper"],
                     gelu=(*gargs, attr(g, "m"), attr(g, "e"), glo, ghi))
@@ -228,7 +235,8 @@ def shiftmax(ctx, layer, scores):
     out = torch.empty(scores.shape, dtype=torch.int32, device=ctx.device)
     rb = ctx.row_block
     K.shiftmax_kernel[(triton.cdiv(rows, rb),)](
-        scores, out, rows, t, int(attr(layer, "k")), i0, n, *exp_corrections(i0),
+        scores, out, rows, t, int(attr(layer, "k")), i0, n,
+        mantissa_table(ctx, i0) if code else ctx.dummy,
         1 << m_bits, m_bits - (bits - 1), EXP_FORM=code, BLOCK_R=rb, BLOCK_T=triton.next_power_of_2(t))
     return out
 
@@ -237,7 +245,7 @@ def gelu(ctx, layer, x):
     """ShiftGELU (shift, symmetric or row-max form) and its requant; or the table form."""
     if gelu_form(layer) == "table":
         return gelu_table(ctx, layer, x)
-    form, gargs = gelu_args(layer)
+    form, gargs = gelu_args(ctx, layer)
     x = x.contiguous()
     c = x.shape[-1]
     rows = x.numel() // c
