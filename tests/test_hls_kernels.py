@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from ivit_hls import spec
-from ivit_hls.golden import layers as golden_layers
 from ivit_hls.ir.model import Layer
 
 from hls_helpers import HLS_DIR, as_c, build_shared, ptr
@@ -22,14 +21,17 @@ def lib(tmp_path_factory):
     out = tmp_path_factory.mktemp("hls_kernels") / "libkernels.so"
     build_shared([HLS_DIR / "test" / "kernel_abi.cpp"], out)
     lib = ctypes.CDLL(str(out))
-    for name in ("abi_floor_div", "abi_isqrt", "abi_shift_exp", "abi_shift_gelu_core"):
+    for name in ("abi_floor_div", "abi_isqrt", "abi_shift_exp", "abi_shift_exp_default",
+                 "abi_shift_gelu_core", "abi_gelu_recip"):
         getattr(lib, name).restype = I64
     lib.abi_floor_div.argtypes = [I64, I64]
     lib.abi_bit_length.argtypes = [I64]
     lib.abi_isqrt.argtypes = [I64]
-    lib.abi_shift_exp.argtypes = [I64, I64, INT]
+    lib.abi_shift_exp.argtypes = [I64, I64, INT, INT]
+    lib.abi_shift_exp_default.argtypes = [I64, I64, INT]
     lib.abi_shiftmax_div_bits.argtypes = [I64, INT]
-    lib.abi_shift_gelu_core.argtypes = [I64, INT, I64, INT]
+    lib.abi_shift_gelu_core.argtypes = [I64, INT, I64, INT, INT]
+    lib.abi_gelu_recip.argtypes = [INT, I64]
     return lib
 
 
@@ -57,15 +59,23 @@ def test_scalar_primitives(lib):
     np.testing.assert_array_equal([lib.abi_isqrt(int(v)) for v in sq], spec.isqrt(sq))
 
 
-@pytest.mark.parametrize("scale", [0.01, 0.08, 0.5, 3.0])
+EXP_CODE = {"paper": 0, "corrected": 1}
+GELU_CODE = {"symmetric": 0, "rowmax": 1, "shift": 2, "table": 3}
+
+
+@pytest.mark.parametrize("exp_form", ["corrected", "paper"])
+@pytest.mark.parametrize("scale", [0.01, 0.08, 0.5, 3.0, 1e-4])
 @pytest.mark.parametrize("n", [15, 23])
-def test_shift_exp(lib, scale, n):
+def test_shift_exp(lib, scale, n, exp_form):
     k, i0 = spec.exp_constants(scale)
     rng = np.random.default_rng(n)
     u = np.concatenate([[0, -1, -i0, -i0 * n, -i0 * n * 4, -(2**40)],
-                        -rng.integers(0, 40 * i0, 400)]).astype(np.int64)
-    got = np.array([lib.abi_shift_exp(int(v), i0, n) for v in u])
-    np.testing.assert_array_equal(got, spec.shift_exp(u, i0, n))
+                        -rng.integers(0, 40 * i0, 400), -np.arange(3 * i0)]).astype(np.int64)
+    got = np.array([lib.abi_shift_exp(int(v), i0, n, EXP_CODE[exp_form]) for v in u])
+    np.testing.assert_array_equal(got, spec.shift_exp(u, i0, n, exp_form))
+    if exp_form == "corrected":  # today's 3-argument call is the default form
+        got = np.array([lib.abi_shift_exp_default(int(v), i0, n) for v in u[:50]])
+        np.testing.assert_array_equal(got, spec.shift_exp(u[:50], i0, n))
     assert lib.abi_shiftmax_div_bits(i0, n) == spec.shiftmax_div_bits(i0, n)
 
 
@@ -149,8 +159,9 @@ def test_linear_wide_input_and_int32_edge(lib):
     np.testing.assert_array_equal(y, spec.requant(acc, m, e, 16))
 
 
+@pytest.mark.parametrize("exp_form", ["corrected", "paper"])
 @pytest.mark.parametrize("scale,n", [(0.05, 15), (0.3, 15), (0.01, 23), (2.0, 15)])
-def test_shiftmax(lib, scale, n):
+def test_shiftmax(lib, scale, n, exp_form):
     k, i0 = spec.exp_constants(scale)
     rng = np.random.default_rng(int(scale * 100) + n)
     rows, length = 9, 197
@@ -160,17 +171,24 @@ def test_shiftmax(lib, scale, n):
     x[1, 5] = 127                  # one dominant logit
     x[2, :] = rng.integers(-128, 128, length)
     y = np.zeros((rows, length), np.uint16)
-    lib.abi_shiftmax_i8_u16(ptr(x, np.int8), ptr(y, np.uint16), rows, length, k, I64(i0), n, 16)
-    np.testing.assert_array_equal(y, spec.shiftmax(x, k, i0, n, 16))
+    code = EXP_CODE[exp_form]
+    lib.abi_shiftmax_i8_u16(ptr(x, np.int8), ptr(y, np.uint16), rows, length, k, I64(i0), n, 16,
+                            code)
+    np.testing.assert_array_equal(y, spec.shiftmax(x, k, i0, n, 16, exp_form))
+    if exp_form == "corrected":
+        y2 = np.zeros_like(y)
+        lib.abi_shiftmax_default(ptr(x, np.int8), ptr(y2, np.uint16), rows, length, k, I64(i0),
+                                 n, 16)
+        np.testing.assert_array_equal(y2, y)
 
     x16 = as_c(rng.integers(-2**15, 2**15, (3, 50)), np.int16)
     y8 = np.zeros((3, 50), np.uint8)
-    lib.abi_shiftmax_i16_u8(ptr(x16, np.int16), ptr(y8, np.uint8), 3, 50, k, I64(i0), n, 8)
-    np.testing.assert_array_equal(y8, spec.shiftmax(x16, k, i0, n, 8))
+    lib.abi_shiftmax_i16_u8(ptr(x16, np.int16), ptr(y8, np.uint8), 3, 50, k, I64(i0), n, 8, code)
+    np.testing.assert_array_equal(y8, spec.shiftmax(x16, k, i0, n, 8, exp_form))
 
 
-@pytest.mark.parametrize("form", ["symmetric", "rowmax"])
-@pytest.mark.parametrize("scale,n", [(0.05, 23), (0.2, 15), (0.01, 15)])
+@pytest.mark.parametrize("form", ["shift", "symmetric", "rowmax"])
+@pytest.mark.parametrize("scale,n", [(0.05, 23), (0.2, 15), (0.01, 15), (3.0, 23)])
 def test_shift_gelu(lib, form, scale, n):
     k, i0 = spec.exp_constants(scale)
     rng = np.random.default_rng(int(scale * 1000) + n)
@@ -181,19 +199,37 @@ def test_shift_gelu(lib, form, scale, n):
     (m,), (e,) = spec.dyadic([scale * 2.0**-15 / 0.03])
     golden = spec.requant(spec.shift_gelu(x, k, i0, n, form), m, e, 8)
     y = np.zeros_like(x)
-    code = {"symmetric": 0, "rowmax": 1}[form]
+    code = GELU_CODE[form]
     lib.abi_gelu_i8_i8(ptr(x, np.int8), ptr(y, np.int8), rows, cols, k, I64(i0), n, code,
                        I64(int(m)), int(e), 8)
     np.testing.assert_array_equal(y, golden)
-    # Wide inputs through the int64 instantiation.
-    xw = as_c(rng.integers(-2**20, 2**20, (2, 64)), np.int64)
+    # Wide inputs through the int64 instantiation, inside the proven range: |core| <= |x|·2^15
+    # and |core·m| + 2^(e-1) < 2^63 (C++ signed overflow is undefined; numpy would wrap).
+    xw = as_c(rng.integers(-2**15, 2**15, (2, 64)), np.int64)
+    xw[0, :2] = [-2**15, 2**15 - 1]
+    assert (2**15 * 2**15) * abs(int(m)) + 2 ** (int(e) - 1) < 2**63
     yw = np.zeros_like(xw)
     lib.abi_gelu_i64(ptr(xw, np.int64), ptr(yw, np.int64), 2, 64, k, I64(i0), n, code,
                      I64(int(m)), int(e), 32)
     np.testing.assert_array_equal(yw, spec.requant(spec.shift_gelu(xw, k, i0, n, form), m, e, 32))
-    if form == "symmetric":
-        core = [lib.abi_shift_gelu_core(int(v), k, i0, n) for v in xw[0]]
-        np.testing.assert_array_equal(core, spec.shift_gelu(xw[0], k, i0, n))
+    if form != "rowmax":
+        core = [lib.abi_shift_gelu_core(int(v), k, i0, n, code) for v in xw[0]]
+        np.testing.assert_array_equal(core, spec.shift_gelu(xw[0], k, i0, n, form))
+    if form == "shift":
+        from ivit_hls.spec.gelu import gelu_recip
+        assert lib.abi_gelu_recip(k, i0) == gelu_recip(k, i0)
+        every = np.arange(-128, 128)
+        core = [lib.abi_shift_gelu_core(int(v), k, i0, n, code) for v in every]
+        np.testing.assert_array_equal(core, spec.shift_gelu(every, k, i0, n))
+
+
+@pytest.mark.parametrize("s_in,s_out", [(0.05, 0.04), (0.2, 0.3)])
+def test_gelu_table(lib, s_in, s_out):
+    table = as_c(spec.gelu_table(s_in, s_out, 8, 8), np.int8)
+    x = as_c(np.arange(-128, 128).reshape(4, 64), np.int8)
+    y = np.zeros_like(x)
+    lib.abi_gelu_table_i8_i8(ptr(x, np.int8), ptr(y, np.int8), 4, 64, ptr(table, np.int8))
+    np.testing.assert_array_equal(y, spec.gelu_lookup(x, table))
 
 
 def test_layernorm(lib):
@@ -234,7 +270,8 @@ def test_attention_matmuls(lib):
     attrs = {"heads": h, "head_dim": hd, "m": int(m), "e": int(e), "out_bits": 8}
     scores = np.zeros((h, t, t), np.int8)
     lib.abi_qk_matmul(ptr(qkv, np.int8), ptr(scores, np.int8), I64(int(m)), int(e), 8)
-    want = golden_layers.qk_matmul(Layer("qk", "qk_matmul", ["qkv"], attrs), qkv.astype(np.int64))
+    qk = Layer("qk", "qk_matmul", ["qkv"], attrs)
+    want = qk.op.golden(qk, qkv.astype(np.int64))
     np.testing.assert_array_equal(scores, want[0])
 
     probs = as_c(rng.integers(0, 2**15 + 1, (h, t, t)), np.uint16)
@@ -243,8 +280,8 @@ def test_attention_matmuls(lib):
     out = np.zeros((t, h * hd), np.int8)
     lib.abi_pv_matmul(ptr(probs, np.uint16), ptr(qkv, np.int8), ptr(out, np.int8), I64(int(m)),
                       int(e), 8)
-    want = golden_layers.pv_matmul(Layer("pv", "pv_matmul", ["p", "qkv"], attrs),
-                                   probs[None].astype(np.int64), qkv.astype(np.int64))
+    pv = Layer("pv", "pv_matmul", ["p", "qkv"], attrs)
+    want = pv.op.golden(pv, probs[None].astype(np.int64), qkv.astype(np.int64))
     np.testing.assert_array_equal(out, want[0])
 
 
@@ -260,7 +297,7 @@ def test_patch_embed(lib):
     layer = Layer("pe", "patch_embed", ["image"],
                   {"patch": p, "in_chans": ch, "dim": dim, "grid": [gh, gw], "out_bits": 16},
                   {"weight": weight, "bias": bias, "m": m, "e": e, "cls": cls, "pos": pos})
-    want = golden_layers.patch_embed(layer, image.astype(np.int64))[0]
+    want = layer.op.golden(layer, image.astype(np.int64))[0]
     tokens = np.zeros((1 + gh * gw, dim), np.int16)
     lib.abi_patch_embed(ptr(image, np.int8), ptr(np.ascontiguousarray(weight.T), np.int8),
                         ptr(tokens, np.int16), ptr(bias, np.int32), ptr(m, np.int32),

@@ -1,4 +1,5 @@
-// Shiftmax (I-ViT Alg. 1): ShiftExp on (x - rowmax) << k, one integer division per row.
+// Shiftmax (I-ViT Alg. 1, corrected ShiftExp by default): ShiftExp on (x - rowmax) << k,
+// one integer division per row.
 #ifndef IVIT_SHIFTMAX_H
 #define IVIT_SHIFTMAX_H
 
@@ -14,8 +15,10 @@ inline int shiftmax_div_bits(int64_t i0, int n) {
 
 /// Shiftmax over each of `rows` rows of length `len` (len <= MAXLEN). Output P in
 /// [0, 2^(out_bits-1)]: P = (e*f + 2^(M-Q-1)) >> (M-Q), f = 2^M // sum(e), Q = out_bits-1.
+/// `exp_form` selects ShiftExp (EXP_CORRECTED default, EXP_PAPER for the paper's form).
 template <int MAXLEN, typename TI, typename TO>
-void shiftmax(const TI* x, TO* y, int rows, int len, int k, int64_t i0, int n, int out_bits) {
+void shiftmax(const TI* x, TO* y, int rows, int len, int k, int64_t i0, int n, int out_bits,
+              int exp_form = EXP_CORRECTED) {
     int64_t ebuf[MAXLEN];
     const int m_bits = shiftmax_div_bits(i0, n);
     const int shift = m_bits - (out_bits - 1);
@@ -33,11 +36,11 @@ sm_rows:
     sm_exp:
         for (int j = 0; j < len; ++j) {
 #pragma HLS PIPELINE II=1
-            const int64_t ev = shift_exp(shl(row[j] - top, k), i0, n);
+            const int64_t ev = shift_exp(shl(row[j] - top, k), i0, n, exp_form);
             ebuf[j] = ev;
             total += ev;
         }
-        // total >= the row maximum's term I0 << N > 0: one division per row.
+        // total >= the row maximum's term (about I0 << N) > 0: one division per row.
         const int64_t factor = (int64_t(1) << m_bits) / total;
         TO* out = y + static_cast<int64_t>(t) * len;
     sm_norm:

@@ -10,11 +10,15 @@ extern "C" {
 int64_t abi_floor_div(int64_t a, int64_t b) { return floor_div(a, b); }
 int abi_bit_length(int64_t v) { return bit_length(v); }
 int64_t abi_isqrt(int64_t v) { return isqrt(v); }
-int64_t abi_shift_exp(int64_t u, int64_t i0, int n) { return shift_exp(u, i0, n); }
-int abi_shiftmax_div_bits(int64_t i0, int n) { return shiftmax_div_bits(i0, n); }
-int64_t abi_shift_gelu_core(int64_t x, int k, int64_t i0, int n) {
-    return shift_gelu_symmetric(x, k, i0, n);
+int64_t abi_shift_exp(int64_t u, int64_t i0, int n, int form) {
+    return shift_exp(u, i0, n, form);
 }
+int64_t abi_shift_exp_default(int64_t u, int64_t i0, int n) { return shift_exp(u, i0, n); }
+int abi_shiftmax_div_bits(int64_t i0, int n) { return shiftmax_div_bits(i0, n); }
+int64_t abi_shift_gelu_core(int64_t x, int k, int64_t i0, int n, int form) {
+    return shift_gelu_core(x, k, i0, n, form);
+}
+int64_t abi_gelu_recip(int k, int64_t i0) { return gelu_recip(k, i0); }
 
 void abi_requant(const int64_t* x, int64_t* y, int n, const int32_t* m, const uint8_t* e,
                  int bits) {
@@ -52,12 +56,18 @@ void abi_linear_i16_i16(const int16_t* x, const int8_t* wt, int16_t* y, int rows
 }
 
 void abi_shiftmax_i8_u16(const int8_t* x, uint16_t* y, int rows, int len, int k, int64_t i0,
-                         int n, int out_bits) {
-    shiftmax<4096>(x, y, rows, len, k, i0, n, out_bits);
+                         int n, int out_bits, int exp_form) {
+    shiftmax<4096>(x, y, rows, len, k, i0, n, out_bits, exp_form);
 }
 
 void abi_shiftmax_i16_u8(const int16_t* x, uint8_t* y, int rows, int len, int k, int64_t i0,
-                         int n, int out_bits) {
+                         int n, int out_bits, int exp_form) {
+    shiftmax<4096>(x, y, rows, len, k, i0, n, out_bits, exp_form);
+}
+
+// Today's call (no form argument): the default, corrected ShiftExp.
+void abi_shiftmax_default(const int8_t* x, uint16_t* y, int rows, int len, int k, int64_t i0,
+                          int n, int out_bits) {
     shiftmax<4096>(x, y, rows, len, k, i0, n, out_bits);
 }
 
@@ -69,6 +79,10 @@ void abi_gelu_i8_i8(const int8_t* x, int8_t* y, int rows, int cols, int k, int64
 void abi_gelu_i64(const int64_t* x, int64_t* y, int rows, int cols, int k, int64_t i0, int n,
                   int form, int64_t m, int e, int out_bits) {
     shift_gelu(x, y, rows, cols, k, i0, n, form, m, e, out_bits);
+}
+
+void abi_gelu_table_i8_i8(const int8_t* x, int8_t* y, int rows, int cols, const int8_t* table) {
+    shift_gelu(x, y, rows, cols, 0, 1, 1, GELU_TABLE, 0, 1, 8, table, 8);
 }
 
 void abi_layernorm_i16_i8(const int16_t* x, int8_t* y, int rows, int cols, const int32_t* m,
