@@ -258,7 +258,8 @@ def shiftmax_kernel(x_ptr, out_ptr, R, T, k, i0, n, mant_ptr, two_m, shift,
     cols = tl.arange(0, BLOCK_T)
     mask = (rows[:, None] < R) & (cols[None, :] < T)
     offs = rows[:, None].to(tl.int64) * T + cols[None, :]
-    x = tl.load(x_ptr + offs, mask=mask, other=-(1 << 30)).to(tl.int64)
+    x = tl.load(x_ptr + offs, mask=mask, other=0).to(tl.int64)
+    x = tl.where(mask, x, -(1 << 40))  # after the widening: `other` would wrap in int8
     top = _max(x, 1)
     u = (x - top[:, None]) << tl.cast(k, tl.int64)
     ex = _shift_exp(tl.minimum(u, 0), tl.cast(i0, tl.int64), tl.cast(n, tl.int64),
