@@ -83,9 +83,9 @@ def shiftmax(x: torch.Tensor, k: int, i0: int, n: int, out_bits: int,
 
 def gelu_shift_core(x: torch.Tensor, k: int, i0: int) -> torch.Tensor:
     """ShiftGELU form ``"shift"``: ``x·σ_q``, ``σ_q ≈ 2^15·Φ(x·S)``; see ``spec.gelu``."""
-    r = gelu_recip(k, i0)
+    r = gelu_recip(i0)
     f = GELU_Y_FRAC
-    y = torch.clamp((x.abs() * r + (1 << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT,
+    y = torch.clamp((((x.abs() * r) << k) + (1 << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT,
                     max=(1 << (f + GELU_Y_INT_BITS)) - 1)
     y2 = y * y
     h = (1 << f) + y + (y >> 4) + (y >> 5) + (y2 >> (f + 1)) + (y2 >> (f + 4))

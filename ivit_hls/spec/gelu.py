@@ -3,7 +3,7 @@
 ``"shift"`` (the default of ``spec.shift_gelu``) evaluates ``GELU(a) = a·Φ(a)`` with
 ``Φ(-y) ≈ 2^-(1 + 1.09375·y + 0.5625·y²)`` for ``y = |a| >= 0`` (fitted; the float model errs
 by at most 7.8e-4 in ``y·Φ(-y)``, against 0.020 for ``x·σ(1.702x)``), built from one per-layer
-reciprocal (``y`` on a fixed-point grid of ``2^-10``), one squarer, shifts and adds, and the
+reciprocal ``round(2^20/I0)`` (``y`` on a fixed-point grid of ``2^-10``), one squarer, shifts and adds, and the
 corrected ShiftExp mantissa; no per-element division. ``"table"`` is the accuracy floor of any
 int8-input GELU: a per-layer table of correctly rounded GELU values at the output scale.
 """
@@ -18,26 +18,27 @@ import numpy as np
 GELU_Y_FRAC = 10
 #: ``y`` is capped below ``2^GELU_Y_INT_BITS`` (at ``|a| >= 8`` every form gives Φ(-y)·2^15 = 0).
 GELU_Y_INT_BITS = 3
-#: Extra bits of the per-layer reciprocal ``R = round(2^(k + F + 16) / I0)``.
-GELU_R_SHIFT = 16
+#: Extra bits of the per-layer reciprocal ``R = round(2^(F + 10) / I0)`` (12-13 bits for
+#: ``I0`` in [256, 512]).
+GELU_R_SHIFT = 10
 #: Fixed-point sigma bits (shared with ``spec.shift.GELU_SIGMOID_BITS``).
 _SIGMA_BITS = 15
 
 
-def gelu_recip(k: int, i0: int) -> int:
-    """The shift form's per-layer reciprocal ``R = round(2^(k + 10 + 16) / I0)`` (Python int).
+def gelu_recip(i0: int) -> int:
+    """The shift form's per-layer reciprocal ``R = round(2^20 / I0)`` (Python int).
 
-    ``y = (|x|·R + 2^15) >> 16 ≈ |x|·2^k/I0 · 2^10 = |a|·2^10`` (``2^k/I0 ≈ S``).
+    ``y = (((|x|·R) << k) + 2^9) >> 10 ≈ |x|·2^k/I0 · 2^10 = |a|·2^10`` (``2^k/I0 ≈ S``).
     """
-    if not (i0 >= 1 and 0 <= k <= 62 - GELU_Y_FRAC - GELU_R_SHIFT):
-        raise ValueError(f"gelu_recip: need I0 >= 1 and 0 <= k <= 36, got k={k}, I0={i0}")
-    return ((1 << (k + GELU_Y_FRAC + GELU_R_SHIFT)) + (i0 >> 1)) // i0
+    if not 1 <= i0 <= 1 << (GELU_Y_FRAC + GELU_R_SHIFT):
+        raise ValueError(f"gelu_recip: need 1 <= I0 <= 2^20, got I0={i0}")
+    return ((1 << (GELU_Y_FRAC + GELU_R_SHIFT)) + (i0 >> 1)) // i0
 
 
 def gelu_shift_core(x, k: int, i0: int) -> np.ndarray:
     """ShiftGELU, form ``"shift"``: ``x·σ_q`` with ``σ_q ≈ 2^15·Φ(x·S)`` (real scale S·2^-15).
 
-    ``y = min((|x|·R + 2^15) >> 16, 2^13 - 1)``; ``h = 2^10 + y + (y>>4) + (y>>5)
+    ``y = min((((|x|·R) << k) + 2^9) >> 10, 2^13 - 1)`` (``R = gelu_recip(I0)``); ``h = 2^10 + y + (y>>4) + (y>>5)
     + (y²>>11) + (y²>>14)`` (``2^10·(1 + 1.09375y' + 0.5625y'²)``, ``y' = y/2^10``);
     ``q = h >> 10``, ``g = h & 1023``; ``P = (exp2_neg_frac(g, 1024) << 15) >> (q + 10)``
     (``≈ 2^15·Φ(-|a|)``, ``0 <= P <= 2^14 + 16``); ``σ_q = 2^15 - P`` for ``x >= 0``, else ``P``.
@@ -45,12 +46,13 @@ def gelu_shift_core(x, k: int, i0: int) -> np.ndarray:
     from .shift import exp2_neg_frac
 
     x = np.asarray(x, dtype=np.int64)
-    r = gelu_recip(k, i0)
+    r = gelu_recip(i0)
     peak = int(np.abs(x).max(initial=0))
-    if peak.bit_length() + r.bit_length() > 62:
-        raise ValueError(f"shift_gelu: |x|·R overflows int64 (max |x| = {peak}, k = {k}, I0 = {i0})")
+    if k < 0 or peak.bit_length() + r.bit_length() + k > 62:
+        raise ValueError(f"shift_gelu: (|x|·R) << k overflows int64 (max |x| = {peak}, k = {k}, "
+                         f"I0 = {i0})")
     f = GELU_Y_FRAC
-    y = np.minimum((np.abs(x) * np.int64(r) + (1 << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT,
+    y = np.minimum((((np.abs(x) * np.int64(r)) << k) + (1 << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT,
                    (1 << (f + GELU_Y_INT_BITS)) - 1)
     y2 = y * y
     h = (1 << f) + y + (y >> 4) + (y >> 5) + (y2 >> (f + 1)) + (y2 >> (f + 4))

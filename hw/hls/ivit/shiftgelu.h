@@ -1,7 +1,7 @@
 // ShiftGELU: GELU(x) = x * Phi(x*S) in integers, then a dyadic requant to the output scale.
 // Forms (spec: shift.shift_gelu, gelu.gelu_table):
 //   GELU_SHIFT (default): Phi(-y) ~ 2^-(1 + 1.09375 y + 0.5625 y^2), y = |x| S on a 2^-10 grid
-//     from one per-layer reciprocal; one squarer, shifts, adds, no per-element division.
+//     from one per-layer reciprocal round(2^20 / I0); one squarer, shifts, adds, no per-element division.
 //   GELU_SYMMETRIC / GELU_ROWMAX: sigma(1.702 x) with the paper's ShiftExp and one exact
 //     division per element (the previous default and the paper's row-max form).
 //   GELU_TABLE: a per-layer table of correctly rounded GELU at the output scale.
@@ -17,7 +17,7 @@ constexpr int GELU_SIGMOID_BITS = 15;
 /// Shift form: fractional bits of y, cap of y (2^13 - 1), extra bits of the reciprocal.
 constexpr int GELU_Y_FRAC = 10;
 constexpr int64_t GELU_Y_MAX = (int64_t(1) << 13) - 1;
-constexpr int GELU_R_SHIFT = 16;
+constexpr int GELU_R_SHIFT = 10;
 
 /// GELU form codes (the generated code passes these).
 enum GeluForm { GELU_SYMMETRIC = 0, GELU_ROWMAX = 1, GELU_SHIFT = 2, GELU_TABLE = 3 };
@@ -28,18 +28,19 @@ inline int64_t times_1702(int64_t xs) {
     return xs + (xs >> 1) + (xs >> 3) + (xs >> 4);
 }
 
-/// Per-layer reciprocal of the shift form: round(2^(k + 26) / I0) (spec: gelu.gelu_recip).
-/// Computed once per layer, outside the element loop. Requires k <= 36.
-inline int64_t gelu_recip(int k, int64_t i0) {
+/// Per-layer reciprocal of the shift form: round(2^20 / I0) (spec: gelu.gelu_recip).
+/// Computed once per layer, outside the element loop.
+inline int64_t gelu_recip(int64_t i0) {
 #pragma HLS INLINE
-    return ((int64_t(1) << (k + GELU_Y_FRAC + GELU_R_SHIFT)) + (i0 >> 1)) / i0;
+    return ((int64_t(1) << (GELU_Y_FRAC + GELU_R_SHIFT)) + (i0 >> 1)) / i0;
 }
 
-/// Shift-form core of one element: x * sigma_q, sigma_q ~ 2^15 Phi(x S). Needs |x| * r < 2^62.
-inline int64_t shift_gelu_shift(int64_t x, int64_t r) {
+/// Shift-form core of one element: x * sigma_q, sigma_q ~ 2^15 Phi(x S), with y = |x| S on a
+/// 2^-10 grid. Needs (|x| * r) << k < 2^62.
+inline int64_t shift_gelu_shift(int64_t x, int k, int64_t r) {
 #pragma HLS INLINE
     const int64_t ax = x < 0 ? -x : x;
-    int64_t y = (ax * r + (int64_t(1) << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT;
+    int64_t y = (((ax * r) << k) + (int64_t(1) << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT;
     if (y > GELU_Y_MAX) y = GELU_Y_MAX;
     const int64_t y2 = y * y;
     const int64_t h = (int64_t(1) << GELU_Y_FRAC) + y + (y >> 4) + (y >> 5) +
@@ -67,7 +68,7 @@ inline int64_t shift_gelu_symmetric(int64_t x, int k, int64_t i0, int n) {
 /// Core of one element for the element-wise forms (GELU_SHIFT or GELU_SYMMETRIC).
 inline int64_t shift_gelu_core(int64_t x, int k, int64_t i0, int n, int form) {
 #pragma HLS INLINE
-    if (form == GELU_SHIFT) return shift_gelu_shift(x, gelu_recip(k, i0));
+    if (form == GELU_SHIFT) return shift_gelu_shift(x, k, gelu_recip(i0));
     return shift_gelu_symmetric(x, k, i0, n);
 }
 
@@ -76,7 +77,7 @@ inline int64_t shift_gelu_core(int64_t x, int k, int64_t i0, int n, int form) {
 template <typename TI, typename TO, typename TT = int8_t>
 void shift_gelu(const TI* x, TO* y, int rows, int cols, int k, int64_t i0, int n, int form,
                 int64_t m, int e, int out_bits, const TT* table = nullptr, int in_bits = 8) {
-    const int64_t recip = form == GELU_SHIFT ? gelu_recip(k, i0) : 0;  // once per layer
+    const int64_t recip = form == GELU_SHIFT ? gelu_recip(i0) : 0;  // once per layer
     const int64_t half = int64_t(1) << (in_bits - 1);
 gelu_rows:
     for (int t = 0; t < rows; ++t) {
@@ -93,7 +94,7 @@ gelu_rows:
             for (int c = 0; c < cols; ++c) {
 #pragma HLS PIPELINE II=1
                 out[c] = static_cast<TO>(
-                    requant_sat(shift_gelu_shift(row[c], recip), m, e, out_bits));
+                    requant_sat(shift_gelu_shift(row[c], k, recip), m, e, out_bits));
             }
         } else if (form == GELU_SYMMETRIC) {
         gelu_sym:

@@ -18,7 +18,7 @@ int abi_shiftmax_div_bits(int64_t i0, int n) { return shiftmax_div_bits(i0, n); 
 int64_t abi_shift_gelu_core(int64_t x, int k, int64_t i0, int n, int form) {
     return shift_gelu_core(x, k, i0, n, form);
 }
-int64_t abi_gelu_recip(int k, int64_t i0) { return gelu_recip(k, i0); }
+int64_t abi_gelu_recip(int64_t i0) { return gelu_recip(i0); }
 
 void abi_requant(const int64_t* x, int64_t* y, int n, const int32_t* m, const uint8_t* e,
                  int bits) {
