@@ -21,6 +21,8 @@ SUPPORTED_MODELS = {
     "deit_b": "deit_base_patch16_224",
     "vit_s": "vit_small_patch16_224",
     "vit_b": "vit_base_patch16_224",
+    "swin_t": "swin_tiny_patch4_window7_224",
+    "swin_s": "swin_small_patch4_window7_224",
 }
 
 
@@ -148,11 +150,12 @@ def random_images(n: int, in_chans: int, img_size: int, seed: int = 0) -> torch.
 def quantize_module(model: torch.nn.Module, calib: torch.Tensor | list, *, name: str = "custom",
                     batch_size: int = 8, progress: bool = False, config=None) -> IntegerModel:
     """Calibrate the I-ViT version of a timm ``VisionTransformer`` and export its integer model."""
-    from .qat import QuantViT, calibrate, check_supported
+    from .qat import calibrate
+    from .qat.swin import check_model, quant_model
 
-    check_supported(model)
+    check_model(model)
     check_weights(model, name)
-    qmodel = QuantViT(model, config)
+    qmodel = quant_model(model, config)
     if isinstance(calib, torch.Tensor):
         batches = list(torch.split(calib, batch_size))
     else:

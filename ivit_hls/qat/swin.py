@@ -404,3 +404,13 @@ def quant_model(model: nn.Module, cfg: QuantConfig | None = None) -> nn.Module:
     from .vit import QuantViT
 
     return QuantViT(model, cfg)
+
+
+def check_model(model: nn.Module) -> None:
+    """Refuse (one line) a timm model neither ``QuantSwin`` nor ``QuantViT`` implements."""
+    if is_swin(model):
+        check_swin_supported(model)
+    else:
+        from .vit import check_supported
+
+        check_supported(model)
