@@ -28,19 +28,22 @@ def _metadata_xml(kernel: str, args: list[str]) -> bytes:
 
 
 def make_xclbin(path, kernel="ivit_top", args=ARGS, instances=("ivit_top_1",), mode=0,
-                metadata=True):
-    """A minimal xclbin: axlf header, IP_LAYOUT (+ EMBEDDED_METADATA) sections."""
+                metadata=True, ip_layout=None):
+    """A minimal xclbin: axlf header, IP_LAYOUT (+ EMBEDDED_METADATA) sections;
+    ``ip_layout`` replaces the IP_LAYOUT section's bytes (malformed-file tests)."""
     ips = [struct.pack("<IIQ64s", 1, 0, 0x1000 * (i + 1), f"{kernel}:{inst}".encode())
            for i, inst in enumerate(instances)]
     ips.append(struct.pack("<IIQ64s", 4, 0, 0, b"MEM_DDR4"))  # a non-kernel IP is ignored
-    sections = [(8, b"ip_layout", struct.pack("<i4x", len(ips)) + b"".join(ips))]
+    body = struct.pack("<i4x", len(ips)) + b"".join(ips) if ip_layout is None else ip_layout
+    sections = [(8, b"ip_layout", body)]
     if metadata:
         sections.append((2, b"metadata", _metadata_xml(kernel, list(args))))
     n = len(sections)
     data_at = 456 + 40 * n
     headers, blobs, off = b"", b"", data_at
     for kind, name, body in sections:
-        body += b"\0" * (-len(body) % 8)
+        if kind != 8 or ip_layout is None:  # a given IP_LAYOUT keeps its exact size
+            body += b"\0" * (-len(body) % 8)
         headers += struct.pack("<I16s4xQQ", kind, name, off, len(body))
         blobs += body
         off += len(body)

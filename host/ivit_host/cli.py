@@ -44,8 +44,13 @@ def _labels(path, num_classes: int) -> list[str] | None:
 
 
 def run(args: argparse.Namespace, out=None) -> int:
-    """Open the accelerator, classify ``args.images``, print top-k per image and latency."""
-    from .accelerator import open_accelerator
+    """Check the project, the labels and the images first (cheap), then open the accelerator
+    (which may compile the C-simulation), classify, print top-k per image and latency."""
+    import time
+
+    from .accelerator import open_accelerator, resolve_project
+    from .manifest import Manifest
+    from .preprocess import preprocess_files
 
     out = out or sys.stdout
     if args.top < 1:
@@ -54,10 +59,17 @@ def run(args: argparse.Namespace, out=None) -> int:
         raise HostError("--batch must be >= 1")
     if args.device < 0:
         raise HostError("--device must be >= 0")
+    manifest = Manifest.load(resolve_project(args.project))
+    manifest.verify()  # before its input config is trusted
+    names = _labels(args.labels, manifest.num_classes)
+    start = time.perf_counter()
+    images = preprocess_files(args.images, manifest.input_cfg, manifest.config["img_size"],
+                              manifest.config["in_chans"])
+    prep = time.perf_counter() - start
     with open_accelerator(args.project, args.backend, xclbin=args.xclbin, device=args.device,
                           target=args.target) as acc:
-        names = _labels(args.labels, acc.num_classes)
-        result = acc.infer(args.images, top=args.top, batch_size=args.batch)
+        result = acc.infer(images, top=args.top, batch_size=args.batch)
+    result.preprocess_seconds = prep
     for path, logits, classes in zip(args.images, result.logits, result.top):
         print_topk(str(path), logits, classes, names, out)
     n, nb = len(result.logits), len(result.batch_seconds)

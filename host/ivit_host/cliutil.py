@@ -35,9 +35,9 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
 
 
-def install_signal_handlers() -> None:
+def install_signal_handlers() -> dict:
     """SIGINT -> KeyboardInterrupt, SIGTERM -> Terminated, each raised once: a second signal
-    during clean-up is ignored so that the clean-up finishes."""
+    during clean-up is ignored so that the clean-up finishes. Returns the previous handlers."""
 
     def handler(signum, _frame):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -46,8 +46,10 @@ def install_signal_handlers() -> None:
             raise Terminated()
         raise KeyboardInterrupt()
 
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    return previous
 
 
 def _first_line(exc: BaseException) -> str:
@@ -73,8 +75,18 @@ def run_cli(prog: str, build_parser, argv: list[str] | None, expected: tuple = (
     debug = "--debug" in argv  # accepted anywhere on the line
     argv = [a for a in argv if a != "--debug"]
     expected = (HostError, *expected)
-    install_signal_handlers()
-    where = prog
+    previous = install_signal_handlers()
+    try:
+        return _run(prog, build_parser, argv, expected, debug)
+    finally:  # an in-process caller (tests, notebooks) gets its own handlers back
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _run(prog, build_parser, argv, expected, debug) -> int:
+    # the command's name for messages, even before the parser is built (Ctrl-C while importing)
+    word = next((a for a in argv if not a.startswith("-")), None)
+    where = f"{prog} {word}" if word else prog
     try:
         args = build_parser(argv).parse_args(argv)
         where = f"{prog} {args.command}"

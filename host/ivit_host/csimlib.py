@@ -44,9 +44,12 @@ def build_library(manifest: Manifest) -> str:
     cxx = os.environ.get("CXX", "g++")
     if shutil.which(cxx) is None:
         raise HostError(f"C++ compiler {cxx!r} not found on PATH (set CXX)")
-    proc = subprocess.run([make, "-s", "lib"], cwd=project, capture_output=True, text=True)
     lib = project / manifest.data["abi"]["library"]
+    fresh = not lib.parent.exists()
+    proc = subprocess.run([make, "-s", "lib"], cwd=project, capture_output=True, text=True)
     if proc.returncode != 0 or not lib.is_file():
+        if fresh:  # leave the project as it was
+            shutil.rmtree(lib.parent, ignore_errors=True)
         raise HostError(f"building the C-simulation library of {project} failed: "
                         f"{first_error_line(proc.stderr or proc.stdout)}")
     return proc.stderr

@@ -74,6 +74,10 @@ def _check_structure(data, path: Path) -> None:
         int(abi["version"])
         int(data["weights"]["bytes"])
         str(data["weights"]["file"])
+        cfg = data["model"]["config"]
+        int(cfg["img_size"]), int(cfg["in_chans"])
+        inp = cfg["input"]
+        float(inp["scale"]), int(inp["bits"]), list(inp["mean"]), list(inp["std"])
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise HostError(f"{path}: not an ivit-hls manifest (bad abi/weights entry: "
                         f"{type(exc).__name__} {exc})") from None

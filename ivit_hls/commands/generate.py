@@ -43,10 +43,6 @@ def load_model(args: argparse.Namespace):
     from ..api import quantize_model, timm_name
 
     timm_name(args.model)  # unknown names fail here, listing the supported ones
-    if args.checkpoint is None:
-        print(f"note: no --checkpoint, {args.model} uses a deterministic random init "
-              f"(seed {args.seed}); the hardware is exact but its predictions are meaningless",
-              file=sys.stderr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return quantize_model(args.model, checkpoint=args.checkpoint, seed=args.seed)
@@ -70,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
     check_out_dir(out, args.force)  # before the slow part
     model = load_model(args)
     generate(model, out, options, force=args.force)
+    if args.model and args.checkpoint is None:  # after success: errors stay one line
+        print(f"note: no --checkpoint, {args.model} uses a deterministic random init "
+              f"(seed {args.seed}); the hardware is exact but its predictions are meaningless",
+              file=sys.stderr)
     import json
 
     est = json.loads((out / "reports" / "estimate.json").read_text())

@@ -55,9 +55,6 @@ def run(args: argparse.Namespace) -> int:
     if args.calib_random is not None and not 1 <= args.calib_random <= MAX_CALIB_RANDOM:
         raise IvitError(f"--calib-random {args.calib_random}: needs N >= 1 and at most "
                         f"{MAX_CALIB_RANDOM}")
-    if args.checkpoint is None and not args.pretrained:
-        print(f"note: no --checkpoint, {args.model} uses a deterministic random init "
-              f"(seed {args.seed}); its predictions are meaningless", file=sys.stderr)
     calib_files = image_files(args.calib_dir) if args.calib_dir else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -69,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
                                    config=QuantConfig(gelu_form=args.gelu_form))
     ir.ranges.check(model)
     ir.save(model, out)
+    if args.checkpoint is None and not args.pretrained:  # after success: errors stay one line
+        print(f"note: no --checkpoint, {args.model} uses a deterministic random init "
+              f"(seed {args.seed}); its predictions are meaningless", file=sys.stderr)
     print(f"wrote {out} ({len(model.layers)} layers, {model.param_bytes() / 1e6:.1f} MB of "
           f"integer parameters)")
     return 0

@@ -71,13 +71,21 @@ def compile_commands(project: Path, kind: str = "exe") -> list[str]:
 
 def _compile(project: Path, kind: str) -> tuple[Path, float, str]:
     project = Path(project).resolve()  # the compiler and the binary run inside the project
-    Manifest.load(project)
-    (project / "build").mkdir(exist_ok=True)
     cmd = compile_commands(project, kind)
+    build = project / "build"
+    fresh = not build.exists()
+    build.mkdir(exist_ok=True)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True)
+    except BaseException:
+        if fresh:
+            shutil.rmtree(build, ignore_errors=True)
+        raise
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
+        if fresh:  # leave the project as it was
+            shutil.rmtree(build, ignore_errors=True)
         raise IvitError(f"{cmd[0]} failed building {project.name}: {first_error_line(proc.stderr)}")
     return project / cmd[-1], seconds, proc.stderr
 
