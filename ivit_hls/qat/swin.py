@@ -109,7 +109,7 @@ class QuantWindowAttention(QuantModule):
         self.obs_scores = RangeObserver(cfg.act_bits, cfg.momentum)
         self.obs_context = RangeObserver(cfg.act_bits, cfg.momentum)
         gh, gw = self.grid
-        self.register_buffer("index", torch.as_tensor(window_index(gh, gw, window, shift)),
+        self.register_buffer("index", torch.as_tensor(np.array(window_index(gh, gw, window, shift))),
                              persistent=False)
         self.register_buffer("masked", torch.as_tensor(np.array(window_mask(gh, gw, window,
                                                                             shift)))[:, None],
