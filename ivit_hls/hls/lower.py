@@ -1,22 +1,34 @@
-"""Lower an integer model to an HLS plan: typed tensors, shared buffers, config structs, weights.
+"""Lower an integer model to the engine's program: slots, fused steps, a block loop, weights.
 
-The plan is plain data that the jinja templates render. Each layer becomes one config struct
-(dims, widths, constants and per-channel arrays, from the op table's ``hls`` hook) and one
-kernel call of the same shape for every layer: ``ivit::layer::KERNEL<CFG>(inputs, output
-[, weights])``. Weights go into one int8 blob read over m_axi.
+Each layer's ``OpDef.hls`` hook describes its config (dims, constants, per-channel arrays,
+weight matrix). The lowering then
+
+* fuses what the engine runs in one pass: a raw linear branch and its residual add, a linear
+  layer and the element-wise GELU after it, and q.k^T -> Shiftmax -> P.v (``fusion.py``);
+* finds the encoder blocks (``blocks.<i>.*`` layers of identical structure) and turns them
+  into one loop: each layer position of a block is one *slot*, a config struct whose
+  per-layer constants are tables indexed by the iteration;
+* packs every engine weight matrix tile-major (``K x C`` column panels, each a whole number
+  of 64-byte words) into the weights blob, in the order the engine reads it.
+
+A layer kind the engine has no unit for still runs: outside the block loop, through its
+layer kernel with a plain config struct (``ivit::layer::KIND<CFG>(ins..., out[, weights])``)
+and the op table's cycle figure.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import IvitError
 from ..ir.model import IntegerModel, Layer
-from ..ops.base import IntType, TensorType
+from ..ops.base import IntType
+from .fusion import ENGINE_KINDS, Step, find_steps
 
-#: Weight matrices start on this byte boundary in the weights blob (one AXI burst line).
+#: Weight panels start on this byte boundary (one 512-bit AXI word).
 WEIGHT_ALIGN = 64
 
 _NUMPY = {"int8_t": np.int8, "int16_t": np.int16, "int32_t": np.int32, "int64_t": np.int64,
@@ -28,6 +40,7 @@ ENUMS = {
                   "rowmax": "ivit::layer::GELU_ROWMAX", "table": "ivit::layer::GELU_TABLE"},
     "exp_form": {"corrected": "ivit::layer::EXP_CORRECTED", "paper": "ivit::layer::EXP_PAPER"},
 }
+_BLOCK = re.compile(r"^(.*blocks)\.(\d+)\.(.+)$")
 
 
 def ctype_of(t: IntType) -> str:
@@ -41,6 +54,10 @@ def ctype_of(t: IntType) -> str:
 def numpy_dtype(ctype: str):
     """The numpy dtype of a C integer type name."""
     return _NUMPY[ctype]
+
+
+def _int_ctype(values) -> str:
+    return "int" if all(abs(int(v)) < 1 << 31 for v in values) else "int64_t"
 
 
 @dataclass
@@ -59,34 +76,58 @@ class Tensor:
 
 
 @dataclass
-class Field:
-    """A ``static const`` member of a config struct."""
-
-    ctype: str
-    name: str
-    value: object
-
-
-@dataclass
 class HlsLayer:
-    """One layer: its config struct (``cname``) and the kernel templated on it."""
+    """One layer as its ``hls`` hook described it."""
 
     index: int
     layer: Layer
-    cname: str
     kernel: str
     out: Tensor
     inputs: list
     types: dict = field(default_factory=dict)      # typedef name -> ctype
-    fields: list = field(default_factory=list)     # Field
+    dims: dict = field(default_factory=dict)       # name -> int (slot-invariant)
+    consts: list = field(default_factory=list)     # (name, ctype or None for enums, value)
     arrays: list = field(default_factory=list)     # (ctype, name, values)
-    weighted: bool = False
+    w_off: int | None = None
+    cname: str = ""
 
     @property
-    def args(self) -> list[str]:
-        """Arguments of the kernel call: input buffers, output buffer, the weights port."""
-        ins = ["img" if t.buffer == "image" else t.buffer for t in self.inputs]
-        return ins + [self.out.buffer] + (["weights"] if self.weighted else [])
+    def weighted(self) -> bool:
+        return self.w_off is not None
+
+
+@dataclass
+class Slot:
+    """A config struct: one layer position, ``n`` iterations (1 outside the block loop)."""
+
+    cname: str
+    layers: list                                   # HlsLayer per iteration
+    engine: bool
+
+    @property
+    def first(self) -> HlsLayer:
+        return self.layers[0]
+
+    @property
+    def n(self) -> int:
+        return len(self.layers)
+
+    def tables(self) -> list:
+        """(ctype, name, values per iteration) of the scalar constants."""
+        out = []
+        for k, (name, ctype, _v) in enumerate(self.first.consts):
+            if ctype is None:
+                continue
+            values = [ly.consts[k][2] for ly in self.layers]
+            out.append(("int64_t" if ctype == "int64_t" else _int_ctype(values), name, values))
+        out.append(("int", "IDX", [ly.index for ly in self.layers]))
+        out.append(("long", "TRACE", [ly.out.trace_offset for ly in self.layers]))
+        if self.first.weighted:
+            out.append(("long", "W_OFF", [ly.w_off for ly in self.layers]))
+        return out
+
+    def enums(self) -> list:
+        return [(name, v) for name, ctype, v in self.first.consts if ctype is None]
 
 
 @dataclass
@@ -95,27 +136,44 @@ class Plan:
 
     model: IntegerModel
     image: Tensor
-    ops: list                # HlsLayer, in model order
-    buffers: list            # (name, ctype, size)
-    weights: bytes           # the int8 weights blob
-    weight_layout: list      # (layer name, offset, rows, cols) of each transposed matrix
+    layers: list             # HlsLayer, in model order
+    slots: list              # Slot
+    prologue: list           # Step
+    body: list               # Step (run `iterations` times)
+    epilogue: list           # Step
+    iterations: int
+    buffers: list            # (name, ctype, shape, partition)
+    weights: bytes
+    weight_layout: list      # (layer name, offset, K, N, panels, panel bytes)
     num_classes: int
     trace_size: int
     rows: int
     cols: int
+    lanes: int
+    kmax: int
+    bpc: int
 
     @property
     def output(self) -> Tensor:
-        return self.ops[-1].out
+        return self.layers[-1].out
+
+    @property
+    def steps(self) -> list:
+        return self.prologue + self.body + self.epilogue
 
     def buffer_bytes(self) -> int:
         """Bytes of the on-chip activation buffers."""
-        return sum(size * np.dtype(numpy_dtype(c)).itemsize for _n, c, size in self.buffers)
+        return sum(int(np.prod(shape)) * np.dtype(numpy_dtype(c)).itemsize
+                   for _n, c, shape, _p in self.buffers)
 
     def constant_bytes(self) -> int:
         """Bytes of the per-layer constant arrays at their C types."""
         return sum(np.asarray(v).size * np.dtype(numpy_dtype(c)).itemsize
-                   for op in self.ops for c, _n, v in op.arrays)
+                   for ly in self.layers for c, _n, v in ly.arrays)
+
+    def plain_weight_bytes(self) -> int:
+        """Bytes of the weight matrices themselves (K x N each, no padding)."""
+        return sum(k * n for _l, _o, k, n, _p, _b in self.weight_layout)
 
 
 def _fits(where: str, values, ctype: str) -> np.ndarray:
@@ -127,10 +185,10 @@ def _fits(where: str, values, ctype: str) -> np.ndarray:
 
 
 class _Lowering:
-    """The context the op table's ``hls`` hooks build their config structs with."""
+    """The context the op table's ``hls`` hooks build their configs with."""
 
-    def __init__(self, rows: int, cols: int):
-        self.rows, self.cols = rows, cols
+    def __init__(self, rows: int, cols: int, lanes: int):
+        self.rows, self.cols, self.lanes = rows, cols, lanes
         self.blob = bytearray()
         self.layout: list = []
         self.current = None      # (index, layer, input Tensors, output Tensor)
@@ -141,78 +199,131 @@ class _Lowering:
         except KeyError:
             raise IvitError(f"{name}={value!r} has no HLS kernel") from None
 
-    def _weight(self, layer: Layer, wt: np.ndarray) -> int:
-        """Append a (K x N) int8 matrix to the blob; return its byte offset."""
-        w = _fits(f"{layer.name}.weight", wt, "int8_t").astype(np.int8)
+    def _align(self) -> None:
         self.blob.extend(b"\0" * ((-len(self.blob)) % WEIGHT_ALIGN))
+
+    def _weight(self, layer: Layer, wt: np.ndarray, packed: bool) -> int:
+        """Append a (K x N) int8 matrix to the blob; return its byte offset. Engine layers get
+        tile-major panels (K x C, zero-padded to C columns and to whole 64-byte words)."""
+        w = _fits(f"{layer.name}.weight", wt, "int8_t").astype(np.int8)
+        k, n = w.shape
+        self._align()
         offset = len(self.blob)
-        self.blob.extend(np.ascontiguousarray(w).tobytes())
-        self.layout.append((layer.name, offset, int(w.shape[0]), int(w.shape[1])))
+        if not packed:
+            self.blob.extend(np.ascontiguousarray(w).tobytes())
+            self.layout.append((layer.name, offset, k, n, 0, 0))
+            return offset
+        c = self.cols
+        panels = -(-n // c)
+        padded = np.zeros((k, panels * c), dtype=np.int8)
+        padded[:, :n] = w
+        stride = -(-(k * c) // WEIGHT_ALIGN) * WEIGHT_ALIGN
+        for p in range(panels):
+            panel = np.ascontiguousarray(padded[:, p * c:(p + 1) * c]).tobytes()
+            self.blob.extend(panel + b"\0" * (stride - len(panel)))
+        self.layout.append((layer.name, offset, k, n, panels, stride))
         return offset
 
-    def layer(self, kernel: str, ins: list[TensorType], out: TensorType, dims: dict,
-              consts: dict | None = None, arrays: list | None = None,
-              weight: np.ndarray | None = None) -> HlsLayer:
-        """Build the config struct of the current layer (called by ``OpDef.hls``)."""
+    def layer(self, kernel: str, ins: list, out, dims: dict, consts: dict | None = None,
+              arrays: list | None = None, weight: np.ndarray | None = None) -> HlsLayer:
+        """Build the config of the current layer (called by ``OpDef.hls``)."""
         index, layer, in_tensors, out_tensor = self.current
-        op = HlsLayer(index, layer, f"L{index}", kernel, out_tensor, in_tensors)
+        op = HlsLayer(index, layer, kernel, out_tensor, in_tensors)
         names = ["in_t", "in1_t", "in2_t"]
         op.types = {names[i]: t.ctype for i, t in enumerate(in_tensors)}
         op.types["out_t"] = out_tensor.ctype
-        if layer.op.unit == "array":
-            op.fields += [Field("int", "R", self.rows), Field("int", "C", self.cols)]
-        op.fields += [Field("int", k, int(v)) for k, v in dims.items()]
+        op.dims = {k: int(v) for k, v in dims.items()}
         for key, value in (consts or {}).items():
             if isinstance(value, tuple):
                 t, value = value
-                ctype = "int64_t" if ctype_of(t).startswith("int64") or t.bits > 31 else "int"
-                op.fields.append(Field(ctype, key, int(value)))
+                ctype = "int64_t" if t.bits > 31 or abs(int(value)) >= 1 << 31 else "int"
+                op.consts.append((key, ctype, int(value)))
             elif isinstance(value, str):
-                op.fields.append(Field("int", key, value))
+                op.consts.append((key, None, value))
             else:
-                op.fields.append(Field("int" if abs(int(value)) < 1 << 31 else "int64_t", key,
-                                       int(value)))
+                op.consts.append((key, "int" if abs(int(value)) < 1 << 31 else "int64_t",
+                                  int(value)))
         for name, t, values in arrays or []:
             ctype = ctype_of(t)
             op.arrays.append((ctype, name,
                               _fits(f"{layer.name}.{name}", np.asarray(values).reshape(-1), ctype)))
         if weight is not None:
-            op.fields.append(Field("long", "W_OFF", self._weight(layer, weight)))
-            op.weighted = True
+            op.w_off = self._weight(layer, weight, layer.kind in ENGINE_KINDS)
         return op
 
 
-def _allocate(ops: list, image: Tensor) -> list:
-    """Give each tensor a buffer; a buffer is reused once its tensor is no longer read."""
-    last_use = {}
-    for op in ops:
-        for t in op.inputs:
-            last_use[t.name] = op.index
-    last_use[ops[-1].out.name] = len(ops)
-    buffers: list = []          # [name, ctype, size]
-    free: dict = {}             # (ctype, size) -> [buffer names]
-    for op in ops:
-        key = (op.out.ctype, op.out.size)
-        if free.get(key):
-            op.out.buffer = free[key].pop()
+def _signature(op: HlsLayer) -> tuple:
+    """What must agree between iterations for a layer position to become one slot."""
+    return (op.layer.kind, tuple(op.types.items()), tuple(op.dims.items()),
+            tuple((n, c, v if c is None else None) for n, c, v in op.consts),
+            tuple((c, n, np.asarray(v).size) for c, n, v in op.arrays), op.weighted,
+            op.out.shape)
+
+
+def _blocks(layers: list) -> tuple[int, int, int]:
+    """(first index, layers per block, blocks) of the repeated encoder blocks, or (0, 0, 0)."""
+    runs: list = []
+    for i, op in enumerate(layers):
+        m = _BLOCK.match(op.layer.name)
+        key = (m.group(1), int(m.group(2))) if m else None
+        if runs and runs[-1][0] == key:
+            runs[-1][2] += 1
         else:
-            op.out.buffer = f"buf{len(buffers)}"
-            buffers.append((op.out.buffer, op.out.ctype, op.out.size))
-        for t in {t.name: t for t in op.inputs}.values():
-            if t is not image and last_use.get(t.name) == op.index:
-                free.setdefault((t.ctype, t.size), []).append(t.buffer)
+            runs.append([key, i, 1])
+    blocks = [r for r in runs if r[0] is not None]
+    if len(blocks) < 2 or len({r[0][0] for r in blocks}) != 1:
+        return 0, 0, 0
+    start, per = blocks[0][1], blocks[0][2]
+    for b, (key, s, n) in enumerate(blocks):
+        if key[1] != b or n != per or s != start + b * per:
+            return 0, 0, 0
+    for b in range(1, len(blocks)):
+        for k in range(per):
+            x, y = layers[start + k], layers[start + b * per + k]
+            if (_signature(x) != _signature(y)
+                    or _BLOCK.match(x.layer.name).group(3) != _BLOCK.match(y.layer.name).group(3)
+                    or x.layer.kind not in ENGINE_KINDS):
+                return 0, 0, 0
+    return start, per, len(blocks)
+
+
+def _allocate(steps: list, image: Tensor) -> list:
+    """A 2-D buffer per tensor shape in use; a buffer is reused once its tensor is dead. A fused
+    residual step writes into its residual input's buffer when that tensor dies there."""
+    last_use = {}
+    for k, st in enumerate(steps):
+        for t in st.inputs:
+            last_use[t.name] = k
+    last_use[steps[-1].out.name] = len(steps)
+    buffers: list = []
+    free: dict = {}
+    for k, st in enumerate(steps):
+        key = (st.out.ctype, st.out.shape)
+        res = st.inplace
+        if res is not None and last_use.get(res.name) == k and (res.ctype, res.shape) == key:
+            st.out.buffer = res.buffer
+        elif free.get(key):
+            st.out.buffer = free[key].pop()
+        else:
+            st.out.buffer = f"buf{len(buffers)}"
+            buffers.append([st.out.buffer, st.out.ctype, st.out.shape])
+        for t in {t.name: t for t in st.inputs}.values():
+            if t is not image and last_use.get(t.name) == k and t.buffer != st.out.buffer:
+                free.setdefault((t.ctype, t.shape), []).append(t.buffer)
     return buffers
 
 
-def lower(model: IntegerModel, rows: int = 16, cols: int = 16) -> Plan:
-    """Build the HLS plan of ``model`` for an ``rows x cols`` array (``IvitError`` for what
-    the kernels cannot do)."""
+def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None = None,
+          bpc: int = 64) -> Plan:
+    """Build the engine program of ``model`` for an ``rows x cols`` array, ``lanes`` vector
+    lanes (default ``cols``) and ``bpc`` DDR bytes per cycle on the weight port."""
     model.validate()
+    lanes = lanes or cols
     types = model.tensor_types()
     image = Tensor("image", ctype_of(types["image"].dtype), types["image"].shape, buffer="image")
     tensors = {"image": image}
-    low = _Lowering(rows, cols)
-    ops: list = []
+    low = _Lowering(rows, cols, lanes)
+    layers: list = []
     offset = 0
     for index, layer in enumerate(model.layers):
         t = types[layer.name]
@@ -220,15 +331,54 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16) -> Plan:
         offset += out.size
         ins = [tensors[name] for name in layer.inputs]
         low.current = (index, layer, ins, out)
-        ops.append(layer.op.hls(layer, [types[s] for s in layer.inputs], t, low))
+        layers.append(layer.op.hls(layer, [types[s] for s in layer.inputs], t, low))
         tensors[layer.name] = out
-    buffers = _allocate(ops, image)
-    final = ops[-1].out
+    final = layers[-1].out
     if final.shape[0] != 1:
         raise IvitError(f"the last layer {final.name} has {final.shape[0]} rows; "
                         "expected the head's single row of logits")
     if final.ctype not in ("int8_t", "int16_t", "int32_t"):
         raise IvitError(f"the logits ({final.ctype}) do not fit the int32 output port")
-    low.blob.extend(b"\0" * ((-len(low.blob)) % WEIGHT_ALIGN))
-    return Plan(model, image, ops, buffers, bytes(low.blob), low.layout,
-                int(final.shape[-1]), offset, rows, cols)
+    low._align()
+
+    steps = find_steps(layers, types)
+    start, per, nblocks = _blocks(layers)
+    buffers = _allocate(steps, image)
+    prologue, body, epilogue, iterations = steps, [], [], 1
+    if nblocks:
+        first = [k for k, st in enumerate(steps) if st.layers[0].index >= start]
+        end = start + per * nblocks
+        in_loop = [k for k in first if steps[k].layers[0].index < end]
+        per_block = len([k for k in in_loop if steps[k].layers[0].index < start + per])
+        chunks = [steps[in_loop[0] + b * per_block: in_loop[0] + (b + 1) * per_block]
+                  for b in range(nblocks)]
+        if all(len(ch) == per_block and [s.key() for s in ch] == [s.key() for s in chunks[0]]
+               for ch in chunks) and len(in_loop) == per_block * nblocks:
+            prologue = steps[:in_loop[0]]
+            body = chunks[0]
+            epilogue = steps[in_loop[-1] + 1:]
+            iterations = nblocks
+            for k, st in enumerate(body):
+                st.iterations = [ch[k] for ch in chunks]
+    slots: list = []
+    for st in prologue + body + epilogue:
+        group = st.iterations or [st]
+        for q in range(len(st.layers)):
+            slot = Slot(f"L{len(slots)}", [g.layers[q] for g in group],
+                        st.layers[q].layer.kind in ENGINE_KINDS)
+            for ly in slot.layers:
+                ly.cname = slot.cname
+            st.slots.append(slot)
+            slots.append(slot)
+    kmax = max([k for _l, _o, k, _n, p, _b in low.layout if p] or [1])
+    partitioned = [(name, ctype, tuple(shape), _partition(steps, name, rows, cols, lanes))
+                   for name, ctype, shape in buffers]
+    return Plan(model, image, layers, slots, prologue, body, epilogue, iterations, partitioned,
+                bytes(low.blob), low.layout, int(final.shape[-1]), offset, rows, cols, lanes,
+                kmax, bpc)
+
+
+def _partition(steps: list, buffer: str, rows: int, cols: int, lanes: int) -> tuple:
+    """(dim, factor) pairs: cyclic by the array rows on the token axis (R operands per cycle)
+    and by max(C, lanes) on the channel axis (one drained row / one vector beat per cycle)."""
+    return ((1, rows), (2, max(cols, lanes)))

@@ -20,8 +20,8 @@ from ..errors import IvitError
 from ..outdir import check_out_dir, write_project
 from ..golden import run as golden_run
 from ..ir.model import IntegerModel
-from ..ops.base import Engine
-from ..perf import estimate
+from ..perf import EngineSpec, bytes_per_cycle, estimate_plan
+from ..perf.cycles import logits_cycles
 from ..resources import SOURCE_ROOT, source_dir
 from .build import ABI_VERSION, BUILD
 from .lower import Plan, lower, numpy_dtype
@@ -94,7 +94,7 @@ def abi_description(plan: Plan) -> dict:
                  "direction": "out"}]},
         },
         "trace": [{"layer": op.layer.name, "kind": op.layer.kind, "offset": op.out.trace_offset,
-                   "shape": [1, *op.out.shape]} for op in plan.ops],
+                   "shape": [1, *op.out.shape]} for op in plan.layers],
     }
 
 
@@ -111,18 +111,24 @@ def tb_images(model: IntegerModel, count: int, seed: int) -> np.ndarray:
 def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]:
     """Every file of the project, by relative path, rendered in memory."""
     check_array(model, options.rows, options.cols)
-    plan = lower(model, options.rows, options.cols)
+    plan = lower(model, options.rows, options.cols, getattr(options, "lanes", None),
+                 bytes_per_cycle(options.part, options.clock_mhz))
     images = tb_images(model, options.tb_images, options.tb_seed)
     logits = golden_run(model, images).logits
     img_dtype = numpy_dtype(plan.image.ctype)
-    est = estimate(model, Engine(options.rows, options.cols, options.cols), options.part,
-                   options.clock_mhz, buffer_bytes=plan.buffer_bytes(),
-                   constant_bytes=plan.constant_bytes(), weight_bytes=len(plan.weights))
+    est = estimate_plan(plan, options.part, options.clock_mhz)
     abi = abi_description(plan)
+    types = model.tensor_types()
+    engine = EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc)
+    legacy = {st.layers[0].index: int(st.layers[0].layer.op.cycles(
+        st.layers[0].layer, [types[n] for n in st.layers[0].layer.inputs],
+        types[st.layers[0].layer.name], engine)) for st in plan.steps if not st.engine}
     ctx = {
         "banner": _BANNER, "model_name": model.config.get("name", "model"), "plan": plan,
         "opts": options, "abi": abi, "build": BUILD,
-        "c_values": _c_values,
+        "c_values": _c_values, "legacy_cycles": legacy,
+        "logits_cycles": logits_cycles(plan.num_classes),
+        "buffer_rows": lambda shape: int(np.prod(shape[:-1])),
         "clock_text": f"{options.clock_mhz:g}MHz",
         "period_ns": f"{1000.0 / options.clock_mhz:.4g}",
     }
@@ -152,9 +158,13 @@ def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]
                           "return": "s_axilite"}},
         "abi": abi,
         "weights": {"file": "data/weights.bin", "bytes": len(plan.weights),
-                    "layout": "per layer W transposed (in x out) int8, 64-byte aligned",
-                    "matrices": [{"layer": n, "offset": o, "rows": r, "cols": c}
-                                 for n, o, r, c in plan.weight_layout]},
+                    "layout": (f"per layer W transposed (in x out) int8 in tile-major column "
+                               f"panels of {plan.cols} columns (in x {plan.cols}, zero-padded, "
+                               f"each a whole number of 64-byte words); layers without an "
+                               f"engine unit: plain (in x out); 64-byte aligned"),
+                    "matrices": [{"layer": n, "offset": o, "rows": k, "cols": c,
+                                  "panels": p, "panel_bytes": b}
+                                 for n, o, k, c, p, b in plan.weight_layout]},
         "testbench": {"images": options.tb_images, "seed": options.tb_seed,
                       "images_file": "data/tb_images.bin", "logits_file": "data/tb_logits.bin"},
         "files": {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())},

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .. import spec
 from . import bounds
 from .base import GemmShape, IntType, OpDef, RtlParams, TensorType, expect
-from .common import DYADIC_E, DYADIC_M, gemm_cycles, split_heads
+from .common import DYADIC_E, DYADIC_M, onchip_gemm_cycles, slices_of, split_heads
 from .registry import register
 
 
@@ -66,7 +66,7 @@ class QKMatmul(OpDef):
         return IntType(layer.attrs.out_bits).magnitude
 
     def cycles(self, layer, ins, out, engine):
-        return gemm_cycles(self.gemm(layer, ins), engine)
+        return onchip_gemm_cycles(self.gemm(layer, ins), engine)
 
     def hls(self, layer, ins, out, ctx):
         a = layer.attrs
@@ -117,12 +117,14 @@ class PVMatmul(OpDef):
         return IntType(layer.attrs.out_bits).magnitude
 
     def cycles(self, layer, ins, out, engine):
-        return gemm_cycles(self.gemm(layer, ins), engine)
+        # probabilities wider than 8 bits enter the 8-bit PEs as two byte slices
+        return onchip_gemm_cycles(self.gemm(layer, ins), engine, slices_of(ins[0].dtype))
 
     def hls(self, layer, ins, out, ctx):
         a = layer.attrs
         return ctx.layer("pv_matmul", ins, out,
-                         dims={"T": ins[1].shape[0], "H": a.heads, "HD": a.head_dim},
+                         dims={"T": ins[1].shape[0], "H": a.heads, "HD": a.head_dim,
+                               "SLICES": slices_of(ins[0].dtype)},
                          consts={"M": (DYADIC_M, a.m), "E": (DYADIC_E, a.e),
                                  "OUT_BITS": a.out_bits})
 

@@ -50,14 +50,82 @@ def patches_of(image: np.ndarray, patch: int) -> np.ndarray:
     return x.reshape(b, gh * gw, c * patch * patch)
 
 
-# -- unit cost models of the engine (the HLS estimate; see ivit_hls.perf) ---------------------
+# -- unit cost models of the engine (mirrors of hw/hls/ivit/engine.h; see ivit_hls.perf) ----
+#: Pipeline depths and latencies of the engine's units, as engine.h writes them.
+GEMM_DEPTH = 6
+EPI_DEPTH = 8
+DDR_LATENCY = 64
+ROW_LATENCY = 100
+VEC_DEPTH = 8
+WORD_BYTES = 64
+
+
+def ddr_bytes_per_cycle(engine: Engine) -> int:
+    """Bytes per cycle the weight port delivers (64 = one 512-bit word per cycle)."""
+    return int(getattr(engine, "ddr_bytes_per_cycle", WORD_BYTES))
+
+
+def panel_stride(k: int, c: int) -> int:
+    """Bytes of one tile-major K x C weight panel (a whole number of 64-byte words)."""
+    return ceil_div(k * c, WORD_BYTES) * WORD_BYTES
+
+
+def strip_cycles(tiles: int, k: int, slices: int, rows: int) -> int:
+    """``tiles`` output tiles of ``k * slices`` array steps, each drain (``rows`` cycles, one
+    row of C results per cycle) overlapped with the next tile."""
+    kc = k * slices
+    return (tiles - 1) * max(kc, rows) + kc + rows + GEMM_DEPTH + EPI_DEPTH
+
+
+def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1) -> tuple[int, int]:
+    """(cycles, DDR weight bytes) of a GEMM with weights from DDR: column panels outermost
+    (each weight byte read once), the next panel loading while the current one computes."""
+    r, c, bpc = engine.rows, engine.cols, ddr_bytes_per_cycle(engine)
+    tiles, panels = ceil_div(m, r), ceil_div(n, c)
+    load = ceil_div(k * c, bpc) + DDR_LATENCY
+    comp = strip_cycles(tiles, k, slices, r)
+    return load + (panels - 1) * max(comp, load) + comp, panels * panel_stride(k, c)
+
+
 def gemm_cycles(shape: GemmShape, engine: Engine) -> int:
-    """An output-stationary R x C array: each R x C output tile streams K steps plus R + C
-    cycles of operand skew; the drain of a finished tile overlaps the next tile."""
+    """Cycles of a GEMM with DDR weights (linear layers, the patch embedding)."""
+    return shape.repeats * gemm_ddr(shape.m, shape.n, shape.k, engine)[0]
+
+
+def onchip_gemm_cycles(shape: GemmShape, engine: Engine, slices: int = 1) -> int:
+    """Cycles of an attention GEMM (both operands on chip), R-row strip by strip."""
     r, c = engine.rows, engine.cols
-    return shape.repeats * ceil_div(shape.m, r) * ceil_div(shape.n, c) * (shape.k + r + c)
+    return (shape.repeats * ceil_div(shape.m, r)
+            * strip_cycles(ceil_div(shape.n, c), shape.k, slices, r))
+
+
+def attention_cycles(tokens: int, heads: int, head_dim: int, slices: int,
+                     engine: Engine) -> int:
+    """The fused attention unit: per head and strip, q.k^T + P.v on the array overlapped
+    with the strip's Shiftmax on the vector unit (two passes; the max comes from the drain)."""
+    r, c, lanes = engine.rows, engine.cols, engine.lanes
+    array = (strip_cycles(ceil_div(tokens, c), head_dim, 1, r)
+             + strip_cycles(ceil_div(head_dim, c), tokens, slices, r))
+    total = ROW_LATENCY + VEC_DEPTH
+    first = True
+    for _h in range(heads):
+        for i0 in range(0, tokens, r):
+            vec = min(r, tokens - i0) * 2 * ceil_div(tokens, lanes)
+            total += (vec if first else 0) + max(array, vec)
+            first = False
+    return total
+
+
+def row_vector_cycles(rows: int, length: int, passes: int, engine: Engine) -> int:
+    """The vector unit: ``lanes`` elements per cycle, ``passes`` passes over each row."""
+    return rows * passes * ceil_div(length, engine.lanes) + VEC_DEPTH
 
 
 def vector_cycles(size: int, passes: int, engine: Engine) -> int:
-    """The vector unit: ``lanes`` elements per cycle, ``passes`` passes over the data."""
-    return passes * ceil_div(size, engine.lanes)
+    """``size`` elements as one row through the vector unit (kinds without their own unit)."""
+    return row_vector_cycles(1, size, passes, engine)
+
+
+def slices_of(t) -> int:
+    """Byte slices an A operand of type ``t`` takes through the 8-bit PEs (1 or 2)."""
+    return 1 if t.bits <= 8 else 2

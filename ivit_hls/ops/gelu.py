@@ -11,7 +11,7 @@ from ..spec.gelu import gelu_lookup
 from ..spec.shift import GELU_SIGMOID_BITS
 from . import bounds
 from .base import IntType, OpDef, ParamSpec, RtlParams, TensorType, choices, expect, expect_shape
-from .common import DYADIC_E, DYADIC_M, vector_cycles
+from .common import DYADIC_E, DYADIC_M, row_vector_cycles
 from .registry import register
 
 #: Forms computed element by element (the golden model tabulates them over the input range).
@@ -80,7 +80,9 @@ class Gelu(OpDef):
         return IntType(a.out_bits).magnitude
 
     def cycles(self, layer, ins, out, engine):
-        return vector_cycles(out.size, 2 if layer.attrs.form == "rowmax" else 1, engine)
+        rows = out.size // out.shape[-1]
+        return row_vector_cycles(rows, out.shape[-1], 2 if layer.attrs.form == "rowmax" else 1,
+                                 engine)
 
     def hls(self, layer, ins, out, ctx):
         a = layer.attrs
@@ -88,7 +90,8 @@ class Gelu(OpDef):
         if a.form == "table":
             arrays.append(("table", IntType(a.out_bits), layer.params["table"]))
         rows = out.size // out.shape[-1]
-        return ctx.layer("gelu", ins, out, dims={"ROWS": rows, "COLS": out.shape[-1]},
+        return ctx.layer("gelu", ins, out, dims={"ROWS": rows, "COLS": out.shape[-1],
+                               "IN_BITS": ins[0].dtype.bits},
                          consts={"K": a.k, "I0": a.i0, "N": a.n, "M": (DYADIC_M, a.m),
                                  "E": (DYADIC_E, a.e), "OUT_BITS": a.out_bits,
                                  "FORM": ctx.enum("gelu_form", a.form)},

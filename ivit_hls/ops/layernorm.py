@@ -8,11 +8,11 @@ from .. import spec
 from ..spec.layernorm import ISQRT_MAX_INPUT, LN_FRAC_BITS, LN_MEAN_FRAC_BITS
 from . import bounds
 from .base import IntType, OpDef, ParamSpec, RtlParams, TensorType, choices, expect, expect_shape
-from .common import DYADIC_E, DYADIC_M, LN_OFFSET, vector_cycles
+from .common import DYADIC_E, DYADIC_M, LN_OFFSET, ROW_LATENCY, row_vector_cycles
 from .registry import register
 
-#: Passes of the vector unit over a row: mean, variance, normalize + requant.
-LN_PASSES = 3
+#: Passes of the vector unit over a row: statistics (sum and sum of squares), normalize.
+LN_PASSES = 2
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,20 @@ class LayerNorm(OpDef):
         return IntType(layer.attrs.out_bits).magnitude
 
     def cycles(self, layer, ins, out, engine):
-        return vector_cycles(out.size, LN_PASSES, engine)
+        return row_vector_cycles(out.shape[0], out.shape[1], LN_PASSES, engine) + ROW_LATENCY
 
     def hls(self, layer, ins, out, ctx):
+        from ..hls.recip import const_divisor
+        from ..spec.layernorm import LN_MEAN_FRAC_BITS
+
         p = layer.params
+        cols = ins[0].shape[1]
+        # the row mean floor(16 sum / C) by a multiplication (exact, proven in hls.recip)
+        div = const_divisor(cols, cols * ins[0].dtype.magnitude << LN_MEAN_FRAC_BITS)
         return ctx.layer("layernorm", ins, out,
-                         dims={"ROWS": out.shape[0], "COLS": out.shape[1]},
+                         dims={"ROWS": out.shape[0], "COLS": out.shape[1],
+                               "DIV_MUL": div.mul, "DIV_SHIFT": div.shift,
+                               "DIV_OFF": div.offset, "DIV_B": div.b},
                          consts={"OUT_BITS": layer.attrs.out_bits},
                          arrays=[("m", DYADIC_M, p["m"]), ("e", DYADIC_E, p["e"]),
                                  ("bias", LN_OFFSET, p["bias"])])

@@ -10,7 +10,8 @@ from .. import spec
 from . import bounds
 from .base import (GemmShape, IntType, OpDef, ParamSpec, RtlParams, TensorType, expect,
                    expect_shape)
-from .common import BIAS32, DYADIC_E, DYADIC_M, WEIGHT8, check_acc, gemm_cycles, patches_of, weight_t
+from .common import (BIAS32, DDR_LATENCY, DYADIC_E, DYADIC_M, WEIGHT8, WORD_BYTES, check_acc,
+                     gemm_cycles, patches_of, weight_t)
 from .registry import register
 
 
@@ -82,7 +83,10 @@ class PatchEmbed(OpDef):
         return IntType(layer.attrs.out_bits).magnitude
 
     def cycles(self, layer, ins, out, engine):
-        return gemm_cycles(self.gemm(layer, ins), engine)
+        width = next(w for w in (8, 16, 32, 64) if ins[0].dtype.bits <= w)
+        image_bytes = ins[0].size * width // 8
+        load = -(-image_bytes // WORD_BYTES) + DDR_LATENCY   # the image, once, into the chip
+        return load + gemm_cycles(self.gemm(layer, ins), engine)
 
     def hls(self, layer, ins, out, ctx):
         a, p = layer.attrs, layer.params

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .. import spec
 from . import bounds
 from .base import IntType, OpDef, ParamSpec, RtlParams, TensorType, expect, expect_shape
-from .common import DYADIC_E, DYADIC_M, vector_cycles
+from .common import DYADIC_E, DYADIC_M, row_vector_cycles
 from .registry import register
 
 
@@ -49,7 +49,7 @@ class ResidualAdd(OpDef):
         return IntType(a.out_bits).magnitude
 
     def cycles(self, layer, ins, out, engine):
-        return vector_cycles(out.size, 1, engine)
+        return row_vector_cycles(out.shape[0], out.shape[1], 1, engine)
 
     def hls(self, layer, ins, out, ctx):
         a, p = layer.attrs, layer.params

@@ -9,7 +9,7 @@ import numpy as np
 from .. import spec
 from ..spec.shift import shiftmax_div_bits, shiftmax_row_sum_bound
 from .base import IntType, OpDef, RtlParams, TensorType, choices, expect
-from .common import vector_cycles
+from .common import ROW_LATENCY, row_vector_cycles
 from .registry import register
 
 #: Passes of the vector unit over a row: max, exp + sum, normalize.
@@ -70,7 +70,8 @@ class Shiftmax(OpDef):
         return 1 << (a.out_bits - 1)
 
     def cycles(self, layer, ins, out, engine):
-        return vector_cycles(out.size, SHIFTMAX_PASSES, engine)
+        rows = out.size // out.shape[-1]
+        return row_vector_cycles(rows, out.shape[-1], SHIFTMAX_PASSES, engine) + ROW_LATENCY
 
     def hls(self, layer, ins, out, ctx):
         a = layer.attrs

@@ -1,23 +1,41 @@
-"""Cycle and resource model of the engine, per layer from the op table.
+"""Cycle, DDR and resource model of the generated engine, from the lowered program itself.
 
-Each layer's cost is its op's ``cycles`` hook over the engine (an R x C GEMM array and a
-vector unit of ``lanes`` elements per cycle; the unit formulas are in ``ivit_hls.ops.common``).
-Layers run one after another; the MAC-bound ideal is ``MACs / (R*C)``. On-chip memory figures
-are passed in by the generator that allocated the buffers.
+``estimate_plan(plan, part, clock)`` walks the same steps the generated top runs: each engine
+step's cycles come from the unit formulas in ``ivit_hls.ops.common``, which mirror the loops
+of ``hw/hls/ivit/engine.h`` and ``layers.h`` line for line (the cycle-accounting C-simulation,
+``-DIVIT_CYCLES``, must and does produce the same numbers; a test checks it). Fused layers
+cost nothing of their own (their work is in the step's epilogue or overlapped unit).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ..ops.base import Engine
-from ..ops.common import gemm_cycles  # noqa: F401  (re-exported: the array's unit model)
-from .parts import part_info
+from ..ops.common import (DDR_LATENCY, WORD_BYTES, attention_cycles, gemm_cycles,  # noqa: F401
+                          gemm_ddr, slices_of)
+from .parts import bytes_per_cycle, part_info
 
-#: Bytes of one BRAM36 block.
-BRAM36_BYTES = 4608
-#: DSP48E2 slices per 32x32-bit requant multiplier (one per array column).
-DSP_PER_REQUANT = 4
+#: BRAM36 aspect ratios (depth, width) and the URAM288 shape.
+BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
+URAM_SHAPE = (4096, 72)
+#: Banks of at most this many bits are LUTRAM / registers, not block RAM.
+LUTRAM_BITS = 2048
+#: DSP48E2 slices: a 32x32 requant multiplier; per epilogue lane (requant, the residual's
+#: second requant, GELU's squarer and x*sigma); per vector lane (LayerNorm y*recip and
+#: requant, Shiftmax e*factor); the row unit's mean multiplier.
+DSP_REQUANT = 4
+DSP_PER_EPILOGUE_LANE = 10
+DSP_PER_VECTOR_LANE = 8
+DSP_ROW_UNIT = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineSpec(Engine):
+    """The engine with its weight port: ``ddr_bytes_per_cycle`` (64 = 512 bits per cycle)."""
+
+    ddr_bytes_per_cycle: int = 64
 
 
 def mac_bound_cycles(macs: int, rows: int, cols: int) -> float:
@@ -25,8 +43,187 @@ def mac_bound_cycles(macs: int, rows: int, cols: int) -> float:
     return macs / (rows * cols)
 
 
+def _width(ctype: str) -> int:
+    return {"int8_t": 8, "uint8_t": 8, "int16_t": 16, "uint16_t": 16, "int32_t": 32,
+            "uint32_t": 32, "int64_t": 64}[ctype]
+
+
+def step_costs(plan, engine: EngineSpec) -> dict:
+    """``{layer index: (cycles, DDR weight bytes, DDR activation bytes)}`` of the program."""
+    types = plan.model.tensor_types()
+    cost = {ly.index: [0, 0, 0] for ly in plan.layers}
+    for st in plan.steps:
+        group = st.iterations or [st]
+        for s in group:
+            first = s.layers[0]
+            layer = first.layer
+            ins = [types[n] for n in layer.inputs]
+            out = types[layer.name]
+            if st.kernel == "attention":
+                a = layer.attrs
+                pv = s.layers[2].layer
+                slices = slices_of(types[pv.inputs[0]].dtype)
+                cost[first.index][0] += attention_cycles(ins[0].shape[0], a.heads, a.head_dim,
+                                                         slices, engine)
+                continue
+            cost[first.index][0] += int(layer.op.cycles(layer, ins, out, engine))
+            shape = layer.op.gemm(layer, ins)
+            if first.weighted and st.engine and shape is not None:
+                cost[first.index][1] += gemm_ddr(shape.m, shape.n, shape.k, engine)[1]
+            if layer.kind == "patch_embed":
+                cost[first.index][2] += ins[0].size * _width(plan.image.ctype) // 8
+    last = plan.layers[-1].index
+    cost[last][0] += -(-plan.num_classes * 4 // WORD_BYTES) + DDR_LATENCY
+    cost[last][2] += plan.num_classes * 4
+    return cost
+
+
+def logits_cycles(num_classes: int) -> int:
+    """Cycles of writing the int32 logits back over the activation port."""
+    return -(-num_classes * 4 // WORD_BYTES) + DDR_LATENCY
+
+
+def bram_blocks(depth: int, width: int) -> int:
+    """BRAM36 blocks of one bank of ``depth`` words of ``width`` bits (best aspect ratio)."""
+    if depth * width <= LUTRAM_BITS:
+        return 0
+    return min(-(-width // w) * -(-depth // d) for d, w in BRAM36_SHAPES)
+
+
+def uram_blocks(depth: int, width: int) -> int:
+    """URAM288 blocks of one bank."""
+    if depth * width <= LUTRAM_BITS:
+        return 0
+    return -(-width // URAM_SHAPE[1]) * -(-depth // URAM_SHAPE[0])
+
+
+def memories(plan) -> list[dict]:
+    """Every on-chip array of the engine: banks from its partitioning, depth and width."""
+    r, c, lanes = plan.rows, plan.cols, plan.lanes
+    mems = []
+    for name, ctype, shape, parts in plan.buffers:
+        rows, cols = int(math.prod(shape[:-1])), int(shape[-1])
+        f1, f2 = min(parts[0][1], rows), min(parts[1][1], cols)
+        mems.append({"name": name, "banks": f1 * f2, "depth": -(-rows // f1) * -(-cols // f2),
+                     "width": _width(ctype)})
+    mems.append({"name": "weight_panels", "banks": c, "depth": 2 * plan.kmax, "width": 8})
+    for st in plan.steps:
+        if st.kernel == "attention":
+            t = st.layers[0].out.shape[-1]
+            mems.append({"name": "scores_strip", "banks": lanes, "depth": -(-r * t // lanes),
+                         "width": _width(st.layers[0].out.ctype)})
+            mems.append({"name": "probs_strip", "banks": r, "depth": t,
+                         "width": _width(st.layers[1].out.ctype)})
+            mems.append({"name": "exp_row", "banks": 1, "depth": t, "width": 64})
+            break
+    pe = [ly for ly in plan.layers if ly.layer.kind == "patch_embed"]
+    if pe:
+        mems.append({"name": "image", "banks": r, "depth": -(-plan.image.size // r),
+                     "width": _width(plan.image.ctype)})
+    const_bits = plan.constant_bytes() * 8
+    mems.append({"name": "constants", "banks": 1, "depth": -(-const_bits // 72), "width": 72})
+    return mems
+
+
+def resources(plan, part: str) -> dict:
+    """DSP and on-chip memory (BRAM36 / URAM) of the engine, and whether ``part`` holds it.
+    On a part with URAM, arrays whose banks are deeper than 2,048 words go to URAM."""
+    info = part_info(part)
+    has_uram = bool(info and info["uram"])
+    mems = memories_with_blocks(plan, has_uram)
+    bram = sum(m.get("bram36", 0) for m in mems)
+    uram = sum(m.get("uram", 0) for m in mems)
+    r, c, lanes = plan.rows, plan.cols, plan.lanes
+    dsp_array = -(-r * c // 2)
+    dsp = dsp_array + DSP_PER_EPILOGUE_LANE * c + DSP_PER_VECTOR_LANE * lanes + DSP_ROW_UNIT
+    out = {"dsp": dsp, "dsp_array": dsp_array, "bram36": bram, "uram": uram,
+           "onchip_buffer_bytes": plan.buffer_bytes(), "constant_bytes": plan.constant_bytes(),
+           "memories": mems, "part": part,
+           "part_capacity": info}
+    if info:
+        out["fits"] = dsp <= info["dsp"] and bram <= info["bram36"] and uram <= info["uram"]
+        out["dsp_fraction"] = round(dsp / info["dsp"], 4)
+        out["bram_fraction"] = round(bram / info["bram36"], 4)
+        out["uram_fraction"] = round(uram / info["uram"], 4) if info["uram"] else None
+    return out
+
+
+def memories_with_blocks(plan, has_uram: bool) -> list[dict]:
+    """``memories`` with the BRAM36 or URAM blocks each one takes."""
+    mems = memories(plan)
+    for m in mems:
+        if has_uram and m["depth"] > 2048:
+            m["uram"] = m["banks"] * uram_blocks(m["depth"], m["width"])
+        else:
+            m["bram36"] = m["banks"] * bram_blocks(m["depth"], m["width"])
+    return mems
+
+
+def estimate_plan(plan, part: str, clock_mhz: float) -> dict:
+    """Per-layer and total cycles, DDR traffic and bandwidth, MAC utilisation and resources."""
+    engine = EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc)
+    costs = step_costs(plan, engine)
+    types = plan.model.tensor_types()
+    fused = {ly.index: st.layers[0].layer.name
+             for step in plan.steps for st in (step.iterations or [step])
+             for ly in st.layers[1:]}
+    layers = []
+    macs_total = 0
+    for ly in plan.layers:
+        layer = ly.layer
+        shape = layer.op.gemm(layer, [types[s] for s in layer.inputs])
+        macs = shape.macs if shape else 0
+        macs_total += macs
+        cyc, wbytes, abytes = costs[ly.index]
+        entry = {"name": layer.name, "kind": layer.kind, "cycles": cyc, "macs": macs,
+                 "ddr_weight_bytes": wbytes, "ddr_activation_bytes": abytes}
+        if ly.index in fused:
+            entry["fused_into"] = fused[ly.index]
+        layers.append(entry)
+    total = sum(x["cycles"] for x in layers)
+    wbytes = sum(x["ddr_weight_bytes"] for x in layers)
+    abytes = sum(x["ddr_activation_bytes"] for x in layers)
+    ideal = mac_bound_cycles(macs_total, plan.rows, plan.cols)
+    seconds = total / (clock_mhz * 1e6)
+    info = part_info(part)
+    need = (wbytes + abytes) / seconds / 1e9 if seconds else 0.0
+    return {
+        "model": ("engine program: GEMM array (panels from DDR, double-buffered), fused "
+                  "epilogues and attention, vector lanes, shared row unit; cycles as the "
+                  "cycle-accounting C-simulation counts them"),
+        "array": {"rows": plan.rows, "cols": plan.cols, "vector_lanes": plan.lanes},
+        "clock_mhz": clock_mhz,
+        "ddr": {"port_bytes_per_cycle": plan.bpc,
+                "port_gbps": round(plan.bpc * clock_mhz / 1e3, 3),
+                "available_gbps": info["ddr_gbps"] if info else None,
+                "weight_bytes_per_image": wbytes, "activation_bytes_per_image": abytes,
+                "weight_blob_bytes": len(plan.weights),
+                "weight_matrix_bytes": plan.plain_weight_bytes(),
+                "needed_gbps": round(need, 3)},
+        "program": {"prologue_steps": len(plan.prologue), "block_steps": len(plan.body),
+                    "block_iterations": plan.iterations, "epilogue_steps": len(plan.epilogue)},
+        "layers": layers,
+        "total_cycles": total,
+        "total_macs": macs_total,
+        "mac_bound_cycles": round(ideal, 1),
+        "ratio_to_mac_bound": round(total / ideal, 4) if ideal else None,
+        "mac_utilisation": round(ideal / total, 4) if total else None,
+        "latency_ms": round(total / (clock_mhz * 1e3), 4),
+        "resources": resources(plan, part),
+    }
+
+
+def estimate(model, engine: Engine, part: str, clock_mhz: float, **_ignored) -> dict:
+    """The estimate of ``model`` on an ``engine`` (lowers the model first)."""
+    from ..hls.lower import lower
+
+    plan = lower(model, engine.rows, engine.cols, engine.lanes,
+                 bytes_per_cycle(part, clock_mhz))
+    return estimate_plan(plan, part, clock_mhz)
+
+
 def layer_cycles(model, engine: Engine) -> list[dict]:
-    """``{name, kind, unit, cycles, macs}`` of every layer, from the op table."""
+    """``{name, kind, unit, cycles, macs}`` of every layer run on its own (no fusion)."""
     types = model.tensor_types()
     out = []
     for layer in model.layers:
@@ -36,36 +233,3 @@ def layer_cycles(model, engine: Engine) -> list[dict]:
                     "cycles": int(layer.op.cycles(layer, ins, types[layer.name], engine)),
                     "macs": shape.macs if shape else 0})
     return out
-
-
-def estimate(model, engine: Engine, part: str, clock_mhz: float, buffer_bytes: int = 0,
-             constant_bytes: int = 0, weight_bytes: int = 0) -> dict:
-    """Per-layer and total cycles, MAC utilisation and DSP/BRAM estimates of ``model``."""
-    layers = layer_cycles(model, engine)
-    total = sum(ly["cycles"] for ly in layers)
-    macs_total = sum(ly["macs"] for ly in layers)
-    rows, cols = engine.rows, engine.cols
-    ideal = mac_bound_cycles(macs_total, rows, cols)
-    dsp = math.ceil(rows * cols / 2) + cols * DSP_PER_REQUANT
-    bram = math.ceil(buffer_bytes / BRAM36_BYTES) + math.ceil(constant_bytes / BRAM36_BYTES)
-    info = part_info(part)
-    resources = {"dsp": dsp, "bram36": bram, "onchip_buffer_bytes": buffer_bytes,
-                 "constant_bytes": constant_bytes, "weights_bytes_offchip": weight_bytes,
-                 "part": part, "part_capacity": info}
-    if info:
-        resources["dsp_fraction"] = round(dsp / info["dsp"], 4)
-        resources["bram_fraction"] = round(bram / (info["bram36"] + 8 * info["uram"]), 4)
-        resources["fits"] = dsp <= info["dsp"] and bram <= info["bram36"] + 8 * info["uram"]
-    return {
-        "model": "output-stationary array, drain overlapped; vector unit lanes = columns",
-        "array": {"rows": rows, "cols": cols, "vector_lanes": engine.lanes},
-        "clock_mhz": clock_mhz,
-        "layers": layers,
-        "total_cycles": total,
-        "total_macs": macs_total,
-        "mac_bound_cycles": round(ideal, 1),
-        "ratio_to_mac_bound": round(total / ideal, 4) if ideal else None,
-        "mac_utilisation": round(ideal / total, 4) if total else None,
-        "latency_ms": round(total / (clock_mhz * 1e3), 4),
-        "resources": resources,
-    }

@@ -1,17 +1,16 @@
-// Layer kernels: one per layer kind, each templated on the layer's config struct (generated
-// into ivit_params.h). A config struct carries the element types (in_t, in1_t, out_t), the
-// dimensions, the constants and the per-channel arrays; every call in the generated top has
-// the same shape: ivit::layer::KIND<CFG>(inputs..., output[, weights]).
+// Layer kernels of the engine, one per layer kind plus the fused pairs, each templated on the
+// config structs of its layers (generated into ivit_params.h). A config struct is a slot: the
+// same layer in every iteration of the block loop. Dimensions and element types are plain
+// members; every per-layer constant is a table indexed by the iteration `it` (scalars
+// NAME[it], per-channel arrays name[it][c]), with W_OFF[it] (weight panels), TRACE[it]
+// (trace offset) and IDX[it] (layer index for the cycle accounting). Engine parameters:
+// R, C (array), L (vector lanes), KMAX (panel depth), BPC (DDR bytes per cycle).
 #ifndef IVIT_LAYERS_H
 #define IVIT_LAYERS_H
 
-#include "attention.h"
-#include "gemm.h"
-#include "layernorm.h"
-#include "patch_embed.h"
-#include "requant.h"
-#include "shiftgelu.h"
-#include "shiftmax.h"
+#include <type_traits>
+
+#include "engine.h"
 
 namespace ivit {
 namespace layer {
@@ -20,73 +19,369 @@ namespace layer {
 enum GeluFormId { GELU_SHIFT = 0, GELU_SYMMETRIC = 1, GELU_ROWMAX = 2, GELU_TABLE = 3 };
 enum ExpFormId { EXP_CORRECTED = 0, EXP_PAPER = 1 };
 
-/// Patch embedding: image (CH, GH*P, GW*P) -> (1 + GH*GW, DIM) tokens.
+constexpr int exp_form(int id) { return id == EXP_PAPER ? ivit::EXP_PAPER : ivit::EXP_CORRECTED; }
+constexpr int gelu_form(int id) {
+    return id == GELU_SHIFT ? ivit::GELU_SHIFT
+                            : (id == GELU_TABLE ? ivit::GELU_TABLE
+                                                : (id == GELU_ROWMAX ? ivit::GELU_ROWMAX
+                                                                     : ivit::GELU_SYMMETRIC));
+}
+
+/// The GELU table of a slot (table form), or none.
+template <class CFG, class = void>
+struct GeluTable {
+    typedef int8_t type;
+    static const type* get(int) { return nullptr; }
+};
+template <class CFG>
+struct GeluTable<CFG, decltype((void)CFG::table, void())> {
+    typedef typename std::remove_cv<typename std::remove_reference<decltype(CFG::table[0][0])>::type>::type type;
+    static const type* get(int it) { return CFG::table[it]; }
+};
+
+template <class CFG>
+eng::GeluUnit<typename GeluTable<CFG>::type> gelu_unit(int it) {
+    return {gelu_form(CFG::FORM), static_cast<int>(CFG::K[it]), CFG::I0[it],
+            static_cast<int>(CFG::N[it]),
+            CFG::FORM == GELU_SHIFT ? gelu_recip(CFG::I0[it]) : 0,
+            CFG::M[it], static_cast<int>(CFG::E[it]), static_cast<int>(CFG::OUT_BITS[it]),
+            GeluTable<CFG>::get(it), int64_t(1) << (CFG::IN_BITS - 1)};
+}
+
+/// Image patches as the A operand: row i = patch i, column k = (c, kh, kw).
+template <class CFG>
+struct Patches {
+    const typename CFG::in_t* img;
+    int32_t operator()(int i, int k) const {
+        const int gy = i / CFG::GW, gx = i % CFG::GW;
+        const int c = k / (CFG::P * CFG::P), kh = (k / CFG::P) % CFG::P, kw = k % CFG::P;
+        return img[(c * CFG::GH * CFG::P + gy * CFG::P + kh) * (CFG::GW * CFG::P) + gx * CFG::P + kw];
+    }
+};
+
+/// Patch embedding: the image is read once over the activation port into an on-chip buffer,
+/// then one GEMM (patches x W^T) whose epilogue adds positions; token 0 is the class token.
 template <class CFG>
 void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
-                 const int8_t* weights) {
-    ivit::patch_embed<CFG::R, CFG::C, CFG::CH, CFG::P, CFG::GH, CFG::GW, CFG::DIM>(
-        image, weights + CFG::W_OFF, tokens, CFG::bias, CFG::m, CFG::e, CFG::cls, CFG::pos,
-        CFG::OUT_BITS);
+                 const int8_t* weights, int it) {
+    constexpr int SIZE = CFG::CH * CFG::GH * CFG::P * CFG::GW * CFG::P;
+    static typename CFG::in_t img[SIZE];
+pe_load:
+    for (int i = 0; i < SIZE; ++i) {
+#pragma HLS PIPELINE II=1
+        img[i] = image[i];
+    }
+    const int64_t bytes = static_cast<int64_t>(SIZE) * sizeof(typename CFG::in_t);
+    eng::account(CFG::IDX[it], eng::cdiv(bytes, eng::WORD_BYTES) + eng::DDR_LATENCY, 0, bytes);
+pe_cls:
+    for (int j = 0; j < CFG::DIM; ++j) tokens[j] = static_cast<typename CFG::out_t>(CFG::cls[it][j]);
+    Patches<CFG> a{img};
+    eng::EpiPatch<typename CFG::out_t, typename std::remove_cv<typename std::remove_reference<decltype(CFG::pos[0][0])>::type>::type>
+        epi{tokens, CFG::DIM, CFG::bias[it], CFG::m[it], CFG::e[it], CFG::pos[it],
+            static_cast<int>(CFG::OUT_BITS[it])};
+    eng::gemm_ddr<CFG::R, CFG::C, CFG::KMAX, CFG::BPC>(
+        weights, CFG::W_OFF[it], CFG::GH * CFG::GW, CFG::DIM, CFG::CH * CFG::P * CFG::P, 1, a,
+        epi, CFG::IDX[it]);
 }
 
 /// Linear layer with a per-channel requant: (ROWS, IN) -> (ROWS, OUT).
 template <class CFG>
-void linear(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights) {
-    ivit::linear<CFG::R, CFG::C>(x, weights + CFG::W_OFF, y, CFG::ROWS, CFG::IN, CFG::OUT,
-                                 CFG::bias, CFG::m, CFG::e, CFG::OUT_BITS);
+void linear(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights, int it) {
+    eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
+    eng::EpiRequant<typename CFG::out_t> epi{y, CFG::OUT, CFG::bias[it], CFG::m[it], CFG::e[it],
+                                             static_cast<int>(CFG::OUT_BITS[it])};
+    eng::gemm_ddr<CFG::R, CFG::C, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], CFG::ROWS,
+                                                       CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it]);
 }
 
-/// Linear layer keeping the int32 accumulator (a residual branch).
+/// Linear layer keeping the int32 accumulator (a residual branch not fused with its add).
 template <class CFG>
-void linear_raw(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights) {
-    ivit::linear_raw<CFG::R, CFG::C>(x, weights + CFG::W_OFF, y, CFG::ROWS, CFG::IN, CFG::OUT,
-                                     CFG::bias);
+void linear_raw(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights,
+                int it) {
+    eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
+    eng::EpiRaw epi{y, CFG::OUT, CFG::bias[it]};
+    eng::gemm_ddr<CFG::R, CFG::C, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], CFG::ROWS,
+                                                       CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it]);
 }
 
-/// I-LayerNorm over ROWS rows of COLS channels (ROWS = 1: the class token only).
+/// Fused: a raw linear branch and the residual add that consumes it (out may alias res).
+template <class LIN, class ADD>
+void linear_residual(const typename LIN::in_t* x, const typename ADD::in1_t* res,
+                     typename ADD::out_t* out, const int8_t* weights, int it) {
+    eng::Rows<typename LIN::in_t> a{x, LIN::IN, 0};
+    eng::EpiResidual<typename ADD::in1_t, typename ADD::out_t> epi{
+        res, out, LIN::OUT, LIN::bias[it], ADD::m_a[it], ADD::e_a[it], ADD::M_B[it],
+        static_cast<int>(ADD::E_B[it]), static_cast<int>(ADD::OUT_BITS[it]), LIN::TRACE[it]};
+    eng::gemm_ddr<LIN::R, LIN::C, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], LIN::ROWS,
+                                                       LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it]);
+}
+
+/// Fused: a requantized linear layer and the element-wise GELU after it.
+template <class LIN, class GEL>
+void linear_gelu(const typename LIN::in_t* x, typename GEL::out_t* y, const int8_t* weights,
+                 int it) {
+    eng::Rows<typename LIN::in_t> a{x, LIN::IN, 0};
+    eng::EpiGelu<typename GEL::out_t, typename GeluTable<GEL>::type> epi{
+        y, LIN::OUT, LIN::bias[it], LIN::m[it], LIN::e[it], static_cast<int>(LIN::OUT_BITS[it]),
+        gelu_unit<GEL>(it), LIN::TRACE[it]};
+    eng::gemm_ddr<LIN::R, LIN::C, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], LIN::ROWS,
+                                                       LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it]);
+}
+
+/// Shiftmax of one row held in `s` (max `top` known) into `p`, through the row unit.
+template <class SM, typename TS, typename TP>
+void shiftmax_row(const TS* s, TP* p, int len, int64_t top, int64_t* ebuf, int it, long trace) {
+    const int k = static_cast<int>(SM::K[it]);
+    const int64_t i0 = SM::I0[it];
+    const int n = static_cast<int>(SM::N[it]);
+    const int m_bits = shiftmax_div_bits(i0, n);
+    const int shift = m_bits - static_cast<int>(SM::OUT_BITS[it] - 1);
+    int64_t total = 0;
+sm_exp:
+    for (int j = 0; j < len; ++j) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=16 max=1024
+        ebuf[j] = shift_exp(shl(s[j] - top, k), i0, n, exp_form(SM::EXP_FORM));
+        total += ebuf[j];
+    }
+    const int64_t factor = (int64_t(1) << m_bits) / total;  // row unit: once per row
+sm_norm:
+    for (int j = 0; j < len; ++j) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=16 max=1024
+        p[j] = static_cast<TP>((ebuf[j] * factor + (int64_t(1) << (shift - 1))) >> shift);
+        eng::trace_put(trace, j, p[j]);
+    }
+}
+
+/// Fused attention: per head and R-row strip, q.k^T on the array (row max in its drain),
+/// Shiftmax of the strip on the vector unit, P.v on the array; scores and probabilities
+/// exist only as one strip. The vector work of a strip overlaps the array work of the next.
+template <class QK, class SM, class PV>
+void attention(const typename QK::in_t* qkv, typename PV::out_t* ctx, int it) {
+    constexpr int R = QK::R, C = QK::C, T = QK::T, H = QK::H, HD = QK::HD, W = 3 * H * HD;
+    typedef typename QK::out_t TS;
+    typedef typename SM::out_t TP;
+    static TS s[R][T];
+    static TP pr[R][T];
+    static int64_t ebuf[T];
+#pragma HLS ARRAY_PARTITION variable=s cyclic factor=QK::L dim=2
+#pragma HLS ARRAY_PARTITION variable=pr complete dim=1
+    int64_t top[R];
+    int64_t cycles = eng::ROW_LATENCY + eng::VEC_DEPTH;
+    bool first = true;
+att_heads:
+    for (int h = 0; h < H; ++h) {
+    att_strips:
+        for (int i0 = 0; i0 < T; i0 += R) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=64
+            const int rows = T - i0 < R ? T - i0 : R;
+            eng::Rows<typename QK::in_t> qa{qkv, W, h * HD};
+            eng::Cols<typename QK::in_t> kb{qkv, W, H * HD + h * HD};
+            for (int r = 0; r < R; ++r) top[r] = INT64_MIN;
+        att_qk:
+            for (int j0 = 0; j0 < T; j0 += C) {
+                const int cols = T - j0 < C ? T - j0 : C;
+                uint32_t acc[R][C];
+#pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+                for (int r = 0; r < R; ++r)
+                    for (int c = 0; c < C; ++c) acc[r][c] = 0;
+                eng::mac_tile<R, C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
+                for (int r = 0; r < rows; ++r) {
+#pragma HLS PIPELINE II=1
+                    for (int c = 0; c < cols; ++c) {
+                        const int64_t v = requant_sat(static_cast<int32_t>(acc[r][c]), QK::M[it],
+                                                      static_cast<int>(QK::E[it]),
+                                                      static_cast<int>(QK::OUT_BITS[it]));
+                        s[r][j0 + c] = static_cast<TS>(v);
+                        eng::trace_put(QK::TRACE[it], (static_cast<long>(h) * T + i0 + r) * T + j0 + c, v);
+                        if (v > top[r]) top[r] = v;
+                    }
+                }
+            }
+            for (int r = 0; r < rows; ++r)
+                shiftmax_row<SM>(s[r], pr[r], T, top[r], ebuf, it,
+                                 SM::TRACE[it] + (static_cast<long>(h) * T + i0 + r) * T);
+            eng::Rows<TP> pa{&pr[0][0], T, 0};
+            eng::Rows<typename QK::in_t> vb{qkv, W, 2 * H * HD + h * HD};
+        att_pv:
+            for (int j0 = 0; j0 < HD; j0 += C) {
+                const int cols = HD - j0 < C ? HD - j0 : C;
+                uint32_t acc[R][C];
+#pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+                for (int r = 0; r < R; ++r)
+                    for (int c = 0; c < C; ++c) acc[r][c] = 0;
+                eng::mac_tile<R, C>(acc, pa, vb, 0, j0, rows, cols, T, PV::SLICES);
+                for (int r = 0; r < rows; ++r) {
+#pragma HLS PIPELINE II=1
+                    for (int c = 0; c < cols; ++c)
+                        ctx[(i0 + r) * H * HD + h * HD + j0 + c] = static_cast<typename PV::out_t>(
+                            requant_sat(static_cast<int32_t>(acc[r][c]), PV::M[it],
+                                        static_cast<int>(PV::E[it]),
+                                        static_cast<int>(PV::OUT_BITS[it])));
+                }
+            }
+            const int64_t array = eng::strip_cycles(static_cast<int>(eng::cdiv(T, C)), HD, 1, R) +
+                                  eng::strip_cycles(static_cast<int>(eng::cdiv(HD, C)), T, PV::SLICES, R);
+            const int64_t vec = static_cast<int64_t>(rows) * 2 * eng::cdiv(T, QK::L);
+            cycles += (first ? vec : 0) + eng::imax(array, vec);
+            first = false;
+        }
+    }
+    eng::account(QK::IDX[it], cycles);
+}
+
+/// q.k^T per head on the array (not fused with its Shiftmax): (T, 3*H*HD) -> (H, T, T).
 template <class CFG>
-void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y) {
-    ivit::layernorm(x, y, CFG::ROWS, CFG::COLS, CFG::m, CFG::e, CFG::bias, CFG::OUT_BITS);
+void qk_matmul(const typename CFG::in_t* qkv, typename CFG::out_t* scores, int it) {
+    constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
+    int64_t cycles = 0;
+qk_heads:
+    for (int h = 0; h < H; ++h) {
+        eng::Rows<typename CFG::in_t> qa{qkv, W, h * HD};
+        eng::Cols<typename CFG::in_t> kb{qkv, W, H * HD + h * HD};
+        eng::EpiScalar<typename CFG::out_t> epi{scores + h * T * T, T, CFG::M[it],
+                                                static_cast<int>(CFG::E[it]),
+                                                static_cast<int>(CFG::OUT_BITS[it])};
+        for (int i0 = 0; i0 < T; i0 += CFG::R) {
+            const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
+            for (int j0 = 0; j0 < T; j0 += CFG::C) {
+                const int cols = T - j0 < CFG::C ? T - j0 : CFG::C;
+                uint32_t acc[CFG::R][CFG::C] = {};
+                eng::mac_tile<CFG::R, CFG::C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
+                for (int r = 0; r < rows; ++r)
+                    for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
+            }
+            cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(T, CFG::C)), HD, 1, CFG::R);
+        }
+    }
+    eng::account(CFG::IDX[it], cycles);
 }
 
-/// Attention scores q.k^T per head, one scalar requant: (T, 3*H*HD) -> (H, T, T).
-template <class CFG>
-void qk_matmul(const typename CFG::in_t* qkv, typename CFG::out_t* scores) {
-    ivit::qk_matmul<CFG::R, CFG::C, CFG::T, CFG::H, CFG::HD>(qkv, scores, CFG::M, CFG::E,
-                                                            CFG::OUT_BITS);
-}
-
-/// Attention context P.v per head: probabilities (H, T, T) and qkv -> (T, H*HD).
+/// P.v per head on the array (not fused): probabilities (H, T, T) and qkv -> (T, H*HD).
 template <class CFG>
 void pv_matmul(const typename CFG::in_t* probs, const typename CFG::in1_t* qkv,
-               typename CFG::out_t* out) {
-    ivit::pv_matmul<CFG::R, CFG::C, CFG::T, CFG::H, CFG::HD>(probs, qkv, out, CFG::M, CFG::E,
-                                                            CFG::OUT_BITS);
+               typename CFG::out_t* out, int it) {
+    constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
+    int64_t cycles = 0;
+pv_heads:
+    for (int h = 0; h < H; ++h) {
+        eng::Rows<typename CFG::in_t> pa{probs + h * T * T, T, 0};
+        eng::Rows<typename CFG::in1_t> vb{qkv, W, 2 * H * HD + h * HD};
+        eng::EpiScalar<typename CFG::out_t> epi{out + h * HD, H * HD, CFG::M[it],
+                                                static_cast<int>(CFG::E[it]),
+                                                static_cast<int>(CFG::OUT_BITS[it])};
+        for (int i0 = 0; i0 < T; i0 += CFG::R) {
+            const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
+            for (int j0 = 0; j0 < HD; j0 += CFG::C) {
+                const int cols = HD - j0 < CFG::C ? HD - j0 : CFG::C;
+                uint32_t acc[CFG::R][CFG::C] = {};
+                eng::mac_tile<CFG::R, CFG::C>(acc, pa, vb, i0, j0, rows, cols, T, CFG::SLICES);
+                for (int r = 0; r < rows; ++r)
+                    for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
+            }
+            cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(HD, CFG::C)), T, CFG::SLICES, CFG::R);
+        }
+    }
+    eng::account(CFG::IDX[it], cycles);
 }
 
-/// Shiftmax over ROWS rows of LEN logits.
+/// Shiftmax over ROWS rows of LEN logits (not fused): max pass, exp pass, normalize pass.
 template <class CFG>
-void shiftmax(const typename CFG::in_t* x, typename CFG::out_t* y) {
-    static_assert(CFG::EXP_FORM == EXP_PAPER, "this kernel library implements the paper's ShiftExp");
-    ivit::shiftmax<CFG::LEN>(x, y, CFG::ROWS, CFG::LEN, CFG::K, CFG::I0, CFG::N, CFG::OUT_BITS);
+void shiftmax(const typename CFG::in_t* x, typename CFG::out_t* y, int it) {
+    static int64_t ebuf[CFG::LEN];
+sm_rows:
+    for (int t = 0; t < CFG::ROWS; ++t) {
+        const typename CFG::in_t* row = x + static_cast<long>(t) * CFG::LEN;
+        int64_t top = row[0];
+    sm_max:
+        for (int j = 1; j < CFG::LEN; ++j) {
+#pragma HLS PIPELINE II=1
+            if (row[j] > top) top = row[j];
+        }
+        shiftmax_row<CFG>(row, y + static_cast<long>(t) * CFG::LEN, CFG::LEN, top, ebuf, it, -1);
+    }
+    eng::account(CFG::IDX[it], eng::vector_cycles(CFG::ROWS, CFG::LEN, 3, CFG::L) + eng::ROW_LATENCY);
 }
 
-/// GELU over ROWS tokens of COLS channels, in the layer's form.
+/// GELU over ROWS tokens of COLS channels (not fused), LANES elements per cycle.
 template <class CFG>
-void gelu(const typename CFG::in_t* x, typename CFG::out_t* y) {
-    static_assert(CFG::FORM == GELU_SYMMETRIC || CFG::FORM == GELU_ROWMAX,
-                  "this kernel library implements the symmetric and row-max ShiftGELU");
-    ivit::shift_gelu(x, y, CFG::ROWS, CFG::COLS, CFG::K, CFG::I0, CFG::N,
-                     CFG::FORM == GELU_SYMMETRIC ? ivit::GELU_SYMMETRIC : ivit::GELU_ROWMAX,
-                     CFG::M, CFG::E, CFG::OUT_BITS);
+void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it) {
+    constexpr int N = CFG::ROWS * CFG::COLS;
+    if (CFG::FORM == GELU_ROWMAX) {
+        // the paper's row-max form: its own pass structure (two passes, a division per element)
+        shift_gelu(x, y, CFG::ROWS, CFG::COLS, static_cast<int>(CFG::K[it]), CFG::I0[it],
+                   static_cast<int>(CFG::N[it]), ivit::GELU_ROWMAX, CFG::M[it],
+                   static_cast<int>(CFG::E[it]), static_cast<int>(CFG::OUT_BITS[it]));
+    } else {
+        const eng::GeluUnit<typename GeluTable<CFG>::type> g = gelu_unit<CFG>(it);
+    gelu_elems:
+        for (int i = 0; i < N; ++i) {
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CFG::L
+            y[i] = static_cast<typename CFG::out_t>(g(x[i]));
+        }
+    }
+    eng::account(CFG::IDX[it], eng::vector_cycles(CFG::ROWS, CFG::COLS,
+                                                  CFG::FORM == GELU_ROWMAX ? 2 : 1, CFG::L));
 }
 
-/// Residual add: branch (per-channel multiplier) + residual stream (one multiplier).
+/// Residual add (not fused): branch (per-channel multiplier) + residual stream.
 template <class CFG>
 void residual_add(const typename CFG::in_t* branch, const typename CFG::in1_t* residual,
-                  typename CFG::out_t* out) {
-    ivit::residual_add(branch, residual, out, CFG::ROWS, CFG::COLS, CFG::m_a, CFG::e_a,
-                       CFG::M_B, CFG::E_B, CFG::OUT_BITS);
+                  typename CFG::out_t* out, int it) {
+res_rows:
+    for (int t = 0; t < CFG::ROWS; ++t) {
+    res_cols:
+        for (int c = 0; c < CFG::COLS; ++c) {
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CFG::L
+            const int i = t * CFG::COLS + c;
+            const int64_t s = requant(branch[i], CFG::m_a[it][c], CFG::e_a[it][c]) +
+                              requant(residual[i], CFG::M_B[it], static_cast<int>(CFG::E_B[it]));
+            out[i] = static_cast<typename CFG::out_t>(saturate(s, static_cast<int>(CFG::OUT_BITS[it])));
+        }
+    }
+    eng::account(CFG::IDX[it], eng::vector_cycles(CFG::ROWS, CFG::COLS, 1, CFG::L));
+}
+
+/// I-LayerNorm over ROWS rows (ROWS = 1: the class token only): one statistics pass (sum and
+/// sum of squares; the variance about the floor mean follows exactly from both), the row
+/// unit (mean by a constant reciprocal, isqrt, one division), one normalize pass.
+template <class CFG>
+void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it) {
+    constexpr int COLS = CFG::COLS;
+    const int shift = LN_RECIP_SHIFT - LN_FRAC_BITS;
+    const int64_t half = int64_t(1) << (shift - 1);
+ln_rows:
+    for (int t = 0; t < CFG::ROWS; ++t) {
+        const typename CFG::in_t* row = x + static_cast<long>(t) * COLS;
+        int64_t sx = 0, sxx = 0;
+    ln_stats:
+        for (int c = 0; c < COLS; ++c) {
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CFG::L
+            sx += row[c];
+            sxx += static_cast<int64_t>(row[c]) * row[c];
+        }
+        // y_c = 16 x_c - mean: sum y^2 = 256 sxx - 32 mean sx + COLS mean^2 (exact)
+        const int64_t mean = eng::div_const(sx * LN_MEAN_SCALE, CFG::DIV_MUL, CFG::DIV_SHIFT,
+                                            CFG::DIV_OFF, CFG::DIV_B);
+        const int64_t var = 256 * sxx - 32 * mean * sx + COLS * mean * mean;
+        const int64_t sd = isqrt(var);
+        const int64_t recip = sd > 0 ? (int64_t(1) << LN_RECIP_SHIFT) / sd : 0;
+        typename CFG::out_t* o = y + static_cast<long>(t) * COLS;
+    ln_out:
+        for (int c = 0; c < COLS; ++c) {
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=CFG::L
+            const int64_t nv = ((row[c] * LN_MEAN_SCALE - mean) * recip + half) >> shift;
+            o[c] = static_cast<typename CFG::out_t>(
+                requant_sat(nv, CFG::m[it][c], CFG::e[it][c], static_cast<int>(CFG::OUT_BITS[it]),
+                            CFG::bias[it][c]));
+        }
+    }
+    eng::account(CFG::IDX[it], eng::vector_cycles(CFG::ROWS, COLS, 2, CFG::L) + eng::ROW_LATENCY);
 }
 
 }  // namespace layer
