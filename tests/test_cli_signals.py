@@ -106,7 +106,9 @@ def test_sigterm_while_writing_a_project_leaves_nothing(small_file, tmp_path, mo
         return real(self, data)
 
     monkeypatch.setattr(Path, "write_bytes", write_then_kill)
-    args = ["generate", "--ivit", str(small_file), "--out", "proj", "--array", "2x2"]
+    # without --force: into folders that do not exist yet (they must go again too)
+    target = "proj" if force else "new/deeper/proj"
+    args = ["generate", "--ivit", str(small_file), "--out", target, "--array", "2x2"]
     assert hls_main(args + (["--force"] if force else [])) == 143
     assert capsys.readouterr().err.strip().splitlines()[-1] == "ivit-hls generate: terminated"
     assert calls["n"] >= 5
