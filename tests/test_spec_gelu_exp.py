@@ -200,3 +200,20 @@ def test_corrected_mantissa_joins_monotonically_for_every_i0():
     for i0 in range(256, 4097):
         v = spec.exp2_neg_frac(np.array([0, i0 - 1]), i0)
         assert v[0] <= 2 * v[1], i0
+
+
+@pytest.mark.parametrize("span", [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 100.0, 1000.0])
+def test_shift_gelu_shift_form_bound(span):
+    # docs/integer-spec.md §9: float-model error plus y, h, mantissa and floor terms
+    scale = span / 127
+    k, i0 = spec.exp_constants(scale)
+    x = np.arange(-128, 128)
+    a = x * scale
+    y = np.abs(a)
+    err = np.abs(spec.shift_gelu(x, k, i0, 23) * scale / 2.0 ** 15 - _gelu(a))
+    phi = lambda v: 0.5 * (1 + erf(v / math.sqrt(2)))
+    model = 2.0 ** -(1 + 1.09375 * y + 0.5625 * y * y)
+    model_err = np.abs(np.where(a >= 0, 1 - model, model) - phi(a))
+    bound = y * (model_err + 2.0 ** -15) + y * phi(-y) * (
+        0.008 + math.log(2) * (1.09375 + 1.125 * y) * (2.0 ** -11 + y * 2.0 ** -8 + 2.0 ** -8))
+    assert np.all(err <= bound)
