@@ -54,7 +54,8 @@ async def shiftmax_rows(dut):
     rows[1] = lo
     rows[1, -1] = hi                              # one dominant element
     rows[2] = np.clip(np.round(rng.normal(0, 12, length)), lo, hi)
-    want = spec.shiftmax(rows, k, i0, n, out_w)
+    exp_form = "paper" if cfg.get("EXP_FORM", 1) == 0 else "corrected"
+    want = spec.shiftmax(rows, k, i0, n, out_w, exp_form)
     for name, val in (("cfg_k", k), ("cfg_i0", i0), ("cfg_n", n), ("cfg_len", length)):
         getattr(dut, name).value = val
     await streams.start(dut)

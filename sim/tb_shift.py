@@ -1,9 +1,11 @@
-"""cocotb testbenches: ivit_shiftexp and ivit_shiftgelu against spec.shift_exp / shift_gelu."""
+"""cocotb testbenches: ivit_shiftexp, ivit_shiftgelu, ivit_gelu_shift, ivit_gelu_table and the
+I-BERT baselines against spec.shift_exp / shift_gelu / gelu_lookup / ibert."""
 
 from __future__ import annotations
 
 import cocotb
 import numpy as np
+from cocotb.triggers import FallingEdge
 
 import streams
 from ivit_hls import spec
@@ -36,7 +38,9 @@ async def shiftexp_random(dut):
     u[2] = -np.arange(lanes)                       # q = 0 region, small remainders
     u[3] = -(n * i0 * 16) // 23 + np.arange(lanes)  # around the clamp
     u[4:8] = rng.integers(lo, 1, size=(4, lanes))
-    want = spec.shift_exp(u, i0, n)
+    u[8:12] = -np.arange(4 * lanes).reshape(4, lanes) * i0 // (2 * lanes) - i0  # octave joins
+    exp_form = "paper" if cfg.get("EXP_FORM", 1) == 0 else "corrected"
+    want = spec.shift_exp(u, i0, n, exp_form)
     dut.cfg_i0.value = i0
     dut.cfg_n.value = n
     await streams.start(dut)
@@ -60,6 +64,49 @@ async def shiftgelu_random(dut):
     dut.cfg_n.value = n
     await streams.start(dut)
     streams.write_result(await _run_lanes(dut, cfg, x, in_w, out_w, True, want, "shift_gelu",
+                                          rng))
+
+
+@cocotb.test()
+async def gelu_shift_random(dut):
+    from ivit_hls.spec.gelu import gelu_recip
+
+    cfg = streams.config()
+    lanes, in_w, out_w = cfg["LANES"], cfg["IN_W"], cfg["OUT_W"]
+    k, i0 = cfg["k"], cfg["i0"]
+    rng = np.random.default_rng(cfg["seed"])
+    lo, hi = -(1 << (in_w - 1)), (1 << (in_w - 1)) - 1
+    every = np.arange(lo, hi + 1, dtype=np.int64)
+    pad = (-every.size) % lanes
+    x = np.concatenate([every, rng.integers(lo, hi + 1, cfg["vectors"] * lanes + pad)])
+    x = x.reshape(-1, lanes)                      # every input value, then random ones
+    want = spec.shift_gelu(x, k, i0, 0, "shift")
+    dut.cfg_k.value = k
+    dut.cfg_r.value = gelu_recip(i0)
+    await streams.start(dut)
+    streams.write_result(await _run_lanes(dut, cfg, x, in_w, out_w, True, want, "gelu_shift",
+                                          rng))
+
+
+@cocotb.test()
+async def gelu_table_random(dut):
+    cfg = streams.config()
+    lanes, in_w, out_w = cfg["LANES"], cfg["IN_W"], cfg["OUT_W"]
+    rng = np.random.default_rng(cfg["seed"])
+    table = spec.gelu_table(cfg["s_in"], cfg["s_out"], in_w, out_w)
+    lo, hi = -(1 << (in_w - 1)), (1 << (in_w - 1)) - 1
+    x = rng.integers(lo, hi + 1, size=(cfg["vectors"], lanes), dtype=np.int64)
+    x[0], x[1] = lo, hi
+    want = spec.gelu_lookup(x, table)
+    dut.cfg_we.value = 0
+    await streams.start(dut)
+    for idx, val in enumerate(table.tolist()):    # load the per-layer table
+        dut.cfg_we.value = 1
+        dut.cfg_addr.value = idx
+        dut.cfg_data.value = val & ((1 << out_w) - 1)
+        await FallingEdge(dut.clk)
+    dut.cfg_we.value = 0
+    streams.write_result(await _run_lanes(dut, cfg, x, in_w, out_w, True, want, "gelu_table",
                                           rng))
 
 

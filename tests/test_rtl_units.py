@@ -27,11 +27,12 @@ def test_residual_add():
     assert r["cycles_free"] == cycles.stream_cycles(100, cycles.RESIDUAL_LATENCY)
 
 
-@pytest.mark.parametrize("scale,n", [(0.05, 15), (0.4, 23)])
-def test_shiftexp(scale, n):
-    # One build; the constants are configuration inputs, swept per run.
+@pytest.mark.parametrize("exp_form", [1, 0])
+@pytest.mark.parametrize("scale,n", [(0.05, 15), (0.4, 23), (0.001, 15)])
+def test_shiftexp(scale, n, exp_form):
+    # One build per form; the constants are configuration inputs, swept per run.
     _, i0 = spec.exp_constants(scale)
-    p = dict(LANES=3, IN_W=20, I0_W=12, QB=5, OUT_W=40)
+    p = dict(LANES=3, IN_W=20, I0_W=12, QB=5, OUT_W=40, EXP_FORM=exp_form)
     r = run_bench("ivit_shiftexp", p, "tb_shift", "shiftexp_random", vectors=100, i0=i0, n=n)
     assert r["cycles_free"] == cycles.stream_cycles(100, cycles.shiftexp_latency(5))
 
@@ -44,10 +45,29 @@ def test_shiftgelu():
     assert r["cycles_free"] == cycles.stream_cycles(120, cycles.shiftgelu_latency(5))
 
 
-@pytest.mark.parametrize("lanes,length,scale", [(4, 13, 0.08), (1, 5, 0.02)])
-def test_shiftmax(lanes, length, scale):
+def test_gelu_shift():
+    for scale in (0.05, 0.4):  # one build, constants swept per run
+        k, i0 = spec.exp_constants(scale)
+        p = dict(LANES=4, IN_W=8, K_W=4, R_W=13, OUT_W=25)
+        r = run_bench("ivit_gelu_shift", p, "tb_shift", "gelu_shift_random", vectors=60,
+                      k=k, i0=i0)
+        beats = 256 // 4 + 60
+        assert r["cycles_free"] == cycles.stream_cycles(beats, cycles.GELU_SHIFT_LATENCY)
+
+
+def test_gelu_table():
+    p = dict(LANES=3, IN_W=8, OUT_W=8)
+    r = run_bench("ivit_gelu_table", p, "tb_shift", "gelu_table_random", vectors=100,
+                  s_in=0.06, s_out=0.045)
+    assert r["cycles_free"] == cycles.stream_cycles(100, cycles.GELU_TABLE_LATENCY)
+
+
+@pytest.mark.parametrize("lanes,length,scale,exp_form", [(4, 13, 0.08, 1), (1, 5, 0.02, 1),
+                                                         (4, 13, 0.08, 0)])
+def test_shiftmax(lanes, length, scale, exp_form):
     k, i0 = spec.exp_constants(scale)
-    p = dict(LANES=lanes, IN_W=8, MAX_BEATS=16, OUT_W=16, K_W=4, I0_W=12, QB=5)
+    p = dict(LANES=lanes, IN_W=8, MAX_BEATS=16, OUT_W=16, K_W=4, I0_W=12, QB=5,
+             EXP_FORM=exp_form)
     r = run_bench("ivit_shiftmax", p, "tb_rows", "shiftmax_rows", rows=5, len=length,
                   k=k, i0=i0, n=15)
     assert r["cycles_free"] == 5 * cycles.shiftmax_row_cycles(length, lanes, 5)

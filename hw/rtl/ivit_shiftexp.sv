@@ -1,12 +1,13 @@
 // ShiftExp stream unit, LANES lanes per beat: e = I0 * 2^N * exp(u / I0) in integers
 // (spec: shift.shift_exp). Constants i0, n are quasi-static configuration inputs.
-// Latency QB + 2, II = 1.
+// EXP_FORM = 1: the corrected ShiftExp (default); 0: the paper's. Latency QB + 2, II = 1.
 module ivit_shiftexp #(
     parameter int LANES = 4,
     parameter int IN_W  = 24,
     parameter int I0_W  = 12,
     parameter int QB    = 5,
-    parameter int OUT_W = 40
+    parameter int OUT_W = 40,
+    parameter int EXP_FORM = 1
 ) (
     input  logic                   clk,
     input  logic                   rst,
@@ -27,7 +28,8 @@ module ivit_shiftexp #(
 
     for (genvar l = 0; l < LANES; l++) begin : g_lane
         logic unused_sb;
-        ivit_shiftexp_lane #(.IN_W(IN_W), .I0_W(I0_W), .QB(QB), .OUT_W(OUT_W), .SB_W(1)) lane (
+        ivit_shiftexp_lane #(.IN_W(IN_W), .I0_W(I0_W), .QB(QB), .OUT_W(OUT_W), .SB_W(1),
+                            .EXP_FORM(EXP_FORM)) lane (
             .clk, .en, .i0(cfg_i0), .n(cfg_n), .u(s_data[l*IN_W +: IN_W]),
             .sb_in(1'b0), .e(m_data[l*OUT_W +: OUT_W]), .sb_out(unused_sb)
         );

@@ -1,5 +1,5 @@
 // ShiftGELU stream unit, symmetric form (spec: shift.shift_gelu, form="symmetric"):
-//   z = 1.6875 * (x << k) by shifts;  t = ShiftExp(-|z|);  E0 = I0 << N;
+//   z = 1.6875 * (x << k) by shifts;  t = ShiftExp(-|z|) (the paper's ShiftExp);  E0 = I0 << N;
 //   sigma = (num << 15) // (E0 + t), num = E0 if z >= 0 else t;  out = x * sigma.
 // The output has real scale S * 2^-15; a requant stage follows in the datapath.
 // Latency 1 + (QB + 2) + 1 + 16 + 1 = QB + 21, II = 1 per lane.
@@ -54,7 +54,8 @@ module ivit_shiftgelu #(
         end
         assign u = z[Z_W-1] ? z : -z;
 
-        ivit_shiftexp_lane #(.IN_W(Z_W), .I0_W(I0_W), .QB(QB), .OUT_W(E_W), .SB_W(IN_W+1)) sexp (
+        ivit_shiftexp_lane #(.IN_W(Z_W), .I0_W(I0_W), .QB(QB), .OUT_W(E_W), .SB_W(IN_W+1),
+                             .EXP_FORM(0)) sexp (
             .clk, .en, .i0(cfg_i0), .n(cfg_n), .u, .sb_in({~z[Z_W-1], sb0}),
             .e(t), .sb_out(sb1)
         );

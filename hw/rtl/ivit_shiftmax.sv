@@ -1,4 +1,5 @@
-// Streaming Shiftmax over rows of cfg_len elements, LANES per beat (spec: shift.shiftmax):
+// Streaming Shiftmax over rows of cfg_len elements, LANES per beat (spec: shift.shiftmax,
+// exp_form "corrected" with EXP_FORM = 1, the default, or "paper" with EXP_FORM = 0):
 //   LOAD  store the row, track its max;  EXP  e = ShiftExp((x - max) << k), sum e;
 //   DIV   one division per row f = 2^M // sum (M = bitlen(I0 << N) + 30);
 //   OUT   P = (e*f + 2^(M-Q-1)) >> (M-Q), Q = OUT_W - 1, one beat per cycle.
@@ -12,6 +13,7 @@ module ivit_shiftmax #(
     parameter int K_W       = 4,
     parameter int I0_W      = 12,
     parameter int QB        = 5,
+    parameter int EXP_FORM  = 1,                  // 1: corrected ShiftExp, 0: the paper's
     parameter int LEN_W     = $clog2(MAX_BEATS * LANES + 1)
 ) (
     input  logic                   clk,
@@ -31,7 +33,7 @@ module ivit_shiftmax #(
     localparam int B_W = $clog2(MAX_BEATS + 1);
     localparam int A_W = $clog2(MAX_BEATS);      // buffer address (MAX_BEATS >= 2)
     localparam int U_W = IN_W + 1 + (1 << K_W);
-    localparam int E_W = I0_W + (1 << QB);
+    localparam int E_W = I0_W + (1 << QB);       // e < 2^(I0_W + 1 + N), N < 2^QB
     localparam int SX_LAT = QB + 2;
     typedef enum logic [1:0] {S_LOAD, S_EXP, S_DIV, S_OUT} state_t;
     state_t state;
@@ -82,7 +84,8 @@ module ivit_shiftmax #(
         logic                  unused_sb;
         assign d = U_W'($signed(xr[l*IN_W +: IN_W])) - U_W'(rowmax);
         always_ff @(posedge clk) u[l*U_W +: U_W] <= d <<< cfg_k;
-        ivit_shiftexp_lane #(.IN_W(U_W), .I0_W(I0_W), .QB(QB), .OUT_W(E_W), .SB_W(1)) sexp (
+        ivit_shiftexp_lane #(.IN_W(U_W), .I0_W(I0_W), .QB(QB), .OUT_W(E_W), .SB_W(1),
+                             .EXP_FORM(EXP_FORM)) sexp (
             .clk, .en(1'b1), .i0(cfg_i0), .n(cfg_n), .u(u[l*U_W +: U_W]), .sb_in(1'b0),
             .e(ev[l*E_W +: E_W]), .sb_out(unused_sb)
         );

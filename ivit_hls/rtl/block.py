@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..golden.layers import split_heads
+from ..ops.common import split_heads
 from ..ir.model import IntegerModel
+from ..spec.gelu import gelu_recip
 from . import cycles, simrun
 from .bits import pack, unpack
 
@@ -32,7 +33,10 @@ UNITS = {
     "ln_affine": ("ivit_requant", dict(LANES=8, IN_W=18, M_W=32, OFF_W=64, OUT_W=8, USER_W=1)),
     "shiftmax": ("ivit_shiftmax", dict(LANES=4, IN_W=8, MAX_BEATS=16, OUT_W=16, K_W=4,
                                        I0_W=12, QB=5)),
+    "shiftmax_paper": ("ivit_shiftmax", dict(LANES=4, IN_W=8, MAX_BEATS=16, OUT_W=16, K_W=4,
+                                             I0_W=12, QB=5, EXP_FORM=0)),
     "gelu": ("ivit_shiftgelu", dict(LANES=4, IN_W=8, K_W=4, I0_W=12, QB=5, OUT_W=25)),
+    "gelu_shift": ("ivit_gelu_shift", dict(LANES=4, IN_W=8, K_W=4, R_W=13, OUT_W=25)),
     "gelu_rq": ("ivit_requant", dict(LANES=4, IN_W=25, M_W=32, OFF_W=32, OUT_W=8, USER_W=1)),
     "residual": ("ivit_residual_add", dict(LANES=8, A_W=32, B_W=16, OUT_W=16)),
 }
@@ -188,39 +192,46 @@ def _layer(ctl: Controller, ly, x):
         out, c2, m2 = ctl.requant("ln_affine", n, p["m"], p["e"], p["bias"])
         return out, c1 + c2, m1 + m2
     if ly.kind == "linear":
-        raw = a["out_bits"] is None
+        raw = a.out_bits is None
         m = np.int64(1 << 30) if raw else p["m"]
         e = np.int64(30) if raw else p["e"]
         return ctl.gemm("gemm_raw" if raw else "gemm8", x[0], p["weight"].T.astype(np.int64),
                         p["bias"], m, e)
     if ly.kind == "qk_matmul":
-        q = split_heads(x[0][None], 0, a["heads"], a["head_dim"])[0]
-        k = split_heads(x[0][None], 1, a["heads"], a["head_dim"])[0]
+        q = split_heads(x[0][None], 0, a.heads, a.head_dim)[0]
+        k = split_heads(x[0][None], 1, a.heads, a.head_dim)[0]
         outs, c, mc = [], 0, 0
-        for h in range(a["heads"]):
-            o, ch, mh = ctl.gemm("gemm8", q[h], k[h].T, 0, a["m"], a["e"])
+        for h in range(a.heads):
+            o, ch, mh = ctl.gemm("gemm8", q[h], k[h].T, 0, a.m, a.e)
             outs.append(o)
             c, mc = c + ch, mc + mh
         return np.stack(outs), c, mc
     if ly.kind == "shiftmax":
         h, t, _ = x[0].shape
-        static = {"cfg_k": a["k"], "cfg_i0": a["i0"], "cfg_n": a["n"]}
-        out, c, mc = ctl.rows("shiftmax", x[0].reshape(h * t, t), static, 16, False,
+        static = {"cfg_k": a.k, "cfg_i0": a.i0, "cfg_n": a.n}
+        unit = "shiftmax_paper" if a.exp_form == "paper" else "shiftmax"
+        out, c, mc = ctl.rows(unit, x[0].reshape(h * t, t), static, 16, False,
                               lambda length, lanes: cycles.shiftmax_row_cycles(length, lanes, 5))
         return out.reshape(h, t, t), c, mc
     if ly.kind == "pv_matmul":
-        v = split_heads(x[1][None], 2, a["heads"], a["head_dim"])[0]
+        v = split_heads(x[1][None], 2, a.heads, a.head_dim)[0]
         outs, c, mc = [], 0, 0
-        for h in range(a["heads"]):
-            o, ch, mh = ctl.gemm("gemm_pv", x[0][h], v[h], 0, a["m"], a["e"])
+        for h in range(a.heads):
+            o, ch, mh = ctl.gemm("gemm_pv", x[0][h], v[h], 0, a.m, a.e)
             outs.append(o)
             c, mc = c + ch, mc + mh
         return np.concatenate(outs, axis=1), c, mc
     if ly.kind == "gelu":
-        static = {"cfg_k": a["k"], "cfg_i0": a["i0"], "cfg_n": a["n"]}
-        core, c1, m1 = ctl._lanes("gelu", {"s_data": x[0]}, {"s_data": 8}, static, 25,
-                                  cycles.shiftgelu_latency(5))
-        out, c2, m2 = ctl.requant("gelu_rq", core.reshape(x[0].shape), a["m"], a["e"], 0)
+        if a.form == "shift":
+            unit, lat = "gelu_shift", cycles.GELU_SHIFT_LATENCY
+            static = {"cfg_k": a.k, "cfg_r": gelu_recip(a.i0)}
+        elif a.form == "symmetric":
+            unit, lat = "gelu", cycles.shiftgelu_latency(5)
+            static = {"cfg_k": a.k, "cfg_i0": a.i0, "cfg_n": a.n}
+        else:
+            raise ValueError(f"layer {ly.name}: GELU form {a.form!r} has no RTL block unit")
+        core, c1, m1 = ctl._lanes(unit, {"s_data": x[0]}, {"s_data": 8}, static, 25, lat)
+        out, c2, m2 = ctl.requant("gelu_rq", core.reshape(x[0].shape), a.m, a.e, 0)
         return out, c1 + c2, m1 + m2
     if ly.kind == "residual_add":
         branch, resid = x
@@ -229,7 +240,7 @@ def _layer(ctl: Controller, ly, x):
              "s_m_a": np.broadcast_to(p["m_a"].astype(np.int64), shape),
              "s_e_a": np.broadcast_to(p["e_a"].astype(np.int64), shape)}
         widths = {"s_a": 32, "s_b": 16, "s_m_a": 32, "s_e_a": 6}
-        static = {"cfg_m_b": a["m_b"], "cfg_e_b": a["e_b"]}
+        static = {"cfg_m_b": a.m_b, "cfg_e_b": a.e_b}
         out, c, mc = ctl._lanes("residual", f, widths, static, 16, cycles.RESIDUAL_LATENCY)
         return out.reshape(shape), c, mc
     raise ValueError(f"layer {ly.name}: kind {ly.kind} has no RTL unit")

@@ -23,6 +23,10 @@ def shiftgelu_latency(qb: int = 5) -> int:
 
 IBERT_EXP_LATENCY = 9
 IBERT_GELU_LATENCY = 4
+#: ShiftGELU "shift" form: |x|·R, y, y², h, mantissa, sigma, x·sigma.
+GELU_SHIFT_LATENCY = 7
+#: GELU "table" form: index register, table read.
+GELU_TABLE_LATENCY = 2
 
 
 def stream_cycles(beats: int, latency: int) -> int:

