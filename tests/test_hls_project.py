@@ -20,6 +20,36 @@ from ivit_hls.hls.project import tb_images
 from hls_helpers import CXXFLAGS
 
 
+def _build(project, out_name, extra, sources):
+    """Compile the project's top with the warning flags plus ``extra``; no warnings allowed."""
+    import subprocess
+
+    cmd = ["g++", *CXXFLAGS, *extra, "-Iinclude", "-Isrc", "src/ivit_top.cpp", *sources,
+           "-o", f"build/{out_name}"]
+    (project / "build").mkdir(exist_ok=True)
+    proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr[-3000:]
+    return project / "build" / out_name
+
+
+def _run_cycles(project, images):
+    """Per-layer (cycles, DDR weight bytes, DDR activation bytes) of the -DIVIT_CYCLES build."""
+    import ctypes
+
+    so = ctypes.CDLL(str(_build(project, "libivit_cycles.so", ["-DIVIT_CYCLES", "-fPIC", "-shared"],
+                                ["src/ivit_capi.cpp"])))
+    n_layers = len(json.loads((project / "manifest.json").read_text())["abi"]["trace"])
+    counters = np.zeros(3 * n_layers, dtype=np.int64)
+    weights = np.fromfile(project / "data" / "weights.bin", dtype=np.int8)
+    images = np.ascontiguousarray(images.astype(np.int8))
+    logits = np.zeros((images.shape[0], 1000), dtype=np.int32)
+    vp = ctypes.c_void_p
+    rc = so.ivit_run_cycles(vp(images.ctypes.data), vp(weights.ctypes.data),
+                            vp(logits.ctypes.data), images.shape[0], vp(counters.ctypes.data))
+    assert rc == 0
+    return counters.reshape(n_layers, 3), logits
+
+
 def _quantize(name, **kw):
     from ivit_hls.api import quantize_model
 
@@ -141,3 +171,54 @@ def test_ivit_file_roundtrip_cli(tmp_path, capsys, monkeypatch):
     assert main(["csim", "out/proj"]) == 0
     text = capsys.readouterr().out
     assert "bit-exact" in text and "PASS" in text
+
+
+def test_cycle_accounting_equals_estimate(tiny, tiny_project):
+    """The -DIVIT_CYCLES C-simulation counts exactly the estimate's cycles and DDR bytes, per
+    layer, and every weight byte crosses DDR once per image."""
+    est = json.loads((tiny_project / "reports" / "estimate.json").read_text())
+    images = tb_images(tiny, 3, seed=2)
+    counted, logits = _run_cycles(tiny_project, images[:1])
+    np.testing.assert_array_equal(logits[0], golden_run(tiny, images[:1]).logits[0])
+    modelled = np.array([[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
+                         for ly in est["layers"]], dtype=np.int64)
+    np.testing.assert_array_equal(counted, modelled)
+    assert int(counted[:, 0].sum()) == est["total_cycles"]
+    ddr = est["ddr"]
+    assert ddr["weight_bytes_per_image"] == int(counted[:, 1].sum()) == ddr["weight_blob_bytes"]
+    assert ddr["weight_bytes_per_image"] <= 1.05 * ddr["weight_matrix_bytes"]
+    # the fused layers cost nothing of their own; the attention unit is charged to q.k^T
+    kinds = {ly["kind"] for ly in est["layers"] if "fused_into" in ly}
+    assert kinds == {"shiftmax", "pv_matmul", "residual_add", "gelu"}
+    # n_images = 3: three times one image (weights are read once per image), logits exact
+    counted3, logits3 = _run_cycles(tiny_project, images)
+    np.testing.assert_array_equal(counted3, 3 * counted)
+    np.testing.assert_array_equal(logits3, golden_run(tiny, images).logits)
+
+
+def test_engine_program_structure(tiny_project):
+    """Blocks run as one loop over the slots' tables; the top holds one call per block step."""
+    top = (tiny_project / "src" / "ivit_top.cpp").read_text()
+    assert "for (int it = 0; it < 12; ++it)" in top
+    assert "LOOP_TRIPCOUNT min=12 max=12" in top
+    calls = [ln for ln in top.splitlines() if "ivit::layer::" in ln]
+    assert len(calls) == 1 + 7 + 2          # patch embedding, 7 block steps, final norm + head
+    assert sum("attention<" in c for c in calls) == 1
+    assert "max_widen_bitwidth=512" in top
+    est = json.loads((tiny_project / "reports" / "estimate.json").read_text())
+    assert est["program"] == {"prologue_steps": 1, "block_steps": 7, "block_iterations": 12,
+                              "epilogue_steps": 2}
+
+
+def test_generated_code_is_clean_under_sanitizers(tmp_path):
+    """The generated C++ (block loop, fused units, trace) runs clean under ASan + UBSan."""
+    import subprocess
+
+    model = _quantize("deit_tiny", depth=2, img_size=32)
+    out = generate(model, tmp_path / "san", HlsOptions(rows=3, cols=5, tb_images=2))
+    exe = _build(out, "csim_san", ["-O1", "-g", "-fsanitize=address,undefined",
+                                   "-fno-sanitize-recover=all", "-DIVIT_TRACE"],
+                 ["tb/tb_main.cpp"])
+    proc = subprocess.run([str(exe), "data"], cwd=out, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert "PASS 2 image(s)" in proc.stdout and "runtime error" not in proc.stderr

@@ -39,7 +39,7 @@ def test_hooks_agree_on_a_real_model(small_int_model):
     trace = golden.run(model, image, trace=True).trace
     plan = lower(model, 4, 4)
     engine = Engine(4, 4, 4)
-    for layer, hls in zip(model.layers, plan.ops):
+    for layer, hls in zip(model.layers, plan.layers):
         ins = [types[s] for s in layer.inputs]
         out = types[layer.name]
         got = trace[layer.name]
