@@ -9,6 +9,7 @@ command runs inside the shared error boundary (``ivit_host.cliutil``).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ivit_host.cliutil import OneLineParser, run_cli
 
@@ -27,19 +28,31 @@ COMMAND_MODULES = [
 ]
 
 
-def _chosen(argv: list[str], names: list[str]) -> str | None:
-    """The sub-command named on the command line (the first word that is one)."""
-    for arg in argv:
-        if arg in names:
-            return arg
-        if not arg.startswith("-"):
-            return None
-    return None
+def _describe(module_name: str) -> tuple[str, str] | None:
+    """``NAME`` and ``HELP`` of a command module read from its source, without importing it
+    (importing pulls numpy & co.; the top-level ``--help`` only needs these two strings)."""
+    import ast
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module_name)
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    except (AttributeError, ImportError, OSError, SyntaxError, TypeError, ValueError):
+        return None
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id in ("NAME", "HELP"):
+            try:
+                found[node.targets[0].id] = str(ast.literal_eval(node.value))
+            except ValueError:
+                return None
+    return (found["NAME"], found["HELP"]) if len(found) == 2 else None
 
 
 def build_parser(argv: list[str] | None = None):
-    """The top-level parser; with ``argv``, only the chosen sub-command gets its options
-    (the others are listed by name and help only)."""
+    """The top-level parser; with ``argv``, only the chosen sub-command's module is imported
+    and given its options (the others are listed by name and help only)."""
     import importlib
 
     parser = OneLineParser(prog="ivit-hls", description=__doc__.splitlines()[0])
@@ -47,15 +60,18 @@ def build_parser(argv: list[str] | None = None):
     parser.add_argument("--debug", action="store_true",
                         help="print the full traceback of an internal error")
     if argv is not None and argv[:1] == ["--version"]:
-        return parser  # answered before any command module is imported
+        return parser  # answered before any command module is read
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     subs.required = True
-    modules = [importlib.import_module(name) for name in COMMAND_MODULES]
-    chosen = None if argv is None else _chosen(argv, [m.NAME for m in modules])
-    for module in modules:
+    described = {name: (_describe(name) if argv is not None else None) for name in COMMAND_MODULES}
+    chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    for module_name, desc in described.items():
+        if desc is not None and desc[0] != chosen:
+            sub = subs.add_parser(desc[0], help=desc[1], description=desc[1])
+            continue  # listed only: never run (argparse picks the chosen command)
+        module = importlib.import_module(module_name)
         sub = subs.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        if argv is None or module.NAME == chosen:
-            module.add_arguments(sub)
+        module.add_arguments(sub)
         sub.set_defaults(_run=module.run)
     return parser
 

@@ -14,8 +14,6 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
-import time
 import traceback
 
 EXIT_ERROR = 2
@@ -59,6 +57,9 @@ def _first_line(exc: BaseException) -> str:
 
 def _write_traceback(prog: str) -> str:
     """Write the current exception's traceback to a fresh file; return its path."""
+    import tempfile
+    import time
+
     fd, path = tempfile.mkstemp(prefix=f"{prog.split()[0]}-traceback-{time.strftime('%Y%m%d-%H%M%S')}-",
                                 suffix=".txt")
     with os.fdopen(fd, "w") as fh:
