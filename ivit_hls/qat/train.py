@@ -7,11 +7,14 @@ DistributedDataParallel and shards the data with a ``DistributedSampler``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -34,6 +37,10 @@ class TrainConfig:
     stop_after_epoch: int | None = None  # end this run early (time-sliced jobs); rerun resumes
     progress: bool = True
     seed: int = 0
+    workers: int = 0  # DataLoader worker processes
+    label_smoothing: float = 0.0
+    mixup: float = 0.0  # mixup alpha (0: off)
+    cutmix: float = 0.0  # cutmix alpha (0: off)
 
 
 def distributed() -> bool:
@@ -67,6 +74,20 @@ def _save(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def _criterion(cfg: TrainConfig, num_classes: int):
+    """``(mix, loss)``: timm's Mixup/CutMix with label smoothing folded into soft targets, or
+    none; the loss takes (logits, targets)."""
+    if cfg.mixup > 0 or cfg.cutmix > 0:
+        from timm.data import Mixup
+        from timm.loss import SoftTargetCrossEntropy
+
+        mix = Mixup(mixup_alpha=cfg.mixup, cutmix_alpha=cfg.cutmix,
+                    label_smoothing=cfg.label_smoothing, num_classes=num_classes)
+        return mix, SoftTargetCrossEntropy()
+    return None, lambda logits, labels: F.cross_entropy(logits, labels,
+                                                        label_smoothing=cfg.label_smoothing)
+
+
 def train_qat(qmodel: QuantViT, dataset: Dataset, cfg: TrainConfig,
               device: torch.device | str = "cpu") -> list[float]:
     """Fine-tune a calibrated ``QuantViT`` on ``(image, label)`` samples; returns epoch losses.
@@ -82,7 +103,8 @@ def train_qat(qmodel: QuantViT, dataset: Dataset, cfg: TrainConfig,
     gen = torch.Generator().manual_seed(cfg.seed)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=sampler is None,
                         sampler=sampler, generator=gen if sampler is None else None,
-                        drop_last=False)
+                        drop_last=False, num_workers=cfg.workers)
+    mix, criterion = _criterion(cfg, int(qmodel.num_classes))
     net = (torch.nn.parallel.DistributedDataParallel(qmodel, device_ids=None if device.type ==
                                                      "cpu" else [device])
            if ddp else qmodel)
@@ -103,14 +125,26 @@ def train_qat(qmodel: QuantViT, dataset: Dataset, cfg: TrainConfig,
         if sampler is not None:
             sampler.set_epoch(epoch)
         gen.manual_seed(cfg.seed + epoch)  # a resumed run shuffles as an uninterrupted one
+        # ... and draws the same augmentations and mixup/cutmix (torch, numpy and python
+        # RNGs: timm's random resized crop uses python's)
+        random.seed(cfg.seed + epoch)
+        torch.manual_seed(cfg.seed + epoch)
+        np.random.seed((cfg.seed + epoch) % (1 << 32))
         qmodel.train()
         running, count = 0.0, 0
         bar = tqdm(loader, desc=f"QAT epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                    disable=not cfg.progress or _rank() != 0, leave=False)
         for images, labels in bar:
             images, labels = images.to(device), labels.to(device)
+            targets = labels
+            if mix is not None:
+                if len(labels) % 2:  # timm's batch mixing pairs images: drop an odd last one
+                    images, labels = images[:-1], labels[:-1]
+                if len(labels) == 0:
+                    continue
+                images, targets = mix(images, labels)
             q, s = net(images)
-            loss = F.cross_entropy((q * float(s.max())).float(), labels)
+            loss = criterion((q * float(s.max())).float(), targets)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -121,7 +155,8 @@ def train_qat(qmodel: QuantViT, dataset: Dataset, cfg: TrainConfig,
         losses.append(running / max(count, 1))
         if ckpt is not None and _rank() == 0:
             _save(ckpt, {"model": qmodel.state_dict(), "optimizer": opt.state_dict(),
-                         "scheduler": sched.state_dict(), "epoch": epoch + 1})
+                         "scheduler": sched.state_dict(), "epoch": epoch + 1,
+                         "config": dataclasses.asdict(qmodel.cfg)})
         if ddp:
             dist.barrier()
         if cfg.stop_after_epoch is not None and epoch + 1 >= cfg.stop_after_epoch:
