@@ -11,13 +11,14 @@ the interrupt, and dumps the logits region (logits + debug trace) to ``config["o
 
 from __future__ import annotations
 
+import logging
 import mmap
 import random
 import time
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, RisingEdge, ValueChange
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 import streams
@@ -30,6 +31,13 @@ PERIOD_NS = 10
 
 def _align(x: int, a: int = 4096) -> int:
     return -(-x // a) * a
+
+
+async def _watch(sig, times: list):
+    """Record the time of every change of ``sig`` (the engine's step counter)."""
+    while True:
+        await ValueChange(sig)
+        times.append(cocotb.utils.get_sim_time("ns"))
 
 
 def _pauses(rng: random.Random, p: float):
@@ -57,6 +65,9 @@ async def run_engine(dut):
                   reset_active_level=False, mem=mem)
     axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_control"), dut.ap_clk,
                          dut.ap_rst_n, reset_active_level=False)
+    for obj in (ram0.write_if, ram0.read_if, ram1.write_if, ram1.read_if, axil.write_if,
+                axil.read_if):
+        obj.log.setLevel(logging.WARNING)      # one line per burst would dominate the run
     stall = float(cfg.get("stall", 0.0))
     if stall > 0:
         for ch in (ram0.read_if.ar_channel, ram0.read_if.r_channel, ram0.write_if.aw_channel,
@@ -79,6 +90,14 @@ async def run_engine(dut):
     await axil.write_dword(GIE, 1)
     assert (await axil.read_dword(CTRL)) & 0x4, "kernel not idle after reset"
 
+    # per-step timing where the top exposes its step counter (the HLS kernel does not)
+    changes: list = []
+    try:
+        pc = dut.core.pc
+    except AttributeError:
+        pc = None
+    if pc is not None:
+        cocotb.start_soon(_watch(pc, changes))
     wall = time.perf_counter()
     await axil.write_dword(CTRL, 1)
     t0 = cocotb.utils.get_sim_time("ns")
@@ -98,6 +117,8 @@ async def run_engine(dut):
     with open(cfg["out"], "wb") as fh:
         fh.write(ram0.read(l_addr, logits_bytes * n_images))
     tb_cycles = int((t1 - t0) // PERIOD_NS)
-    streams.write_result({"tb_cycles": tb_cycles, "engine_cycles": cycles,
+    marks = [t0] + [t for t in changes if t0 < t <= t1] + [t1]
+    steps = [int((b - a) // PERIOD_NS) for a, b in zip(marks, marks[1:])]
+    streams.write_result({"tb_cycles": tb_cycles, "engine_cycles": cycles, "steps": steps,
                           "trace_cycles": trace, "wall_s": wall,
                           "cycles_per_s": tb_cycles / wall if wall > 0 else 0.0})

@@ -81,7 +81,8 @@ module ivit_engine_core #(
     assign sat_bits = dw[0][21:16];
     assign trace_flag = dw[0][24];
 
-    logic [31:0] pc, img, beat, dbeat;
+    logic [31:0] pc /*verilator public_flat_rd*/;   // step counter, watched by the bench
+    logic [31:0] img, beat, dbeat;
     logic [511:0] desc_next;
     if (DATA_W < 512) begin : g_dshift     // descriptor beats arrive low part first
         assign desc_next = {r1_data, desc[511:DATA_W]};

@@ -39,7 +39,7 @@ class EngineConfig:
 
     n: int = 8
     data_w: int = 512
-    sdepth: int = 4096
+    sdepth: int = 8192
     pdepth: int = 128
     cdepth: int = 64
     max_beats: int = 32

@@ -7,6 +7,10 @@ and every layer's trace copy. ``check_layers`` compares them with the golden tra
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +19,58 @@ import numpy as np
 
 from . import simrun
 from .engine import Program, decode_trace, unpack_tensor
+from .sources import rtl_sources
+
+#: Verilator options of the engine build: only the top's ports and the step counter are
+#: visible to cocotb (every signal public, cocotb's default, makes the model ~x slower).
+BUILD_ARGS = ["-Wno-fatal", "-O2", "--no-public-flat-rw", "--public-depth", "1"]
+
+
+def build_engine(params: dict) -> Path:
+    """Build ``ivit_engine`` with HDL ``params`` once (cached by sources + parameters)."""
+    from cocotb_tools.runner import get_runner
+
+    os.environ.update(simrun.verilator_env())
+    sources = rtl_sources()
+    h = hashlib.sha256(json.dumps([params, BUILD_ARGS], sort_keys=True).encode())
+    for src in sources:
+        h.update(src.name.encode() + src.read_bytes())
+    build_dir = simrun.BUILD_ROOT / f"ivit_engine-{h.hexdigest()[:16]}"
+    stamp = build_dir / ".ivit-built"
+    if not stamp.exists():
+        get_runner("verilator").build(
+            sources=[str(s) for s in sources], hdl_toplevel="ivit_engine", parameters=params,
+            build_dir=str(build_dir), build_args=BUILD_ARGS, timescale=("1ns", "1ps"),
+            always=True)
+        stamp.write_text("built\n")
+    return build_dir
+
+
+def run_bench(params: dict, config: dict, top: str = "ivit_engine",
+              build_dir: Path | None = None) -> dict:
+    """Run ``sim/tb_engine.py`` on a built top; return the bench's result."""
+    from cocotb_tools.runner import get_runner
+
+    build_dir = Path(build_dir) if build_dir is not None else build_engine(params)
+    fd, result_path = tempfile.mkstemp(prefix="ivit-tb-", suffix=".json", dir=build_dir)
+    os.close(fd)
+    for extra in (str(simrun.REPO_ROOT), str(simrun.SIM_DIR)):
+        if extra not in sys.path:
+            sys.path.insert(0, extra)
+    try:
+        get_runner("verilator").test(
+            test_module="tb_engine", testcase="run_engine", hdl_toplevel=top,
+            hdl_toplevel_lang="verilog", build_dir=str(build_dir), test_dir=str(build_dir),
+            extra_env={"IVIT_TB_CONFIG": json.dumps(config), "IVIT_TB_RESULT": result_path},
+            seed=int(config.get("seed", 0)))
+    except SystemExit as exc:
+        raise AssertionError(f"cocotb bench tb_engine on {top} failed (exit {exc.code}); "
+                             f"see {build_dir}/results.xml") from None
+    text = Path(result_path).read_text()
+    Path(result_path).unlink()
+    if not text.strip():
+        raise AssertionError("cocotb bench tb_engine wrote no result")
+    return json.loads(text)
 
 
 @dataclass
@@ -28,6 +84,7 @@ class EngineRun:
     trace_cycles: int = 0       # of those, spent storing the debug trace (0x48)
     wall_s: float = 0.0
     cycles_per_s: float = 0.0
+    step_cycles: list = field(default_factory=list)   # cycles of each descriptor (image 0)
 
     @property
     def compute_cycles(self) -> int:
@@ -48,10 +105,9 @@ def run_program(prog: Program, x: np.ndarray, seed: int = 0, stall: float = 0.0,
                                                             "logits.bin"))
         wpath.write_bytes(prog.blob)
         ipath.write_bytes(prog.pack_input(x))
-        res = simrun.run_tb("ivit_engine", prog.cfg.hdl_params(), "tb_engine",
-                            {"weights": str(wpath), "image": str(ipath), "out": str(opath),
-                             "logits_bytes": prog.logits_bytes, "seed": seed, "stall": stall},
-                            testcase="run_engine")
+        res = run_bench(prog.cfg.hdl_params(),
+                        {"weights": str(wpath), "image": str(ipath), "out": str(opath),
+                         "logits_bytes": prog.logits_bytes, "seed": seed, "stall": stall})
         region = opath.read_bytes()
     finally:
         if tmp is not None:
@@ -61,7 +117,7 @@ def run_program(prog: Program, x: np.ndarray, seed: int = 0, stall: float = 0.0,
     return EngineRun(output=out, layers=decode_trace(prog, region),
                      tb_cycles=res["tb_cycles"], engine_cycles=res["engine_cycles"],
                      trace_cycles=res["trace_cycles"], wall_s=res["wall_s"],
-                     cycles_per_s=res["cycles_per_s"])
+                     cycles_per_s=res["cycles_per_s"], step_cycles=res.get("steps", []))
 
 
 def first_mismatch(run: EngineRun, trace: dict, layers: list) -> str | None:
