@@ -41,15 +41,14 @@ def _struct(name: str, ctypes_: dict, call: dict) -> str:
     return "\n".join(lines)
 
 
-@pytest.fixture(scope="module")
-def swin_lib(small, tmp_path_factory):  # noqa: F811
-    _fp, _q, model = small
+def build_layers(model, kinds: set, header: str, out_dir):
+    """Compile every layer of ``kinds`` into one library: ``(entries, weights, lib)``."""
     types = model.tensor_types()
     ctx = KernelCall()
-    src = ["#include <cstdint>", '#include "ivit/swin.h"']
+    src = ["#include <cstdint>", f'#include "ivit/{header}"']
     entries = []
     for i, layer in enumerate(model.layers):
-        if layer.kind not in SWIN_KINDS:
+        if layer.kind not in kinds:
             continue
         ins, out = [types[s] for s in layer.inputs], types[layer.name]
         call = layer.op.hls(layer, ins, out, ctx)
@@ -64,17 +63,14 @@ def swin_lib(small, tmp_path_factory):  # noqa: F811
                 f"const int8_t* w) {{\n    (void)w;\n    ivit::layer::{call['kernel']}<{name}>"
                 f"({', '.join(call_args)});\n}}"]
         entries.append((layer, name, ctypes_))
-    out = tmp_path_factory.mktemp("swin_hls")
-    (out / "swin_layers.cpp").write_text("\n".join(src) + "\n")
-    lib = ctypes.CDLL(str(build_shared([out / "swin_layers.cpp"], out / "libswin.so",
+    (out_dir / "layers.cpp").write_text("\n".join(src) + "\n")
+    lib = ctypes.CDLL(str(build_shared([out_dir / "layers.cpp"], out_dir / "liblayers.so",
                                        include=[HLS_DIR])))
-    return model, entries, np.frombuffer(bytes(ctx.blob), dtype=np.int8).copy(), lib
+    return entries, np.frombuffer(bytes(ctx.blob), dtype=np.int8).copy(), lib
 
 
-def test_swin_layers_csim_bit_exact(swin_lib):
-    model, entries, weights, lib = swin_lib
-    assert {layer.kind for layer, _n, _t in entries} == SWIN_KINDS
-    images = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(21)).numpy()
+def check_layers(model, entries, weights, lib, images: np.ndarray) -> None:
+    """Each compiled layer, fed the golden inputs, returns the golden output exactly."""
     qimg = golden.quantize_image(model, images)
     trace = golden.run(model, qimg, trace=True).trace
     trace["image"] = qimg
@@ -87,3 +83,17 @@ def test_swin_layers_csim_bit_exact(swin_lib):
             getattr(lib, f"run_{name}")(*args)
             np.testing.assert_array_equal(y.astype(np.int64), trace[layer.name][b],
                                           err_msg=f"image {b} layer {layer.name}")
+
+
+@pytest.fixture(scope="module")
+def swin_lib(small, tmp_path_factory):  # noqa: F811
+    _fp, _q, model = small
+    return (model, *build_layers(model, SWIN_KINDS, "swin.h",
+                                 tmp_path_factory.mktemp("swin_hls")))
+
+
+def test_swin_layers_csim_bit_exact(swin_lib):
+    model, entries, weights, lib = swin_lib
+    assert {layer.kind for layer, _n, _t in entries} == SWIN_KINDS
+    images = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(21)).numpy()
+    check_layers(model, entries, weights, lib, images)

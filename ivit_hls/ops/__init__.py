@@ -5,7 +5,7 @@ through ``layer.op``. Adding a kind is one module here plus one kernel per backe
 """
 
 from . import attention, gelu, layernorm, linear, patch_embed, residual, shiftmax  # noqa: F401
-from . import mean_pool, patch_merge, patch_tokens, window_pv, window_qk, window_shiftmax  # noqa: F401,E501
+from . import ibert_gelu, ibert_softmax, mean_pool, patch_merge, patch_tokens, window_pv, window_qk, window_shiftmax  # noqa: F401,E501
 from .base import Engine, GemmShape, IntType, OpDef, ParamSpec, RtlParams, TensorType
 from .registry import REGISTRY, op_for
 
