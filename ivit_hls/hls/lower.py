@@ -175,6 +175,26 @@ class Plan:
         """Bytes of the weight matrices themselves (K x N each, no padding)."""
         return sum(k * n for _l, _o, k, n, _p, _b in self.weight_layout)
 
+    def blob_bytes(self, cols: int | None = None) -> int:
+        """Bytes of the weights blob for ``cols``-wide panels (default: this plan's)."""
+        cols = cols or self.cols
+        total = 0
+        for _l, _o, k, n, panels, _b in self.weight_layout:
+            total += -(-total // WEIGHT_ALIGN) * WEIGHT_ALIGN - total
+            total += (-(-n // cols) * -(-(k * cols) // WEIGHT_ALIGN) * WEIGHT_ALIGN
+                      if panels else k * n)
+        return -(-total // WEIGHT_ALIGN) * WEIGHT_ALIGN
+
+    def with_engine(self, rows: int, cols: int, lanes: int, bpc: int) -> "Plan":
+        """The same program on another engine, for the model only (no weights blob, no
+        per-layer trace or buffer names change): what the explorer sweeps."""
+        import dataclasses
+
+        buffers = [(n, c, shape, _partition(self.steps, n, rows, cols, lanes))
+                   for n, c, shape, _p in self.buffers]
+        return dataclasses.replace(self, buffers=buffers, weights=b"", rows=rows, cols=cols,
+                                   lanes=lanes, bpc=bpc)
+
 
 def _fits(where: str, values, ctype: str) -> np.ndarray:
     values = np.asarray(values).astype(np.int64)

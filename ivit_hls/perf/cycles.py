@@ -197,7 +197,7 @@ def estimate_plan(plan, part: str, clock_mhz: float) -> dict:
                 "port_gbps": round(plan.bpc * clock_mhz / 1e3, 3),
                 "available_gbps": info["ddr_gbps"] if info else None,
                 "weight_bytes_per_image": wbytes, "activation_bytes_per_image": abytes,
-                "weight_blob_bytes": len(plan.weights),
+                "weight_blob_bytes": plan.blob_bytes(),
                 "weight_matrix_bytes": plan.plain_weight_bytes(),
                 "needed_gbps": round(need, 3)},
         "program": {"prologue_steps": len(plan.prologue), "block_steps": len(plan.body),

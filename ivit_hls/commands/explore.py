@@ -1,0 +1,77 @@
+"""``ivit-hls explore``: sweep the engine's array shape and lanes on a part's budget."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..errors import IvitError
+
+NAME = "explore"
+HELP = "design-space exploration: array shape and vector lanes vs latency, DSP, BRAM, URAM, DDR"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..hls.options import DEFAULT_CLOCK, DEFAULT_PART
+
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="a supported model name (deterministic random init)")
+    src.add_argument("--ivit", metavar="FILE", help="an integer model file (.ivit)")
+    p.add_argument("--checkpoint", metavar="FILE", help="float weights for --model")
+    p.add_argument("--seed", type=int, default=0, help="random init seed for --model")
+    p.add_argument("--part", default=DEFAULT_PART,
+                   help=f"FPGA part or board (ZCU102, KV260, U250, U55C; default {DEFAULT_PART})")
+    p.add_argument("--clock", default=DEFAULT_CLOCK, help=f"target clock (default {DEFAULT_CLOCK})")
+    p.add_argument("--batch", type=int, default=1, help="images per kernel call (default 1)")
+    p.add_argument("--out", metavar="DIR", default="explore",
+                   help="folder for explore.json and explore.png (default ./explore)")
+    p.add_argument("--top", type=int, default=12, help="Pareto rows to print (default 12)")
+
+
+def resolve_part(text: str) -> str:
+    """A board name (ZCU102, KV260, U250, U55C) or a part name."""
+    from ..hls.options import parse_part
+    from ..perf.parts import BOARDS
+
+    for board, part in BOARDS.items():
+        if str(text).lower() == board.lower():
+            return part
+    return parse_part(text)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..hls.options import parse_clock, parse_seed
+    from ..perf.explore import explore, plot
+    from .generate import load_model
+
+    part = resolve_part(args.part)
+    clock = parse_clock(args.clock)
+    parse_seed(args.seed)
+    if args.batch < 1:
+        raise IvitError(f"--batch {args.batch}: need at least 1")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise IvitError(f"--out {out}: exists and is not a folder")
+    model = load_model(args)
+    result = explore(model, part, clock, args.batch)
+    out.mkdir(parents=True, exist_ok=True)
+    data = {k: v for k, v in result.items() if k not in ("points", "pareto", "best")}
+    data.update(points=[p.to_dict() for p in result["points"]],
+                pareto=[p.to_dict() for p in result["pareto"]], best=result["best"].to_dict())
+    (out / "explore.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    plotted = plot(result, out / "explore.png")
+    front = result["pareto"]
+    print(f"{model.config.get('name')} on {part} at {clock:g} MHz: {len(result['points'])} "
+          f"designs, {sum(p.fits for p in result['points'])} fit, {len(front)} on the Pareto "
+          f"set (MAC-bound ideal of the best array: {result['mac_bound_ms']} ms)")
+    print(f"{'array':>9} {'lanes':>5} {'cycles':>12} {'ms':>8} {'xMAC':>6} {'DSP':>6} "
+          f"{'BRAM36':>6} {'URAM':>5} {'DDR GB/s':>9}")
+    for p in front[:args.top]:
+        print(f"{p.rows:>4}x{p.cols:<4} {p.lanes:>5} {p.cycles:>12,} {p.ms:>8.3f} "
+              f"{p.ratio:>6.3f} {p.dsp:>6} {p.bram36:>6} {p.uram:>5} {p.ddr_gbps:>9.2f}")
+    b = result["best"]
+    print(f"best: --array {b.rows}x{b.cols} (lanes {b.lanes}): {b.ms:.3f} ms/image; wrote "
+          f"{out / 'explore.json'}" + (f" and {out / 'explore.png'}" if plotted else
+                                       " (no plot: matplotlib is not installed)"))
+    return 0

@@ -1,0 +1,153 @@
+"""Design-space exploration of the engine: array shape, vector lanes, batch, on a part's budget.
+
+The model is lowered once; every candidate re-prices the same program (``Plan.with_engine``)
+with the estimate that the cycle-accounting C-simulation reproduces. Array rows are swept on
+the values that tile the token count with the least waste (``ceil(T/n)``: 197 tokens fit 66
+rows three times, where 64 rows would waste 23 % of a fourth tile) as well as powers of two;
+columns on the divisors of the head dimension (the narrowest GEMM output); lanes from C/2 to
+2C. A candidate fits when its DSPs, BRAM36 and URAM are within the part's and the DDR
+bandwidth it needs is within what the board's memory offers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import IvitError
+from .cycles import estimate_plan, mac_bound_cycles
+from .parts import bytes_per_cycle, part_info
+
+#: Candidate column counts (the array's output lanes) and lane multipliers.
+COLUMNS = (8, 16, 24, 32, 48, 64)
+LANE_FACTORS = (0.5, 1, 2)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One evaluated design."""
+
+    rows: int
+    cols: int
+    lanes: int
+    batch: int
+    cycles: int
+    ms: float
+    ratio: float
+    dsp: int
+    bram36: int
+    uram: int
+    ddr_gbps: float
+    ddr_available: float
+    fits: bool
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def row_candidates(tokens: int, limit: int) -> list[int]:
+    """Array rows worth trying for ``tokens`` rows of activations, at most ``limit``."""
+    rows = {math.ceil(tokens / n) for n in range(1, 64)} | {8, 16, 32, 64, 128}
+    return sorted(r for r in rows if 4 <= r <= min(tokens, limit))
+
+
+def candidates(plan) -> list[tuple[int, int, int]]:
+    """(rows, cols, lanes) of the sweep for a lowered model."""
+    types = plan.model.tensor_types()
+    shapes = [s for s in (ly.layer.op.gemm(ly.layer, [types[i] for i in ly.layer.inputs])
+                          for ly in plan.layers) if s is not None]
+    tokens = max(s.m for s in shapes)
+    narrow = min(s.n for s in shapes)
+    out = []
+    for c in (c for c in COLUMNS if c <= narrow):
+        for r in row_candidates(tokens, 256):
+            for f in LANE_FACTORS:
+                out.append((r, c, max(4, int(c * f))))
+    return out
+
+
+def evaluate(plan, rows: int, cols: int, lanes: int, part: str, clock_mhz: float,
+             batch: int = 1) -> Point:
+    """Price one design. The engine reads the weights once per image, so ``batch`` changes
+    neither the cycles nor the bandwidth per image (recorded for the table)."""
+    est = estimate_plan(plan.with_engine(rows, cols, lanes, bytes_per_cycle(part, clock_mhz)),
+                        part, clock_mhz)
+    res = est["resources"]
+    info = part_info(part) or {}
+    ddr = est["ddr"]
+    avail = float(info.get("ddr_gbps") or 0.0)
+    fits = bool(res.get("fits")) and ddr["needed_gbps"] <= avail
+    return Point(rows, cols, lanes, batch, est["total_cycles"], est["latency_ms"],
+                 est["ratio_to_mac_bound"], res["dsp"], res["bram36"], res["uram"],
+                 ddr["needed_gbps"], avail, fits)
+
+
+def pareto(points: list[Point]) -> list[Point]:
+    """The designs no other fitting design beats on latency, DSP, BRAM36, URAM and DDR."""
+    keys = lambda p: (p.cycles, p.dsp, p.bram36, p.uram, p.ddr_gbps)  # noqa: E731
+    fit = [p for p in points if p.fits]
+    front = []
+    for p in fit:
+        kp = keys(p)
+        if not any(all(a <= b for a, b in zip(keys(q), kp)) and keys(q) != kp for q in fit):
+            front.append(p)
+    return sorted(front, key=lambda p: (p.cycles, p.dsp))
+
+
+def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
+            plan=None) -> dict:
+    """Sweep the engine for ``model`` on ``part``: every point, the Pareto set, the best."""
+    from ..hls.lower import lower
+
+    if part_info(part) is None:
+        raise IvitError(f"--part {part}: no capacities known for this part")
+    if batch < 1:
+        raise IvitError(f"--batch {batch}: need at least 1")
+    plan = plan or lower(model, 4, 4)
+    points = [evaluate(plan, r, c, lanes, part, clock_mhz, batch)
+              for r, c, lanes in candidates(plan)]
+    front = pareto(points)
+    if not front:
+        raise IvitError(f"no engine configuration of the sweep fits {part}")
+    best = front[0]
+    macs = estimate_plan(plan.with_engine(best.rows, best.cols, best.lanes, 64), part,
+                         clock_mhz)["total_macs"]
+    return {"part": part, "clock_mhz": clock_mhz, "batch": batch, "points": points,
+            "pareto": front, "best": best,
+            "mac_bound_ms": round(mac_bound_cycles(macs, best.rows, best.cols)
+                                  / (clock_mhz * 1e3), 4),
+            "total_macs": macs}
+
+
+def best_engine(model, part: str, clock_mhz: float = 300.0) -> tuple[int, int, int]:
+    """(rows, cols, lanes) of the fastest fitting design (``generate --array auto``)."""
+    best = explore(model, part, clock_mhz)["best"]
+    return best.rows, best.cols, best.lanes
+
+
+def plot(result: dict, path) -> bool:
+    """Latency vs DSPs of every point, the Pareto set highlighted; False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    pts, front = result["points"], result["pareto"]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.scatter([p.dsp for p in pts if p.fits], [p.ms for p in pts if p.fits], s=8, c="0.6",
+               label="fits")
+    ax.scatter([p.dsp for p in pts if not p.fits], [p.ms for p in pts if not p.fits], s=8,
+               c="0.85", marker="x", label="does not fit")
+    ax.scatter([p.dsp for p in front], [p.ms for p in front], s=22, c="tab:red",
+               label="Pareto set")
+    ax.set_xlabel("DSP48E2")
+    ax.set_ylabel("ms / image")
+    ax.set_yscale("log")
+    ax.set_title(f"{result['part']} at {result['clock_mhz']:g} MHz")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
+    return True
