@@ -24,7 +24,7 @@ def plan(model, fuse: bool) -> list[tuple]:
     (the add becomes the GEMM's epilogue), and a requantizing ``linear`` with an elementwise
     ``gelu`` (shift or symmetric form) that alone consumes it. A fused pair produces only the second layer's tensor.
     """
-    check_table(LOWER, "triton")
+    check_table(LOWER, "triton", model)
     uses = _consumers(model)
     steps, layers, i = [], model.layers, 0
     while i < len(layers):

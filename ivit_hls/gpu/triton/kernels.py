@@ -79,12 +79,12 @@ def _shift_gelu_core(x, mask, k, i0, n, sig_bits, mant_ptr, FORM: tl.constexpr,
     """ShiftGELU core x·σ_q (spec §9) of int64 x on a (rows, channels) tile.
 
     FORM 0 symmetric, 1 rowmax (both σ(1.702x), ShiftExp form EXP_FORM), 2 shift: then
-    ``k`` carries the reciprocal R, ``i0`` the y fraction bits F, ``n`` the R shift, and
-    ``mant_ptr`` the corrected mantissa table for I0 = 2^F.
+    ``i0`` carries the reciprocal R, ``n`` the R shift, and ``mant_ptr`` the corrected
+    mantissa table for I0 = 2^F (F = 10 fraction bits of y, y capped below 2^(F+3)).
     """
     if FORM == 2:
-        f = i0
-        y = tl.minimum((tl.abs(x) * k + (1 << (n - 1))) >> n, (1 << (f + 3)) - 1)
+        f = 10
+        y = tl.minimum((((tl.abs(x) * i0) << k) + (1 << (n - 1))) >> n, (1 << (f + 3)) - 1)
         y2 = y * y
         h = (1 << f) + y + (y >> 4) + (y >> 5) + (y2 >> (f + 1)) + (y2 >> (f + 4))
         q = h >> f

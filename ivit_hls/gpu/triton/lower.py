@@ -48,7 +48,7 @@ def gelu_exp_form(layer) -> str:
 
 def gelu_args(ctx, layer) -> tuple[int, tuple]:
     """Kernel form code and the 5 arguments (k, i0, n, σ bits, mantissa table) of a
-    ShiftGELU layer; the shift form reuses k, i0, n for its reciprocal, F and R shift."""
+    ShiftGELU layer; the shift form passes its reciprocal R as i0 and its R shift as n."""
     form = gelu_form(layer)
     if form not in _FORMS:
         raise NotImplementedError(f"triton gelu: form {form!r} is not ported")
@@ -56,11 +56,10 @@ def gelu_args(ctx, layer) -> tuple[int, tuple]:
     sig = spec.shift.GELU_SIGMOID_BITS
     if form == "shift":
         from ...spec import gelu as sg
-        if sg.GELU_Y_INT_BITS != 3:
-            raise NotImplementedError("triton gelu: the kernel caps y at 2^(F+3)")
-        f = sg.GELU_Y_FRAC
-        return _FORMS[form], (sg.gelu_recip(k, i0), f, sg.GELU_R_SHIFT, sig,
-                              mantissa_table(ctx, 1 << f))
+        if (sg.GELU_Y_INT_BITS, sg.GELU_Y_FRAC) != (3, 10):
+            raise NotImplementedError("triton gelu: the kernel has y on 10 fraction bits, < 2^13")
+        return _FORMS[form], (k, sg.gelu_recip(i0), sg.GELU_R_SHIFT, sig,
+                              mantissa_table(ctx, 1 << sg.GELU_Y_FRAC))
     code = exp_form_code(gelu_exp_form(layer))
     return _FORMS[form], (k, i0, n, sig, mantissa_table(ctx, i0) if code else ctx.dummy)
 
