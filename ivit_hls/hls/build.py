@@ -34,7 +34,9 @@ class BuildSpec:
     top_sources: tuple = ("src/ivit_top.cpp",)
     tb_sources: tuple = ("tb/tb_main.cpp",)
     lib_sources: tuple = ("src/ivit_capi.cpp",)
-    lib_flags: tuple = ("-DIVIT_TRACE", "-fPIC", "-shared")
+    # -fno-gnu-unique: static locals of inline kernels stay per library, so that several
+    # projects loaded into one process (ctypes) never share them
+    lib_flags: tuple = ("-DIVIT_TRACE", "-fPIC", "-shared", "-fno-gnu-unique")
     lib_name: str = "libivit_csim.so"
     exe_name: str = "csim"
     extra: dict = field(default_factory=dict)
