@@ -366,3 +366,19 @@ def test_host_check_command(project, capsys):
     bad = _xclbin(project, "c2.xclbin", kernel="vadd")
     assert host_main(["check", "--project", str(project), "--xclbin", str(bad)]) == 2
     assert "wrong xclbin" in capsys.readouterr().err
+
+
+def test_two_projects_in_one_process(model, project, tmp_path):
+    """Libraries of different projects loaded side by side keep their own kernel state."""
+    from ivit_hls.api import quantize_model
+    from ivit_hls.hls.project import tb_images
+    from ivit_host.csimlib import CsimLibrary
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other = quantize_model("deit_tiny", calib_random=1, depth=1, img_size=32, seed=4)
+    other_project = generate(other, tmp_path / "other", HlsOptions(rows=2, cols=2))
+    first, second = CsimLibrary(project), CsimLibrary(other_project)
+    for lib, m in ((second, other), (first, model), (second, other)):
+        images = tb_images(m, 2, seed=9)
+        np.testing.assert_array_equal(lib.run(images), golden.run(m, images).logits)
