@@ -399,6 +399,7 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
 
 
 def _partition(steps: list, buffer: str, rows: int, cols: int, lanes: int) -> tuple:
-    """(dim, factor) pairs: cyclic by the array rows on the token axis (R operands per cycle)
-    and by max(C, lanes) on the channel axis (one drained row / one vector beat per cycle)."""
-    return ((1, rows), (2, max(cols, lanes)))
+    """(pragma, dim, factor): R banks, cyclic on the token axis (the array's R row operands
+    per cycle), each holding words of max(C, lanes) channels (ARRAY_RESHAPE: a drained row
+    of C results, or one vector beat, is one word)."""
+    return (("ARRAY_PARTITION", 1, rows), ("ARRAY_RESHAPE", 2, max(cols, lanes)))

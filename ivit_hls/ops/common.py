@@ -73,8 +73,7 @@ def panel_stride(k: int, c: int) -> int:
 def strip_cycles(tiles: int, k: int, slices: int, rows: int) -> int:
     """``tiles`` output tiles of ``k * slices`` array steps, each drain (``rows`` cycles, one
     row of C results per cycle) overlapped with the next tile."""
-    kc = k * slices
-    return (tiles - 1) * max(kc, rows) + kc + rows + GEMM_DEPTH + EPI_DEPTH
+    return tiles * max(k * slices, rows) + rows + GEMM_DEPTH + EPI_DEPTH
 
 
 def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1) -> tuple[int, int]:
@@ -83,8 +82,9 @@ def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1) -> tuple[i
     r, c, bpc = engine.rows, engine.cols, ddr_bytes_per_cycle(engine)
     tiles, panels = ceil_div(m, r), ceil_div(n, c)
     load = ceil_div(k * c, bpc) + DDR_LATENCY
-    comp = strip_cycles(tiles, k, slices, r)
-    return load + (panels - 1) * max(comp, load) + comp, panels * panel_stride(k, c)
+    comp = tiles * max(k * slices, r)      # drains overlap the next tile, across panels too
+    return (load + (panels - 1) * max(comp, load) + comp + r + GEMM_DEPTH + EPI_DEPTH,
+            panels * panel_stride(k, c))
 
 
 def gemm_cycles(shape: GemmShape, engine: Engine) -> int:

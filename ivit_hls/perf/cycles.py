@@ -20,8 +20,9 @@ from .parts import bytes_per_cycle, part_info
 #: BRAM36 aspect ratios (depth, width) and the URAM288 shape.
 BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
 URAM_SHAPE = (4096, 72)
-#: Banks of at most this many bits are LUTRAM / registers, not block RAM.
+#: Banks of at most this many bits, or at most this many words deep, are LUTRAM / registers.
 LUTRAM_BITS = 2048
+LUTRAM_DEPTH = 64
 #: DSP48E2 slices: a 32x32 requant multiplier; per epilogue lane (requant, the residual's
 #: second requant, GELU's squarer and x*sigma); per vector lane (LayerNorm y*recip and
 #: requant, Shiftmax e*factor); the row unit's mean multiplier.
@@ -85,14 +86,14 @@ def logits_cycles(num_classes: int) -> int:
 
 def bram_blocks(depth: int, width: int) -> int:
     """BRAM36 blocks of one bank of ``depth`` words of ``width`` bits (best aspect ratio)."""
-    if depth * width <= LUTRAM_BITS:
+    if depth * width <= LUTRAM_BITS or depth <= LUTRAM_DEPTH:
         return 0
     return min(-(-width // w) * -(-depth // d) for d, w in BRAM36_SHAPES)
 
 
 def uram_blocks(depth: int, width: int) -> int:
     """URAM288 blocks of one bank."""
-    if depth * width <= LUTRAM_BITS:
+    if depth * width <= LUTRAM_BITS or depth <= LUTRAM_DEPTH:
         return 0
     return -(-width // URAM_SHAPE[1]) * -(-depth // URAM_SHAPE[0])
 
@@ -103,22 +104,24 @@ def memories(plan) -> list[dict]:
     mems = []
     for name, ctype, shape, parts in plan.buffers:
         rows, cols = int(math.prod(shape[:-1])), int(shape[-1])
-        f1, f2 = min(parts[0][1], rows), min(parts[1][1], cols)
-        mems.append({"name": name, "banks": f1 * f2, "depth": -(-rows // f1) * -(-cols // f2),
-                     "width": _width(ctype)})
+        f1, f2 = min(parts[0][2], rows), min(parts[1][2], cols)
+        mems.append({"name": name, "banks": f1, "depth": -(-rows // f1) * -(-cols // f2),
+                     "width": f2 * _width(ctype)})
     mems.append({"name": "weight_panels", "banks": c, "depth": 2 * plan.kmax, "width": 8})
     for st in plan.steps:
         if st.kernel == "attention":
             t = st.layers[0].out.shape[-1]
-            mems.append({"name": "scores_strip", "banks": lanes, "depth": -(-r * t // lanes),
-                         "width": _width(st.layers[0].out.ctype)})
+            mems.append({"name": "scores_strip", "banks": r, "depth": -(-t // lanes),
+                         "width": lanes * _width(st.layers[0].out.ctype)})
             mems.append({"name": "probs_strip", "banks": r, "depth": t,
                          "width": _width(st.layers[1].out.ctype)})
             mems.append({"name": "exp_row", "banks": 1, "depth": t, "width": 64})
             break
     pe = [ly for ly in plan.layers if ly.layer.kind == "patch_embed"]
     if pe:
-        mems.append({"name": "image", "banks": r, "depth": -(-plan.image.size // r),
+        a = pe[0].layer.attrs
+        patches, k = a.grid[0] * a.grid[1], a.in_chans * a.patch * a.patch
+        mems.append({"name": "im2col", "banks": min(r, patches), "depth": -(-patches // r) * k,
                      "width": _width(plan.image.ctype)})
     const_bits = plan.constant_bytes() * 8
     mems.append({"name": "constants", "banks": 1, "depth": -(-const_bits // 72), "width": 72})

@@ -155,7 +155,7 @@ gemm_panels:
         const int j0 = p * C;
         const int cols = N - j0 < C ? N - j0 : C;
         PanelB<C, KMAX> b{panel[p & 1], j0};
-        int64_t comp = GEMM_DEPTH + EPI_DEPTH;
+        int64_t comp = 0;
     gemm_tiles:
         for (int t = 0; t < tiles; ++t) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=64
@@ -174,18 +174,18 @@ gemm_panels:
                 for (int c = 0; c < cols; ++c)
                     epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
             }
-            const int64_t k_cycles = static_cast<int64_t>(K) * slices;
-            comp += t + 1 < tiles ? imax(k_cycles, R) : k_cycles + R;
+            // ping-pong accumulators: this tile's drain runs under the next tile (also
+            // across panels); only the last drain of the GEMM is exposed
+            comp += imax(static_cast<int64_t>(K) * slices, R);
         }
         cycles += (p == 0 ? load : 0) + (p + 1 < panels ? imax(comp, load) : comp);
     }
-    account(op, cycles, panels * stride, 0);
+    account(op, cycles + R + GEMM_DEPTH + EPI_DEPTH, panels * stride, 0);
 }
 
 /// Cycles of one on-chip GEMM strip: `tiles` output tiles of K steps, drains overlapped.
 inline int64_t strip_cycles(int tiles, int K, int slices, int R) {
-    const int64_t k_cycles = static_cast<int64_t>(K) * slices;
-    return (tiles - 1) * imax(k_cycles, R) + k_cycles + R + GEMM_DEPTH + EPI_DEPTH;
+    return tiles * imax(static_cast<int64_t>(K) * slices, R) + R + GEMM_DEPTH + EPI_DEPTH;
 }
 
 // -- epilogues -----------------------------------------------------------------------------------

@@ -48,34 +48,33 @@ eng::GeluUnit<typename GeluTable<CFG>::type> gelu_unit(int it) {
             GeluTable<CFG>::get(it), int64_t(1) << (CFG::IN_BITS - 1)};
 }
 
-/// Image patches as the A operand: row i = patch i, column k = (c, kh, kw).
-template <class CFG>
-struct Patches {
-    const typename CFG::in_t* img;
-    int32_t operator()(int i, int k) const {
-        const int gy = i / CFG::GW, gx = i % CFG::GW;
-        const int c = k / (CFG::P * CFG::P), kh = (k / CFG::P) % CFG::P, kw = k % CFG::P;
-        return img[(c * CFG::GH * CFG::P + gy * CFG::P + kh) * (CFG::GW * CFG::P) + gx * CFG::P + kw];
-    }
-};
-
-/// Patch embedding: the image is read once over the activation port into an on-chip buffer,
-/// then one GEMM (patches x W^T) whose epilogue adds positions; token 0 is the class token.
+/// Patch embedding: the image is read once over the activation port, one 64-byte word per
+/// cycle, straight into an im2col buffer (row = patch, column = (c, kh, kw)); then one GEMM
+/// (patches x W^T) whose epilogue adds positions; token 0 is the class token.
 template <class CFG>
 void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
                  const int8_t* weights, int it) {
-    constexpr int SIZE = CFG::CH * CFG::GH * CFG::P * CFG::GW * CFG::P;
-    static typename CFG::in_t img[SIZE];
+    typedef typename CFG::in_t TI;
+    constexpr int K = CFG::CH * CFG::P * CFG::P, SW = CFG::GW * CFG::P;
+    constexpr int SIZE = CFG::CH * CFG::GH * CFG::P * SW;
+    constexpr int PER_WORD = eng::WORD_BYTES / static_cast<int>(sizeof(TI));
+    static TI cols[CFG::GH * CFG::GW][K];
+#pragma HLS ARRAY_PARTITION variable=cols cyclic factor=CFG::R dim=1
 pe_load:
-    for (int i = 0; i < SIZE; ++i) {
+    for (int w = 0; w < (SIZE + PER_WORD - 1) / PER_WORD; ++w) {
 #pragma HLS PIPELINE II=1
-        img[i] = image[i];
+        for (int b = 0; b < PER_WORD; ++b) {
+            const int i = w * PER_WORD + b;
+            if (i >= SIZE) break;
+            const int x = i % SW, y = (i / SW) % (CFG::GH * CFG::P), c = i / (SW * CFG::GH * CFG::P);
+            cols[(y / CFG::P) * CFG::GW + x / CFG::P][(c * CFG::P + y % CFG::P) * CFG::P + x % CFG::P] = image[i];
+        }
     }
-    const int64_t bytes = static_cast<int64_t>(SIZE) * sizeof(typename CFG::in_t);
+    const int64_t bytes = static_cast<int64_t>(SIZE) * sizeof(TI);
     eng::account(CFG::IDX[it], eng::cdiv(bytes, eng::WORD_BYTES) + eng::DDR_LATENCY, 0, bytes);
 pe_cls:
     for (int j = 0; j < CFG::DIM; ++j) tokens[j] = static_cast<typename CFG::out_t>(CFG::cls[it][j]);
-    Patches<CFG> a{img};
+    eng::Rows<TI> a{&cols[0][0], K, 0};
     eng::EpiPatch<typename CFG::out_t, typename std::remove_cv<typename std::remove_reference<decltype(CFG::pos[0][0])>::type>::type>
         epi{tokens, CFG::DIM, CFG::bias[it], CFG::m[it], CFG::e[it], CFG::pos[it],
             static_cast<int>(CFG::OUT_BITS[it])};
