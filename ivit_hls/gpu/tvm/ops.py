@@ -142,13 +142,8 @@ def patch_embed(layer, shapes):
 
 def _isqrt(var, rows_shape):
     """Exact floor(sqrt) per row (spec §10), one TE stage per Newton step."""
-    def bitlen(v):
-        n = c64(0)
-        for sh in (32, 16, 8, 4, 2, 1):
-            big = v >= c64(1 << sh)
-            n = n + tirx.Select(big, c64(sh), c64(0))
-            v = tirx.Select(big, v >> c64(sh), v)
-        return n + tirx.Select(v > c64(0), c64(1), c64(0))
+    def bitlen(v):  # bit length of v >= 0 from count-leading-zeros (clz(0) is undefined)
+        return tirx.Select(v > c64(0), c64(64) - tirx.clz(v).astype(I64), c64(0))
 
     x = te.compute(rows_shape, lambda *i: c64(1) << ((bitlen(var(*i)) + c64(1)) >> c64(1)),
                    name="sqrt0")
