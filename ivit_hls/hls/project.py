@@ -93,6 +93,10 @@ def abi_description(plan: Plan) -> dict:
                 {"name": "trace", "dtype": "int64", "shape": [plan.trace_size],
                  "direction": "out"}]},
         },
+        "cycles": {"function": "ivit_run_cycles", "build": "-DIVIT_CYCLES",
+                   "args": ["image", "weights", "logits", "n_images",
+                            "counters: int64 (3 x layers): cycles, DDR weight bytes, "
+                            "DDR activation bytes per layer, in trace order"]},
         "trace": [{"layer": op.layer.name, "kind": op.layer.kind, "offset": op.out.trace_offset,
                    "shape": [1, *op.out.shape]} for op in plan.layers],
     }

@@ -18,8 +18,11 @@ from ..errors import IvitError
 from .cycles import estimate_plan, mac_bound_cycles
 from .parts import bytes_per_cycle, part_info
 
+#: The chosen design: the fastest fitting one whose cycles are within this factor of its
+#: array's MAC-bound ideal (>= 80 % of the PEs busy); the fastest fitting one otherwise.
+MAX_RATIO = 1.25
 #: Candidate column counts (the array's output lanes) and lane multipliers.
-COLUMNS = (8, 16, 24, 32, 48, 64)
+COLUMNS = (8, 16, 20, 21, 22, 24, 32, 48, 64)
 LANE_FACTORS = (0.5, 1, 2)
 
 
@@ -96,7 +99,8 @@ def pareto(points: list[Point]) -> list[Point]:
 
 def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
             plan=None) -> dict:
-    """Sweep the engine for ``model`` on ``part``: every point, the Pareto set, the best."""
+    """Sweep the engine for ``model`` on ``part``: every point, the Pareto set, and the best:
+    the fastest Pareto design within ``MAX_RATIO`` of its MAC bound (else the fastest)."""
     from ..hls.lower import lower
 
     if part_info(part) is None:
@@ -109,7 +113,8 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     front = pareto(points)
     if not front:
         raise IvitError(f"no engine configuration of the sweep fits {part}")
-    best = front[0]
+    efficient = [p for p in front if p.ratio <= MAX_RATIO]
+    best = (efficient or front)[0]
     macs = estimate_plan(plan.with_engine(best.rows, best.cols, best.lanes, 64), part,
                          clock_mhz)["total_macs"]
     return {"part": part, "clock_mhz": clock_mhz, "batch": batch, "points": points,

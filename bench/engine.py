@@ -1,0 +1,80 @@
+"""The engine on four boards: DeiT-T/S/B, each on ZCU102, KV260, U250 and U55C budgets.
+
+For every (model, board) the explorer picks the fastest fitting design within 1.25x of its
+array's MAC-bound ideal (the fastest fitting one when none is), and the table prints its
+array, cycles, ms/image, ratio to that ideal, DDR bandwidth needed vs available and
+DSP / BRAM36 / URAM used vs available. The cycles are the estimate that the project's
+cycle-accounting C-simulation reproduces exactly (tests/test_hls_project.py).
+
+Usage: python bench/engine.py [--clock 300MHz] [--models deit_tiny,deit_s,deit_b]
+                              [--json FILE] [--markdown FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+
+TARGET_MS = {"deit_s": {"ZCU102": 4.0}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clock", default="300MHz")
+    parser.add_argument("--models", default="deit_tiny,deit_s,deit_b")
+    parser.add_argument("--json", default=None, help="write the rows as JSON")
+    parser.add_argument("--markdown", default=None, help="write the table as Markdown")
+    args = parser.parse_args()
+    from ivit_hls.api import quantize_model
+    from ivit_hls.hls.lower import lower
+    from ivit_hls.hls.options import parse_clock
+    from ivit_hls.perf.explore import explore
+    from ivit_hls.perf.parts import BOARDS, part_info
+
+    clock = parse_clock(args.clock)
+    rows = []
+    head = (f"| model | board | array | lanes | cycles | ms/image | x MAC bound | MAC-bound ms "
+            f"| DDR GB/s need / have | DSP | BRAM36 | URAM |")
+    lines = [head, "|" + "---|" * 12]
+    print(head)
+    print(lines[1])
+    for name in args.models.split(","):
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = quantize_model(name, calib_random=2)
+        plan = lower(model, 4, 4)
+        for board, part in BOARDS.items():
+            info = part_info(part)
+            res = explore(model, part, clock, plan=plan)
+            b = res["best"]
+            row = {"model": name, "board": board, "part": part, **b.to_dict(),
+                   "mac_bound_ms": res["mac_bound_ms"], "dsp_have": info["dsp"],
+                   "bram36_have": info["bram36"], "uram_have": info["uram"]}
+            rows.append(row)
+            line = (f"| {name} | {board} | {b.rows}x{b.cols} | {b.lanes} | {b.cycles:,} | "
+                    f"{b.ms:.3f} | {b.ratio:.3f} | {res['mac_bound_ms']:.3f} | "
+                    f"{b.ddr_gbps:.2f} / {b.ddr_available:g} | {b.dsp} / {info['dsp']} | "
+                    f"{b.bram36} / {info['bram36']} | {b.uram} / {info['uram']} |")
+            lines.append(line)
+            print(line, flush=True)
+        print(f"({name}: {time.perf_counter() - start:.0f} s)", flush=True)
+    print()
+    for row in rows:
+        target = TARGET_MS.get(row["model"], {}).get(row["board"])
+        checks = [f"ratio {row['ratio']:.3f} {'<=' if row['ratio'] <= 1.25 else '>'} 1.25"]
+        if target:
+            checks.append(f"{row['ms']:.3f} ms {'<=' if row['ms'] <= target else '>'} {target} ms")
+        print(f"{row['model']} on {row['board']}: " + ", ".join(checks))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
