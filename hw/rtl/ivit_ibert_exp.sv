@@ -22,6 +22,7 @@ module ivit_ibert_exp #(
 );
     localparam int ZB  = 6;
     localparam int A_W = C_W + ZB;
+    localparam int CMP_W = IN_W + 1 > A_W ? IN_W + 1 : A_W;
     logic en;
 
     ivit_pipe_ctrl #(.LAT(ZB + 3)) ctrl (
@@ -44,7 +45,8 @@ module ivit_ibert_exp #(
         assign nq = -qx;
         always_ff @(posedge clk) begin
             if (en) begin
-                a[0] <= (64)'(nq) >= (64)'(lim) ? lim : A_W'(nq);
+                // -q >= 0 (q <= 0): compared at CMP_W bits, not sign-extended to 64
+                a[0] <= CMP_W'(nq) >= CMP_W'(lim) ? lim : A_W'(nq);
                 z[0] <= '0;
             end
         end

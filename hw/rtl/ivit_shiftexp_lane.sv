@@ -26,7 +26,7 @@ module ivit_shiftexp_lane #(
     output logic        [SB_W-1:0] sb_out
 );
     localparam int A_W = I0_W + QB;            // holds -p after the clamp (<= N*I0)
-    localparam int L_W = I0_W + 8;             // signed line values 41a + b (a < I0)
+    localparam int L_W = I0_W + 8;             // signed line values (a < I0, b_j < 8*I0)
     logic signed [IN_W+1:0] p;
     logic        [A_W-1:0]  lim;
     logic        [A_W-1:0]  a   [QB+1];
@@ -40,16 +40,17 @@ module ivit_shiftexp_lane #(
     end else begin : g_p_paper
         assign p = (IN_W+2)'(u) + (IN_W+2)'(u >>> 1) - (IN_W+2)'(u >>> 4);
     end
-    logic        [63:0]     np64;                // -p >= 0, sign-extended
-    assign lim  = A_W'(n) * A_W'(i0);
-    assign np64 = (64)'(-p);
+    localparam int C_W = IN_W + 2 > A_W ? IN_W + 2 : A_W;
+    logic        [C_W-1:0]  np;                  // -p >= 0 (u <= 0), compared at C_W bits
+    assign lim = A_W'(n) * A_W'(i0);
+    assign np  = C_W'(-p);
 
     // Stage 0: clamp and negate.
     always_ff @(posedge clk) begin
         if (en) begin
-            if (np64 >= (64)'(lim)) a[0] <= lim;
-            else                  a[0] <= A_W'(np64);
-            zc[0] <= EXP_FORM != 0 && np64 >= (64)'(lim);
+            if (np >= C_W'(lim)) a[0] <= lim;
+            else                 a[0] <= A_W'(np);
+            zc[0] <= EXP_FORM != 0 && np >= C_W'(lim);
             q[0]  <= '0;
             sb[0] <= sb_in;
         end
@@ -78,19 +79,21 @@ module ivit_shiftexp_lane #(
     // Last stage: the mantissa v ~ I0 * 2^(-a/I0) and the shift by N - q.
     logic [I0_W:0] v;                          // one bit above I0: the corrected v(0) > I0
     if (EXP_FORM != 0) begin : g_mant_corr
-        logic signed [L_W-1:0] ra, b0, b1, b2, l0, l1, l2, lo01, low;
-        logic signed [L_W-1:0] si0;
+        // min_j (s_j*a + b_j) >> 6 = (32a + min(9a + b0, b1 - a, b2 - 8a)) >> 6 (floor is
+        // monotone), so only the small correction terms are compared.
+        logic signed [L_W-1:0] ra, si0, b0, b1, b2, c0, c1, c2, c01, cmin, low;
         assign si0 = L_W'(i0);
         assign ra  = L_W'(a[QB]);
         // b_j = ((C_j*I0 + 32) >>> 6) + 32 with C_j*I0 as shifts and adds.
         assign b0 = ((-(si0 <<< 2) - (si0 <<< 1) + L_W'(32)) >>> 6) + L_W'(32);
         assign b1 = (((si0 <<< 7) + (si0 <<< 6) + (si0 <<< 2) + L_W'(32)) >>> 6) + L_W'(32);
         assign b2 = (((si0 <<< 9) - (si0 <<< 2) + L_W'(32)) >>> 6) + L_W'(32);
-        assign l0 = ((ra <<< 5) + (ra <<< 3) + ra + b0) >>> 6;
-        assign l1 = ((ra <<< 5) - ra + b1) >>> 6;
-        assign l2 = ((ra <<< 4) + (ra <<< 3) + b2) >>> 6;
-        assign lo01 = l0 < l1 ? l0 : l1;
-        assign low  = lo01 < l2 ? lo01 : l2;
+        assign c0   = (ra <<< 3) + ra + b0;
+        assign c1   = b1 - ra;
+        assign c2   = b2 - (ra <<< 3);
+        assign c01  = c0 < c1 ? c0 : c1;
+        assign cmin = c01 < c2 ? c01 : c2;
+        assign low  = ((ra <<< 5) + cmin) >>> 6;
         assign v = (I0_W+1)'(si0 - low);
     end else begin : g_mant_paper
         assign v = (I0_W+1)'(i0) - (I0_W+1)'((a[QB] + A_W'(1)) >> 1);

@@ -119,6 +119,23 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
+def unit_sources(top: str) -> list[Path]:
+    """The RTL files ``top`` needs: its own file and, transitively, every library module or
+    package its text names (one module per file, named after it), in ``rtl_sources`` order."""
+    files = {p.stem: p for p in rtl_sources()}
+    if top not in files:
+        raise IvitError(f"no RTL file defines {top!r}")
+    need, todo = set(), [top]
+    while todo:
+        name = todo.pop()
+        if name in need:
+            continue
+        need.add(name)
+        text = re.sub(r"//[^\n]*", "", files[name].read_text())
+        todo += [w for w in set(re.findall(r"\b(ivit_\w+)", text)) if w in files]
+    return [p for p in rtl_sources() if p.stem in need]
+
+
 def yosys_script(top: str, params: dict, family: str, json_out: Path | None = None,
                  stat_out: Path | None = None, nodsp: bool = False) -> str:
     """The Yosys script that synthesizes ``top`` with ``params`` for ``family``.
@@ -127,7 +144,7 @@ def yosys_script(top: str, params: dict, family: str, json_out: Path | None = No
     """
     if family not in FAMILIES:
         raise IvitError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
-    files = " ".join(_rel(p) for p in rtl_sources())
+    files = " ".join(_rel(p) for p in unit_sources(top))
     chparams = " ".join(f"-chparam {k} {v}" for k, v in sorted(params.items()))
     if family == "ecp5":
         synth = f"synth_ecp5 -top {top}"
