@@ -3,8 +3,9 @@
 Drives any top with the ports of the Vitis kernel ``ivit_top(image, weights, logits,
 n_images)`` (ap_ctrl_hs on ``s_axi_control``, ``m_axi_gmem0`` for image and logits,
 ``m_axi_gmem1`` for weights): ``hw/rtl/ivit_engine`` or Vitis-exported Verilog of the HLS
-kernel. Both masters see one memory. With ``stall`` > 0 the memory inserts random idle cycles
-on every channel (address acceptance, read data, write data, write responses). The bench
+kernel. Both masters see one memory. With ``stall`` > 0 the memory pauses every channel
+(address acceptance, read data, write data, write responses) that fraction of the time, in
+random bursts. The bench
 loads the image and weights files, writes the pointer arguments, starts the kernel, waits for
 the interrupt, and dumps the logits region (logits + debug trace) to ``config["out"]``.
 """
@@ -18,7 +19,7 @@ import time
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge, ValueChange
+from cocotb.triggers import ClockCycles, RisingEdge, Timer, ValueChange
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 import streams
@@ -40,9 +41,15 @@ async def _watch(sig, times: list):
         times.append(cocotb.utils.get_sim_time("ns"))
 
 
-def _pauses(rng: random.Random, p: float):
+async def _stall(ch, rng: random.Random, p: float, mean_idle: int = 16):
+    """Pause channel ``ch`` a fraction ``p`` of the time, in random bursts of idle cycles
+    (geometric lengths, mean ``mean_idle``). Woken once per burst, not every cycle."""
+    mean_run = mean_idle * (1 - p) / p
     while True:
-        yield rng.random() < p
+        ch.pause = False
+        await Timer(PERIOD_NS * max(1, round(rng.expovariate(1 / mean_run))), unit="ns")
+        ch.pause = True
+        await Timer(PERIOD_NS * max(1, round(rng.expovariate(1 / mean_idle))), unit="ns")
 
 
 @cocotb.test()
@@ -73,7 +80,7 @@ async def run_engine(dut):
         for ch in (ram0.read_if.ar_channel, ram0.read_if.r_channel, ram0.write_if.aw_channel,
                    ram0.write_if.w_channel, ram0.write_if.b_channel,
                    ram1.read_if.ar_channel, ram1.read_if.r_channel):
-            ch.set_pause_generator(_pauses(random.Random(rng.random()), stall))
+            cocotb.start_soon(_stall(ch, random.Random(rng.random()), stall))
 
     dut.ap_rst_n.value = 0
     await ClockCycles(dut.ap_clk, 8)

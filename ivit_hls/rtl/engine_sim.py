@@ -112,12 +112,18 @@ def run_program(prog: Program, x: np.ndarray, seed: int = 0, stall: float = 0.0,
     finally:
         if tmp is not None:
             tmp.cleanup()
+    # the last END resets the step counter too: its interval and the done handshake's
+    # belong to the END step
+    steps = list(res.get("steps", []))
+    n = len(prog.steps)
+    if len(steps) > n:
+        steps = steps[:n - 1] + [sum(steps[n - 1:])]
     rows, chans = prog.output.rows, prog.output.chans
     out = unpack_tensor(region, rows, chans, prog.cfg).reshape(prog.output_shape)
     return EngineRun(output=out, layers=decode_trace(prog, region),
                      tb_cycles=res["tb_cycles"], engine_cycles=res["engine_cycles"],
                      trace_cycles=res["trace_cycles"], wall_s=res["wall_s"],
-                     cycles_per_s=res["cycles_per_s"], step_cycles=res.get("steps", []))
+                     cycles_per_s=res["cycles_per_s"], step_cycles=steps)
 
 
 def first_mismatch(run: EngineRun, trace: dict, layers: list) -> str | None:
