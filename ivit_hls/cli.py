@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "ivit_hls.commands.hls",
     "ivit_hls.commands.run",
     "ivit_hls.commands.synth_report",
+    "ivit_hls.commands.rtl_sim",
     "ivit_hls.commands.explore",
     "ivit_hls.commands.eval",
     "ivit_hls.commands.train",
