@@ -179,6 +179,7 @@ class Case:
     message: str
     cli: str = "hls"
     env: dict | None = None
+    known_bug: str | None = None  # strict xfail: passes again the day the bug is fixed
 
 
 def _cases() -> list[Case]:
@@ -366,6 +367,21 @@ def _cases() -> list[Case]:
     add(Case("host-check-not-an-xclbin", lambda b, w, k: [
         "check", "--project", str(b.project), "--xclbin", _write(w / "k.xclbin", b"x" * 600)],
         "bad magic", cli="host"))
+    # the other commands: a missing or malformed input each
+    for cmd in (["rtl-sim"], ["explore", "--ivit"], ["eval", "--data", ".", "--ivit"]):
+        add(Case(f"{cmd[0]}-missing-ivit", lambda b, w, k, cmd=cmd: [*cmd, "none.ivit"],
+                 "none.ivit"))
+        add(Case(f"{cmd[0]}-manifest-json-list", lambda b, w, k, cmd=cmd: [
+            *cmd, str(rewrite_ivit(b.ivit, w / "l.ivit", lambda m, _b: [m]))], "l.ivit"))
+    add(Case("rtl-sim-array-0", lambda b, w, k: ["rtl-sim", str(b.ivit), "--array", "0"], "N"))
+    add(Case("explore-unknown-model", lambda b, w, k: ["explore", "--model", "resnet50"],
+             "unknown model"))
+    add(Case("train-no-data", lambda b, w, k: [
+        "train", "--model", "deit_tiny", "--data", "nowhere", "--out-dir", "o"], "nowhere",
+        known_bug="train creates --out-dir before it checks --data (commands/train.py)"))
+    add(Case("train-negative-epochs", lambda b, w, k: [
+        "train", "--model", "deit_tiny", "--data", _mkdir(w / "data"), "--out-dir", "o",
+        "--epochs", "-1"], "--epochs"))
     # plain usage errors (argparse): one line, exit 2
     add(Case("hls-no-command", lambda b, w, k: [], "required"))
     add(Case("hls-unknown-command", lambda b, w, k: ["frobnicate"], "invalid choice"))
@@ -438,7 +454,9 @@ CASES = _cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(case, base, checkpoints, tmp_path, monkeypatch, capsys):
+def test_bad_input(case, base, checkpoints, tmp_path, monkeypatch, capsys, request):
+    if case.known_bug:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=case.known_bug))
     work = tmp_path / "work"
     work.mkdir()
     for key, value in (case.env or {}).items():
