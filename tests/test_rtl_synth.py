@@ -14,6 +14,32 @@ def test_script_names_top_params_and_family():
     assert "synth_ecp5 -top ivit_shiftexp" in synth.yosys_script("ivit_shiftexp", {}, "ecp5")
 
 
+def test_script_nodsp_and_only_the_needed_files():
+    s = synth.yosys_script("ivit_gelu_shift", {}, "xcup", nodsp=True)
+    assert "synth_xilinx -family xcup -flatten -nodsp -top ivit_gelu_shift" in s
+    assert "-nodsp" not in synth.yosys_script("ivit_gelu_shift", {}, "xcup")
+    names = [p.stem for p in synth.unit_sources("ivit_shiftmax")]
+    assert names == ["ivit_delay", "ivit_divseq", "ivit_pipe_ctrl", "ivit_shiftexp_lane",
+                     "ivit_shiftmax"]
+    assert [p.stem for p in synth.unit_sources("ivit_gelu_table")] == ["ivit_gelu_table",
+                                                                       "ivit_pipe_ctrl"]
+    with pytest.raises(Exception, match="no RTL file"):
+        synth.unit_sources("ivit_nope")
+
+
+def test_report_pairs_every_shift_unit_with_its_ibert_counterpart():
+    labels = {label for label, _, _ in synth.REPORT_UNITS}
+    for label in synth.NODSP_UNITS:
+        assert label in labels
+    reports = [synth.UnitReport(label, top, p, "xcup", {c: i + 1 for i, c in enumerate(
+        ["LUT", "FF", "DSP", "BRAM", "LUTRAM", "CARRY"])}) for label, top, p in synth.REPORT_UNITS]
+    nodsp = [synth.UnitReport(r.label, r.top, r.params, "xcup", dict(r.counts, DSP=0), nodsp=True)
+             for r in reports if r.label in synth.NODSP_UNITS]
+    md = synth.markdown(reports, [], "xcup", "cmd", nodsp)
+    assert "## With DSPs disabled" in md
+    assert "ShiftGELU x4 (shift) vs I-BERT i-GELU x4" in md and "without DSPs LUT" in md
+
+
 def test_count_cells_groups_by_family():
     cells = {"LUT6": 3, "LUT2": 2, "FDRE": 5, "DSP48E2": 1, "RAMB36E2": 2, "CARRY8": 1}
     assert synth.count_cells(cells, "xcup") == {"LUT": 5, "FF": 5, "DSP": 1, "BRAM": 2,
@@ -24,6 +50,8 @@ def test_count_cells_groups_by_family():
 def test_bad_arguments_exit_2(capsys):
     assert cli.main(["synth-report", "--unit", "nope"]) == 2
     assert "unknown unit" in capsys.readouterr().err
+    assert cli.main(["synth-report", "--family", "ecp5", "--nodsp"]) == 2
+    assert "--nodsp" in capsys.readouterr().err
     assert cli.main(["synth-report", "--unit", "ivit_requant", "--param", "LANES"]) == 2
 
 
