@@ -32,12 +32,18 @@ def _build(project, out_name, extra, sources):
     return project / "build" / out_name
 
 
+_CYCLE_LIBS: dict = {}
+
+
 def _run_cycles(project, images):
     """Per-layer (cycles, DDR weight bytes, DDR activation bytes) of the -DIVIT_CYCLES build."""
     import ctypes
 
-    so = ctypes.CDLL(str(_build(project, "libivit_cycles.so", ["-DIVIT_CYCLES", "-fPIC", "-shared"],
-                                ["src/ivit_capi.cpp"])))
+    if project not in _CYCLE_LIBS:
+        _CYCLE_LIBS[project] = ctypes.CDLL(str(_build(
+            project, "libivit_cycles.so", ["-DIVIT_CYCLES", "-fPIC", "-shared"],
+            ["src/ivit_capi.cpp"])))
+    so = _CYCLE_LIBS[project]
     n_layers = len(json.loads((project / "manifest.json").read_text())["abi"]["trace"])
     counters = np.zeros(3 * n_layers, dtype=np.int64)
     weights = np.fromfile(project / "data" / "weights.bin", dtype=np.int8)

@@ -152,6 +152,11 @@ class Plan:
     lanes: int
     kmax: int
     bpc: int
+    drain: int = 0           # epilogue lanes (results drained per cycle); 0 = cols
+    types: dict = field(default_factory=dict)   # the model's tensor types (computed once)
+
+    def __post_init__(self):
+        self.drain = self.drain or self.cols
 
     @property
     def output(self) -> Tensor:
@@ -185,7 +190,8 @@ class Plan:
                       if panels else k * n)
         return -(-total // WEIGHT_ALIGN) * WEIGHT_ALIGN
 
-    def with_engine(self, rows: int, cols: int, lanes: int, bpc: int) -> "Plan":
+    def with_engine(self, rows: int, cols: int, lanes: int, bpc: int,
+                    drain: int | None = None) -> "Plan":
         """The same program on another engine, for the model only (no weights blob, no
         per-layer trace or buffer names change): what the explorer sweeps."""
         import dataclasses
@@ -193,7 +199,7 @@ class Plan:
         buffers = [(n, c, shape, _partition(self.steps, n, rows, cols, lanes))
                    for n, c, shape, _p in self.buffers]
         return dataclasses.replace(self, buffers=buffers, weights=b"", rows=rows, cols=cols,
-                                   lanes=lanes, bpc=bpc)
+                                   lanes=lanes, bpc=bpc, drain=drain or cols)
 
 
 def _fits(where: str, values, ctype: str) -> np.ndarray:
@@ -334,9 +340,10 @@ def _allocate(steps: list, image: Tensor) -> list:
 
 
 def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None = None,
-          bpc: int = 64) -> Plan:
+          bpc: int = 64, drain: int | None = None) -> Plan:
     """Build the engine program of ``model`` for an ``rows x cols`` array, ``lanes`` vector
-    lanes (default ``cols``) and ``bpc`` DDR bytes per cycle on the weight port."""
+    lanes (default ``cols``), ``bpc`` DDR bytes per cycle on the weight port and ``drain``
+    epilogue lanes (default ``cols``)."""
     model.validate()
     lanes = lanes or cols
     types = model.tensor_types()
@@ -395,7 +402,7 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
                    for name, ctype, shape in buffers]
     return Plan(model, image, layers, slots, prologue, body, epilogue, iterations, partitioned,
                 bytes(low.blob), low.layout, int(final.shape[-1]), offset, rows, cols, lanes,
-                kmax, bpc)
+                kmax, bpc, min(drain or cols, cols), types)
 
 
 def _partition(steps: list, buffer: str, rows: int, cols: int, lanes: int) -> tuple:

@@ -123,7 +123,7 @@ def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]
     est = estimate_plan(plan, options.part, options.clock_mhz)
     abi = abi_description(plan)
     types = model.tensor_types()
-    engine = EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc)
+    engine = EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc, plan.drain)
     legacy = {st.layers[0].index: int(st.layers[0].layer.op.cycles(
         st.layers[0].layer, [types[n] for n in st.layers[0].layer.inputs],
         types[st.layers[0].layer.name], engine)) for st in plan.steps if not st.engine}

@@ -70,10 +70,20 @@ def panel_stride(k: int, c: int) -> int:
     return ceil_div(k * c, WORD_BYTES) * WORD_BYTES
 
 
-def strip_cycles(tiles: int, k: int, slices: int, rows: int) -> int:
-    """``tiles`` output tiles of ``k * slices`` array steps, each drain (``rows`` cycles, one
-    row of C results per cycle) overlapped with the next tile."""
-    return tiles * max(k * slices, rows) + rows + GEMM_DEPTH + EPI_DEPTH
+def drain_lanes(engine: Engine) -> int:
+    """Epilogue lanes: results drained per cycle (default: the array's columns)."""
+    return int(getattr(engine, "drain_lanes", 0) or engine.cols)
+
+
+def drain_cycles(engine: Engine) -> int:
+    """Cycles of draining one R x C tile, row by row in chunks of the epilogue lanes."""
+    return engine.rows * ceil_div(engine.cols, drain_lanes(engine))
+
+
+def strip_cycles(tiles: int, k: int, slices: int, drain: int) -> int:
+    """``tiles`` output tiles of ``k * slices`` array steps, each drain (``drain`` cycles)
+    overlapped with the next tile; the last drain exposed."""
+    return tiles * max(k * slices, drain) + drain + GEMM_DEPTH + EPI_DEPTH
 
 
 def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1) -> tuple[int, int]:
@@ -82,8 +92,9 @@ def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1) -> tuple[i
     r, c, bpc = engine.rows, engine.cols, ddr_bytes_per_cycle(engine)
     tiles, panels = ceil_div(m, r), ceil_div(n, c)
     load = ceil_div(k * c, bpc) + DDR_LATENCY
-    comp = tiles * max(k * slices, r)      # drains overlap the next tile, across panels too
-    return (load + (panels - 1) * max(comp, load) + comp + r + GEMM_DEPTH + EPI_DEPTH,
+    d = drain_cycles(engine)
+    comp = tiles * max(k * slices, d)      # drains overlap the next tile, across panels too
+    return (load + (panels - 1) * max(comp, load) + comp + d + GEMM_DEPTH + EPI_DEPTH,
             panels * panel_stride(k, c))
 
 
@@ -96,7 +107,7 @@ def onchip_gemm_cycles(shape: GemmShape, engine: Engine, slices: int = 1) -> int
     """Cycles of an attention GEMM (both operands on chip), R-row strip by strip."""
     r, c = engine.rows, engine.cols
     return (shape.repeats * ceil_div(shape.m, r)
-            * strip_cycles(ceil_div(shape.n, c), shape.k, slices, r))
+            * strip_cycles(ceil_div(shape.n, c), shape.k, slices, drain_cycles(engine)))
 
 
 def attention_cycles(tokens: int, heads: int, head_dim: int, slices: int,
@@ -104,8 +115,9 @@ def attention_cycles(tokens: int, heads: int, head_dim: int, slices: int,
     """The fused attention unit: per head and strip, q.k^T + P.v on the array overlapped
     with the strip's Shiftmax on the vector unit (two passes; the max comes from the drain)."""
     r, c, lanes = engine.rows, engine.cols, engine.lanes
-    array = (strip_cycles(ceil_div(tokens, c), head_dim, 1, r)
-             + strip_cycles(ceil_div(head_dim, c), tokens, slices, r))
+    d = drain_cycles(engine)
+    array = (strip_cycles(ceil_div(tokens, c), head_dim, 1, d)
+             + strip_cycles(ceil_div(head_dim, c), tokens, slices, d))
     total = ROW_LATENCY + VEC_DEPTH
     first = True
     for _h in range(heads):

@@ -37,6 +37,7 @@ class EngineSpec(Engine):
     """The engine with its weight port: ``ddr_bytes_per_cycle`` (64 = 512 bits per cycle)."""
 
     ddr_bytes_per_cycle: int = 64
+    drain_lanes: int = 0
 
 
 def mac_bound_cycles(macs: int, rows: int, cols: int) -> float:
@@ -51,7 +52,7 @@ def _width(ctype: str) -> int:
 
 def step_costs(plan, engine: EngineSpec) -> dict:
     """``{layer index: (cycles, DDR weight bytes, DDR activation bytes)}`` of the program."""
-    types = plan.model.tensor_types()
+    types = plan.types or plan.model.tensor_types()
     cost = {ly.index: [0, 0, 0] for ly in plan.layers}
     for st in plan.steps:
         group = st.iterations or [st]
@@ -130,15 +131,16 @@ def memories(plan) -> list[dict]:
 
 def resources(plan, part: str) -> dict:
     """DSP and on-chip memory (BRAM36 / URAM) of the engine, and whether ``part`` holds it.
-    On a part with URAM, arrays whose banks are deeper than 2,048 words go to URAM."""
+    Every array starts in BRAM; while BRAM is over the part's count, the array that frees
+    the most BRAM36 moves to URAM if URAM has room."""
     info = part_info(part)
-    has_uram = bool(info and info["uram"])
-    mems = memories_with_blocks(plan, has_uram)
+    mems = memories_with_blocks(plan, info)
     bram = sum(m.get("bram36", 0) for m in mems)
     uram = sum(m.get("uram", 0) for m in mems)
     r, c, lanes = plan.rows, plan.cols, plan.lanes
     dsp_array = -(-r * c // 2)
-    dsp = dsp_array + DSP_PER_EPILOGUE_LANE * c + DSP_PER_VECTOR_LANE * lanes + DSP_ROW_UNIT
+    dsp = (dsp_array + DSP_PER_EPILOGUE_LANE * plan.drain + DSP_PER_VECTOR_LANE * lanes
+           + DSP_ROW_UNIT)
     out = {"dsp": dsp, "dsp_array": dsp_array, "bram36": bram, "uram": uram,
            "onchip_buffer_bytes": plan.buffer_bytes(), "constant_bytes": plan.constant_bytes(),
            "memories": mems, "part": part,
@@ -151,22 +153,31 @@ def resources(plan, part: str) -> dict:
     return out
 
 
-def memories_with_blocks(plan, has_uram: bool) -> list[dict]:
-    """``memories`` with the BRAM36 or URAM blocks each one takes."""
+def memories_with_blocks(plan, info: dict | None) -> list[dict]:
+    """``memories`` with the BRAM36 or URAM blocks each one takes on the part ``info``."""
     mems = memories(plan)
     for m in mems:
-        if has_uram and m["depth"] > 2048:
-            m["uram"] = m["banks"] * uram_blocks(m["depth"], m["width"])
-        else:
-            m["bram36"] = m["banks"] * bram_blocks(m["depth"], m["width"])
+        m["bram36"] = m["banks"] * bram_blocks(m["depth"], m["width"])
+    if not info or not info["uram"]:
+        return mems
+    bram = sum(m["bram36"] for m in mems)
+    uram = 0
+    for m in sorted(mems, key=lambda m: -m["bram36"]):
+        if bram <= info["bram36"] or not m["bram36"]:
+            break
+        need = m["banks"] * uram_blocks(m["depth"], m["width"])
+        if uram + need <= info["uram"]:
+            bram -= m.pop("bram36")
+            m["uram"] = need
+            uram += need
     return mems
 
 
 def estimate_plan(plan, part: str, clock_mhz: float) -> dict:
     """Per-layer and total cycles, DDR traffic and bandwidth, MAC utilisation and resources."""
-    engine = EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc)
+    engine = EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc, plan.drain)
     costs = step_costs(plan, engine)
-    types = plan.model.tensor_types()
+    types = plan.types or plan.model.tensor_types()
     fused = {ly.index: st.layers[0].layer.name
              for step in plan.steps for st in (step.iterations or [step])
              for ly in st.layers[1:]}
@@ -194,7 +205,8 @@ def estimate_plan(plan, part: str, clock_mhz: float) -> dict:
         "model": ("engine program: GEMM array (panels from DDR, double-buffered), fused "
                   "epilogues and attention, vector lanes, shared row unit; cycles as the "
                   "cycle-accounting C-simulation counts them"),
-        "array": {"rows": plan.rows, "cols": plan.cols, "vector_lanes": plan.lanes},
+        "array": {"rows": plan.rows, "cols": plan.cols, "vector_lanes": plan.lanes,
+                  "epilogue_lanes": plan.drain},
         "clock_mhz": clock_mhz,
         "ddr": {"port_bytes_per_cycle": plan.bpc,
                 "port_gbps": round(plan.bpc * clock_mhz / 1e3, 3),

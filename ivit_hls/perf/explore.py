@@ -22,8 +22,11 @@ from .parts import bytes_per_cycle, part_info
 #: array's MAC-bound ideal (>= 80 % of the PEs busy); the fastest fitting one otherwise.
 MAX_RATIO = 1.25
 #: Candidate column counts (the array's output lanes) and lane multipliers.
-COLUMNS = (8, 16, 20, 21, 22, 24, 32, 48, 64)
+COLUMNS = (8, 12, 16, 20, 22, 24, 28, 32, 40, 44, 48, 56, 64)
 LANE_FACTORS = (0.5, 1, 2)
+#: Epilogue lanes as fractions of the columns: a tile of R x C results drains in
+#: R * ceil(C / E) cycles, hidden under the next tile's K steps when that is long enough.
+DRAIN_FACTORS = (1, 0.5, 0.25)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Point:
     rows: int
     cols: int
     lanes: int
+    drain: int
     batch: int
     cycles: int
     ms: float
@@ -54,9 +58,9 @@ def row_candidates(tokens: int, limit: int) -> list[int]:
     return sorted(r for r in rows if 4 <= r <= min(tokens, limit))
 
 
-def candidates(plan) -> list[tuple[int, int, int]]:
-    """(rows, cols, lanes) of the sweep for a lowered model."""
-    types = plan.model.tensor_types()
+def candidates(plan) -> list[tuple[int, int, int, int]]:
+    """(rows, cols, lanes, epilogue lanes) of the sweep for a lowered model."""
+    types = plan.types or plan.model.tensor_types()
     shapes = [s for s in (ly.layer.op.gemm(ly.layer, [types[i] for i in ly.layer.inputs])
                           for ly in plan.layers) if s is not None]
     tokens = max(s.m for s in shapes)
@@ -65,22 +69,23 @@ def candidates(plan) -> list[tuple[int, int, int]]:
     for c in (c for c in COLUMNS if c <= narrow):
         for r in row_candidates(tokens, 256):
             for f in LANE_FACTORS:
-                out.append((r, c, max(4, int(c * f))))
+                for g in DRAIN_FACTORS:
+                    out.append((r, c, max(4, int(c * f)), max(1, math.ceil(c * g))))
     return out
 
 
-def evaluate(plan, rows: int, cols: int, lanes: int, part: str, clock_mhz: float,
-             batch: int = 1) -> Point:
+def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
+             clock_mhz: float, batch: int = 1) -> Point:
     """Price one design. The engine reads the weights once per image, so ``batch`` changes
     neither the cycles nor the bandwidth per image (recorded for the table)."""
-    est = estimate_plan(plan.with_engine(rows, cols, lanes, bytes_per_cycle(part, clock_mhz)),
-                        part, clock_mhz)
+    est = estimate_plan(plan.with_engine(rows, cols, lanes, bytes_per_cycle(part, clock_mhz),
+                                         drain), part, clock_mhz)
     res = est["resources"]
     info = part_info(part) or {}
     ddr = est["ddr"]
     avail = float(info.get("ddr_gbps") or 0.0)
     fits = bool(res.get("fits")) and ddr["needed_gbps"] <= avail
-    return Point(rows, cols, lanes, batch, est["total_cycles"], est["latency_ms"],
+    return Point(rows, cols, lanes, drain, batch, est["total_cycles"], est["latency_ms"],
                  est["ratio_to_mac_bound"], res["dsp"], res["bram36"], res["uram"],
                  ddr["needed_gbps"], avail, fits)
 
@@ -108,8 +113,8 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     if batch < 1:
         raise IvitError(f"--batch {batch}: need at least 1")
     plan = plan or lower(model, 4, 4)
-    points = [evaluate(plan, r, c, lanes, part, clock_mhz, batch)
-              for r, c, lanes in candidates(plan)]
+    points = [evaluate(plan, r, c, lanes, e, part, clock_mhz, batch)
+              for r, c, lanes, e in candidates(plan)]
     front = pareto(points)
     if not front:
         raise IvitError(f"no engine configuration of the sweep fits {part}")
@@ -124,10 +129,10 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
             "total_macs": macs}
 
 
-def best_engine(model, part: str, clock_mhz: float = 300.0) -> tuple[int, int, int]:
-    """(rows, cols, lanes) of the fastest fitting design (``generate --array auto``)."""
+def best_engine(model, part: str, clock_mhz: float = 300.0) -> tuple[int, int, int, int]:
+    """(rows, cols, lanes, epilogue lanes) of the chosen design (``generate --array auto``)."""
     best = explore(model, part, clock_mhz)["best"]
-    return best.rows, best.cols, best.lanes
+    return best.rows, best.cols, best.lanes, best.drain
 
 
 def plot(result: dict, path) -> bool:

@@ -126,6 +126,24 @@ load_words:
     }
 }
 
+/// Cycles of draining one R x C tile through E epilogue lanes (one row chunk per cycle).
+inline int64_t drain_cycles(int R, int C, int E) { return static_cast<int64_t>(R) * cdiv(C, E); }
+
+/// Drain a tile through the epilogue, E results per cycle (row by row, E-wide chunks).
+template <int R, int C, int E, class Epi>
+void drain(uint32_t acc[R][C], Epi& epi, int i0, int j0, int rows, int cols) {
+drain_rows:
+    for (int r = 0; r < rows; ++r) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=256
+    drain_chunks:
+        for (int c0 = 0; c0 < cols; c0 += E) {
+#pragma HLS PIPELINE II=1
+            for (int c = c0; c < c0 + E && c < cols; ++c)
+                epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
+        }
+    }
+}
+
 /// Cycles of a weight-panel load at `bpc` bytes per cycle (the DDR share of the port).
 inline int64_t panel_load_cycles(int K, int C, int bpc) {
     return cdiv(static_cast<int64_t>(K) * C, bpc) + DDR_LATENCY;
@@ -138,7 +156,7 @@ inline int64_t panel_stride(int K, int C) { return cdiv(static_cast<int64_t>(K) 
 /// outermost, so every weight byte crosses DDR once per image; the next panel loads while
 /// the current one is computed (ping-pong); row tiles stream through the array with their
 /// drain (one row of C results per cycle) overlapped with the next tile (ping-pong acc).
-template <int R, int C, int KMAX, int BPC, class A, class Epi>
+template <int R, int C, int E, int KMAX, int BPC, class A, class Epi>
 void gemm_ddr(const int8_t* wmem, long w_off, int M, int N, int K, int slices, A& a,
               Epi& epi, int op) {
     static int8_t panel[2][KMAX][C];
@@ -167,25 +185,20 @@ gemm_panels:
                 for (int c = 0; c < C; ++c)
                     acc[r][c] = c < cols ? static_cast<uint32_t>(epi.init(j0 + c)) : 0u;
             mac_tile<R, C>(acc, a, b, i0, j0, rows, cols, K, slices);
-        gemm_drain:
-            for (int r = 0; r < rows; ++r) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=1 max=64
-                for (int c = 0; c < cols; ++c)
-                    epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
-            }
+            drain<R, C, E>(acc, epi, i0, j0, rows, cols);
             // ping-pong accumulators: this tile's drain runs under the next tile (also
             // across panels); only the last drain of the GEMM is exposed
-            comp += imax(static_cast<int64_t>(K) * slices, R);
+            comp += imax(static_cast<int64_t>(K) * slices, drain_cycles(R, C, E));
         }
         cycles += (p == 0 ? load : 0) + (p + 1 < panels ? imax(comp, load) : comp);
     }
-    account(op, cycles + R + GEMM_DEPTH + EPI_DEPTH, panels * stride, 0);
+    account(op, cycles + drain_cycles(R, C, E) + GEMM_DEPTH + EPI_DEPTH, panels * stride, 0);
 }
 
-/// Cycles of one on-chip GEMM strip: `tiles` output tiles of K steps, drains overlapped.
-inline int64_t strip_cycles(int tiles, int K, int slices, int R) {
-    return tiles * imax(static_cast<int64_t>(K) * slices, R) + R + GEMM_DEPTH + EPI_DEPTH;
+/// Cycles of one on-chip GEMM strip: `tiles` output tiles of K steps, drains (`d` cycles
+/// each) overlapped with the next tile.
+inline int64_t strip_cycles(int tiles, int K, int slices, int64_t d) {
+    return tiles * imax(static_cast<int64_t>(K) * slices, d) + d + GEMM_DEPTH + EPI_DEPTH;
 }
 
 // -- epilogues -----------------------------------------------------------------------------------

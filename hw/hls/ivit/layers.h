@@ -4,7 +4,8 @@
 // members; every per-layer constant is a table indexed by the iteration `it` (scalars
 // NAME[it], per-channel arrays name[it][c]), with W_OFF[it] (weight panels), TRACE[it]
 // (trace offset) and IDX[it] (layer index for the cycle accounting). Engine parameters:
-// R, C (array), L (vector lanes), KMAX (panel depth), BPC (DDR bytes per cycle).
+// R, C (array), EL (epilogue lanes), L (vector lanes), KMAX (panel depth), BPC (DDR bytes
+// per cycle).
 #ifndef IVIT_LAYERS_H
 #define IVIT_LAYERS_H
 
@@ -78,7 +79,7 @@ pe_cls:
     eng::EpiPatch<typename CFG::out_t, typename std::remove_cv<typename std::remove_reference<decltype(CFG::pos[0][0])>::type>::type>
         epi{tokens, CFG::DIM, CFG::bias[it], CFG::m[it], CFG::e[it], CFG::pos[it],
             static_cast<int>(CFG::OUT_BITS[it])};
-    eng::gemm_ddr<CFG::R, CFG::C, CFG::KMAX, CFG::BPC>(
+    eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(
         weights, CFG::W_OFF[it], CFG::GH * CFG::GW, CFG::DIM, CFG::CH * CFG::P * CFG::P, 1, a,
         epi, CFG::IDX[it]);
 }
@@ -89,7 +90,7 @@ void linear(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* w
     eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
     eng::EpiRequant<typename CFG::out_t> epi{y, CFG::OUT, CFG::bias[it], CFG::m[it], CFG::e[it],
                                              static_cast<int>(CFG::OUT_BITS[it])};
-    eng::gemm_ddr<CFG::R, CFG::C, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], CFG::ROWS,
+    eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], CFG::ROWS,
                                                        CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it]);
 }
 
@@ -99,7 +100,7 @@ void linear_raw(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_
                 int it) {
     eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
     eng::EpiRaw epi{y, CFG::OUT, CFG::bias[it]};
-    eng::gemm_ddr<CFG::R, CFG::C, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], CFG::ROWS,
+    eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], CFG::ROWS,
                                                        CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it]);
 }
 
@@ -111,7 +112,7 @@ void linear_residual(const typename LIN::in_t* x, const typename ADD::in1_t* res
     eng::EpiResidual<typename ADD::in1_t, typename ADD::out_t> epi{
         res, out, LIN::OUT, LIN::bias[it], ADD::m_a[it], ADD::e_a[it], ADD::M_B[it],
         static_cast<int>(ADD::E_B[it]), static_cast<int>(ADD::OUT_BITS[it]), LIN::TRACE[it]};
-    eng::gemm_ddr<LIN::R, LIN::C, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], LIN::ROWS,
+    eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], LIN::ROWS,
                                                        LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it]);
 }
 
@@ -123,7 +124,7 @@ void linear_gelu(const typename LIN::in_t* x, typename GEL::out_t* y, const int8
     eng::EpiGelu<typename GEL::out_t, typename GeluTable<GEL>::type> epi{
         y, LIN::OUT, LIN::bias[it], LIN::m[it], LIN::e[it], static_cast<int>(LIN::OUT_BITS[it]),
         gelu_unit<GEL>(it), LIN::TRACE[it]};
-    eng::gemm_ddr<LIN::R, LIN::C, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], LIN::ROWS,
+    eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], LIN::ROWS,
                                                        LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it]);
 }
 
@@ -187,8 +188,9 @@ att_heads:
                     for (int c = 0; c < C; ++c) acc[r][c] = 0;
                 eng::mac_tile<R, C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
                 for (int r = 0; r < rows; ++r) {
-#pragma HLS PIPELINE II=1
                     for (int c = 0; c < cols; ++c) {
+#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL factor=QK::EL
                         const int64_t v = requant_sat(static_cast<int32_t>(acc[r][c]), QK::M[it],
                                                       static_cast<int>(QK::E[it]),
                                                       static_cast<int>(QK::OUT_BITS[it]));
@@ -212,16 +214,19 @@ att_heads:
                     for (int c = 0; c < C; ++c) acc[r][c] = 0;
                 eng::mac_tile<R, C>(acc, pa, vb, 0, j0, rows, cols, T, PV::SLICES);
                 for (int r = 0; r < rows; ++r) {
+                    for (int c = 0; c < cols; ++c) {
 #pragma HLS PIPELINE II=1
-                    for (int c = 0; c < cols; ++c)
+#pragma HLS UNROLL factor=QK::EL
                         ctx[(i0 + r) * H * HD + h * HD + j0 + c] = static_cast<typename PV::out_t>(
                             requant_sat(static_cast<int32_t>(acc[r][c]), PV::M[it],
                                         static_cast<int>(PV::E[it]),
                                         static_cast<int>(PV::OUT_BITS[it])));
+                    }
                 }
             }
-            const int64_t array = eng::strip_cycles(static_cast<int>(eng::cdiv(T, C)), HD, 1, R) +
-                                  eng::strip_cycles(static_cast<int>(eng::cdiv(HD, C)), T, PV::SLICES, R);
+            const int64_t d = eng::drain_cycles(R, C, QK::EL);
+            const int64_t array = eng::strip_cycles(static_cast<int>(eng::cdiv(T, C)), HD, 1, d) +
+                                  eng::strip_cycles(static_cast<int>(eng::cdiv(HD, C)), T, PV::SLICES, d);
             const int64_t vec = static_cast<int64_t>(rows) * 2 * eng::cdiv(T, QK::L);
             cycles += (first ? vec : 0) + eng::imax(array, vec);
             first = false;
@@ -251,7 +256,8 @@ qk_heads:
                 for (int r = 0; r < rows; ++r)
                     for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
             }
-            cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(T, CFG::C)), HD, 1, CFG::R);
+            cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(T, CFG::C)), HD, 1,
+                                        eng::drain_cycles(CFG::R, CFG::C, CFG::EL));
         }
     }
     eng::account(CFG::IDX[it], cycles);
@@ -279,7 +285,8 @@ pv_heads:
                 for (int r = 0; r < rows; ++r)
                     for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
             }
-            cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(HD, CFG::C)), T, CFG::SLICES, CFG::R);
+            cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(HD, CFG::C)), T, CFG::SLICES,
+                                        eng::drain_cycles(CFG::R, CFG::C, CFG::EL));
         }
     }
     eng::account(CFG::IDX[it], cycles);
