@@ -62,12 +62,9 @@ module ivit_engine_axil #(
     assign arready  = !rvalid;
     assign do_read  = arvalid && arready;
 
-    function automatic logic [31:0] merge(input logic [31:0] old, input logic [31:0] d,
-                                          input logic [3:0] st);
-        logic [31:0] r;
-        for (int i = 0; i < 4; i++) r[i*8 +: 8] = st[i] ? d[i*8 +: 8] : old[i*8 +: 8];
-        return r;
-    endfunction
+    // byte strobes as a bit mask
+    logic [31:0] wmask;
+    assign wmask = {{8{s_q[3]}}, {8{s_q[2]}}, {8{s_q[1]}}, {8{s_q[0]}}};
 
     always_ff @(posedge clk) begin
         if (rst) begin
@@ -103,13 +100,13 @@ module ivit_engine_axil #(
                     ADDR_W'('h04): if (s_q[0]) gie <= w_q[0];
                     ADDR_W'('h08): if (s_q[0]) ier <= w_q[1:0];
                     ADDR_W'('h0C): if (s_q[0]) isr <= isr ^ w_q[1:0];
-                    ADDR_W'('h10): arg_image[31:0]    <= merge(arg_image[31:0], w_q, s_q);
-                    ADDR_W'('h14): arg_image[63:32]   <= merge(arg_image[63:32], w_q, s_q);
-                    ADDR_W'('h1C): arg_weights[31:0]  <= merge(arg_weights[31:0], w_q, s_q);
-                    ADDR_W'('h20): arg_weights[63:32] <= merge(arg_weights[63:32], w_q, s_q);
-                    ADDR_W'('h28): arg_logits[31:0]   <= merge(arg_logits[31:0], w_q, s_q);
-                    ADDR_W'('h2C): arg_logits[63:32]  <= merge(arg_logits[63:32], w_q, s_q);
-                    ADDR_W'('h34): arg_n_images       <= merge(arg_n_images, w_q, s_q);
+                    ADDR_W'('h10): arg_image[31:0]    <= (arg_image[31:0] & ~wmask) | (w_q & wmask);
+                    ADDR_W'('h14): arg_image[63:32]   <= (arg_image[63:32] & ~wmask) | (w_q & wmask);
+                    ADDR_W'('h1C): arg_weights[31:0]  <= (arg_weights[31:0] & ~wmask) | (w_q & wmask);
+                    ADDR_W'('h20): arg_weights[63:32] <= (arg_weights[63:32] & ~wmask) | (w_q & wmask);
+                    ADDR_W'('h28): arg_logits[31:0]   <= (arg_logits[31:0] & ~wmask) | (w_q & wmask);
+                    ADDR_W'('h2C): arg_logits[63:32]  <= (arg_logits[63:32] & ~wmask) | (w_q & wmask);
+                    ADDR_W'('h34): arg_n_images       <= (arg_n_images & ~wmask) | (w_q & wmask);
                     default: ;
                 endcase
             end
