@@ -27,8 +27,9 @@ SHIPPED = ("pyproject.toml", "setup.py", "README.md", "ivit_hls", "hw", "templat
 pytestmark = pytest.mark.slow
 
 
-def _run(cmd, **kw):
-    proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
+def _run(cmd, cwd, **kw):
+    """Run ``cmd`` in ``cwd`` (never the caller's folder); its output on failure."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, **kw)
     assert proc.returncode == 0, f"{cmd}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
@@ -48,7 +49,7 @@ def wheels(tmp_path_factory):
             shutil.copy(path, src / name)
     dist = root / "dist"
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-          "-w", str(dist), str(src), str(src / "host")])
+          "-w", str(dist), str(src), str(src / "host")], cwd=root)
     found = {p.name.split("-")[0]: p for p in dist.glob("*.whl")}
     assert set(found) == {"ivit_hls", "ivit_host"}, found
     return found
@@ -73,12 +74,12 @@ def test_wheel_contents(wheels):
 
 def test_installed_wheel_generates_and_simulates(wheels, tmp_path):
     venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", str(venv)])
+    _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
     py = venv / "bin" / "python"
     _run([str(py), "-m", "pip", "install", "-q", "--no-index", "--no-deps",
-          str(wheels["ivit_host"]), str(wheels["ivit_hls"])])
-    site = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
-                .stdout.strip())
+          str(wheels["ivit_host"]), str(wheels["ivit_hls"])], cwd=tmp_path)
+    site = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                     cwd=tmp_path).stdout.strip())
     (site / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     work = tmp_path / "work"  # outside the checkout
     work.mkdir()
