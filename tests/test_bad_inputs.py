@@ -374,6 +374,10 @@ def _cases() -> list[Case]:
         add(Case(f"{cmd[0]}-manifest-json-list", lambda b, w, k, cmd=cmd: [
             *cmd, str(rewrite_ivit(b.ivit, w / "l.ivit", lambda m, _b: [m]))], "l.ivit"))
     add(Case("rtl-sim-array-0", lambda b, w, k: ["rtl-sim", str(b.ivit), "--array", "0"], "N"))
+    add(Case("explore-huge-seed", lambda b, w, k: [
+        "explore", "--model", "deit_tiny", "--seed", str(10**30)], "--seed"))
+    add(Case("rtl-sim-negative-seed", lambda b, w, k: ["rtl-sim", str(b.ivit), "--seed", "-5"],
+             "--seed", known_bug="rtl-sim passes a negative --seed to numpy (commands/rtl_sim.py)"))
     add(Case("explore-unknown-model", lambda b, w, k: ["explore", "--model", "resnet50"],
              "unknown model"))
     add(Case("train-no-data", lambda b, w, k: [
