@@ -91,7 +91,10 @@ def write_tree(files: dict[str, bytes], out: str | os.PathLike, force: bool = Fa
                 try:
                     os.replace(tmp, out)
                 except BaseException:
-                    os.replace(old / "prev", out)  # --force must never lose the old folder
+                    try:
+                        os.replace(old / "prev", out)  # --force must never lose the old folder
+                    except OSError:  # a concurrent run took its place: keep ours aside
+                        old = None
                     raise
             else:
                 os.replace(tmp, out)
