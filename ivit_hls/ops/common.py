@@ -20,7 +20,7 @@ _INT32_LIMIT = 1 << 31
 
 def check_acc(layer, acc: np.ndarray) -> np.ndarray:
     """Refuse an accumulator that left int32 (range analysis should have caught it)."""
-    peak = int(np.abs(acc).max(initial=0))
+    peak = max(int(acc.max(initial=0)), -int(acc.min(initial=0)))
     if peak >= _INT32_LIMIT:
         raise OverflowError(f"layer {layer.name}: accumulator {peak} does not fit int32")
     return acc

@@ -54,7 +54,9 @@ class Linear(OpDef):
 
     def golden(self, layer, x):
         p = layer.params
-        acc = check_acc(layer, spec.int_matmul(x, weight_t(layer)) + p["bias"])
+        acc = spec.int_matmul(x, weight_t(layer))
+        acc += p["bias"]
+        check_acc(layer, acc)
         bits = layer.attrs.out_bits
         return acc if bits is None else spec.requant(acc, p["m"], p["e"], bits)
 

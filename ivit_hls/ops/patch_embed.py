@@ -68,8 +68,10 @@ class PatchEmbed(OpDef):
 
     def golden(self, layer, image):
         p = layer.params
-        acc = check_acc(layer, spec.int_matmul(patches_of(image, layer.attrs.patch),
-                                               weight_t(layer)) + p["bias"])
+        acc = spec.int_matmul(patches_of(image, layer.attrs.patch),
+                                               weight_t(layer))
+        acc += p["bias"]
+        check_acc(layer, acc)
         tokens = spec.saturate(spec.requant(acc, p["m"], p["e"]) + p["pos"], layer.attrs.out_bits)
         cls = np.broadcast_to(np.asarray(p["cls"], dtype=np.int64),
                               (image.shape[0], 1, np.asarray(p["cls"]).shape[-1]))

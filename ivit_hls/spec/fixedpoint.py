@@ -95,10 +95,19 @@ def requant(acc, m, e, bits: int | None = None, offset=0) -> np.ndarray:
     The caller guarantees ``|acc*m| + |offset| + 2^(e-1) < 2^63`` (range analysis proves it).
     """
     acc = np.asarray(acc, dtype=np.int64)
-    prod = acc * np.asarray(m, dtype=np.int64) + np.asarray(offset, dtype=np.int64)
-    y = round_shift(prod, e)
-    return y if bits is None else saturate(y, bits)
-
+    e = np.asarray(e, dtype=np.int64)
+    y = np.asarray(np.multiply(acc, np.asarray(m, dtype=np.int64), dtype=np.int64))
+    # offset + 2^(e-1) first: int64 addition is associative, so this is (acc·m + offset) + half
+    rnd = np.asarray(offset, dtype=np.int64) + (np.int64(1) << (e - 1))
+    if np.broadcast_shapes(y.shape, rnd.shape, e.shape) == y.shape and y.base is None:
+        y += rnd
+        y >>= e
+    else:
+        y = (y + rnd) >> e
+    if bits is not None:
+        lo, hi = signed_range(bits)
+        np.clip(y, lo, hi, out=y)
+    return y
 
 def bit_length(x) -> np.ndarray:
     """Number of bits of each non-negative int64 (0 for 0), like ``int.bit_length``."""
