@@ -2,8 +2,8 @@
 
 ``build_module(model, target)`` lowers every layer (``ops.LOWER``), keeps one PrimFunc per
 distinct kernel key, and compiles them as one ``IRModule``: for ``llvm`` directly, for
-``cuda`` after dlight's default GPU schedules (matmul / reduction / fallback rules) and with
-the device code compiled by nvcc for the requested arch. ``export(model, path)`` writes that
+``cuda`` after GPU schedules (``schedule_cuda``) and with the device code compiled by nvcc
+for the requested arch. ``export(model, path)`` writes that
 library so a GPU machine needs only TVM's runtime to load it (``TvmExecutor(lib=path)``).
 """
 
@@ -66,14 +66,58 @@ def build_module(model, target: str = "llvm", arch: str = "sm_90"):
         return tvm.compile(mod, target="llvm")
     if target != "cuda":
         raise ValueError(f"unknown TVM target {target!r} (llvm or cuda)")
-    from tvm.s_tir import dlight as dl
-
     os.environ.setdefault("TVM_CUDA_COMPILE_MODE", "nvcc")
     tgt = cuda_target(arch)
-    with tgt:
-        mod = dl.ApplyDefaultSchedule(dl.gpu.Matmul(), dl.gpu.GEMV(), dl.gpu.Reduction(),
-                                      dl.gpu.GeneralReduction(), dl.gpu.Fallback())(mod)
-    return tvm.compile(mod, target=tgt)
+    return tvm.compile(schedule_cuda(mod, tgt), target=tgt)
+
+
+#: GEMM kernels get dlight's tensorised matmul schedule when it applies
+_GEMM_PREFIXES = ("ivit_linear", "ivit_qk", "ivit_pv", "ivit_patch")
+THREADS = 256
+
+
+def _thread_per_output(func):
+    """Every block of ``func`` as its own kernel: spatial loops fused and bound to
+    blockIdx/threadIdx, reduction loops serial in the thread. No stage is inlined: dlight's
+    rules inline the square root's Newton stages into one exponentially large expression."""
+    import tvm
+    from tvm import s_tir
+
+    sch = s_tir.Schedule(tvm.IRModule({"main": func}))
+    root = sch.get_sblock("root")
+    for block in sch.get_child_blocks(root):
+        spatial = sum(1 for iv in sch.get(block).iter_vars if iv.iter_type == 0)
+        loops = sch.get_loops(block)[:spatial]
+        fused = sch.fuse(*loops) if len(loops) > 1 else loops[0]
+        bx, tx = sch.split(fused, [None, THREADS])
+        sch.bind(bx, "blockIdx.x")
+        sch.bind(tx, "threadIdx.x")
+    return sch.mod["main"]
+
+
+def schedule_cuda(mod, target):
+    """GPU schedules: dlight's Matmul rule for the GEMM kernels (falling back when it does
+    not apply), one thread per output element for the row-wise integer ops."""
+    import tvm
+    from tvm.s_tir import dlight as dl
+
+    out = {}
+    for gv, func in mod.functions.items():
+        name = gv.name_hint
+        sched = None
+        if name.startswith(_GEMM_PREFIXES):
+            try:
+                with target:
+                    single = dl.ApplyDefaultSchedule(dl.gpu.Matmul())(tvm.IRModule({name: func}))
+                cand = single[name]
+                if cand.attrs is not None and cand.attrs.get("tirx.is_scheduled", False):
+                    sched = cand
+            except Exception:  # a rule that does not fit this kernel: plain schedule
+                sched = None
+        if sched is None:
+            sched = _thread_per_output(func).with_attr("tirx.is_scheduled", True)
+        out[name] = sched.with_attr("global_symbol", name)
+    return tvm.IRModule(out)
 
 
 def export(model, path: str, target: str = "cuda", arch: str = "sm_90") -> str:
