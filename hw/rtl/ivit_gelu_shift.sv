@@ -26,7 +26,7 @@ module ivit_gelu_shift #(
 );
     localparam int LAT = 7;
     localparam int PR_W = IN_W + R_W;                   // |x| * R
-    localparam int SH_W = 24;                           // (|x| * R) << k below 2^23, else y is capped
+    localparam int SH_W = PR_W + (1 << K_W);            // (|x| * R) << k
     localparam int Y_W = 13;                            // y <= 2^13 - 1
     localparam int H_W = 17;                            // h < 2^16 + 2^14
     localparam int M_W = 12;                            // mantissa <= 1025
@@ -51,11 +51,7 @@ module ivit_gelu_shift #(
 
         assign x  = s_data[l*IN_W +: IN_W];
         assign ax = x[IN_W-1] ? IN_W'(-x) : IN_W'(x);   // |-2^(IN_W-1)| fits unsigned
-        // y saturates once (|x| R) << k >= 2^23, i.e. |x| R >= 2^(23-k): a narrow shifter and
-        // one comparison instead of a full-width shift.
-        logic ovf;
-        assign ovf = (SH_W + PR_W)'(prod) >= ((SH_W + PR_W)'(1) << (5'd23 - 5'(cfg_k)));
-        assign ys  = (SH_W'(prod) << cfg_k) + SH_W'(512);
+        assign ys = (SH_W'(prod) << cfg_k) + SH_W'(512);
 
         // Mantissa of 2^(-g/1024): the corrected form with I0 = 1024 (b = -64, 3168, 8160).
         logic signed [19:0] sg, l0, l1, l2, lo01, low;
@@ -70,10 +66,10 @@ module ivit_gelu_shift #(
         assign xa = OUT_W'(x5);
         assign sa = OUT_W'($signed({1'b0, sigma}));
 
-        // (m << 15) >> (q + 10) = m << (5 - q) for q <= 5, m >> (q - 5) otherwise (q >= 1)
-        logic [15:0] pm;                                // <= 2^14 + 16
-        assign pm = q <= 6'd5 ? 16'(16'(mant) << (6'd5 - q))
-                  : (q >= 6'd16 ? 16'd0 : 16'(mant >> (q - 6'd5)));
+        logic [15:0] pm;                                // (m << 15) >> (q + 10) <= 2^14 + 16
+        logic [6:0]  psh;
+        assign psh = 7'(q) + 7'd10;
+        assign pm  = psh >= 7'd27 ? 16'd0 : 16'((27'(mant) << 15) >> psh);
 
         always_ff @(posedge clk) begin
             if (en) begin
@@ -81,7 +77,7 @@ module ivit_gelu_shift #(
                 prod <= PR_W'(ax) * PR_W'(cfg_r);
                 x0   <= x;
                 // 2: y = min(round((|x| R << k) / 2^10), 2^13 - 1)
-                y  <= ovf || (ys >> 10) > SH_W'(Y_MAX) ? Y_MAX : Y_W'(ys >> 10);
+                y  <= (ys >> 10) > SH_W'(Y_MAX) ? Y_MAX : Y_W'(ys >> 10);
                 x1 <= x0;
                 // 3: the square
                 sq  <= (2*Y_W)'(y) * (2*Y_W)'(y);
