@@ -39,8 +39,11 @@ def _fn_name(key: str) -> str:
 def ir_module(model):
     """The IRModule of the model's distinct kernels (global symbols ``ivit_<key>``)."""
     import tvm
-    from tvm import te
 
+    from . import ops
+
+    ops.load_te()
+    te = ops.te
     funcs = {}
     for _, kernel in plan(model):
         name = _fn_name(kernel.key)

@@ -16,11 +16,23 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-import tvm
-from tvm import te, tirx
 
 from ... import spec
 from ..common import attr, attr_or, exp_form, gelu_form, out_dtype, sat_bounds
+
+# The compiler modules are imported on first build: a machine with only TVM's runtime
+# (which loads an exported library) has no tvm.te / tvm.tirx compiler.
+te = tirx = None
+
+
+def load_te() -> None:
+    """Import TVM's tensor-expression modules (needs the full TVM, not the runtime only)."""
+    global te, tirx
+    from tvm import te as te_mod
+    from tvm import tirx as tirx_mod
+
+    te, tirx = te_mod, tirx_mod
+
 
 I64 = "int64"
 #: mantissa tables are padded to this many entries so layers with different I0 share code
