@@ -16,6 +16,7 @@ import logging
 import mmap
 import random
 import time
+from pathlib import Path
 
 import cocotb
 from cocotb.clock import Clock
@@ -56,8 +57,8 @@ async def _stall(ch, rng: random.Random, p: float, mean_idle: int = 16):
 async def run_engine(dut):
     cfg = streams.config()
     rng = random.Random(int(cfg.get("seed", 0)))
-    weights = open(cfg["weights"], "rb").read()
-    image = open(cfg["image"], "rb").read()
+    weights = Path(cfg["weights"]).read_bytes()
+    image = Path(cfg["image"]).read_bytes()
     n_images = int(cfg.get("n_images", 1))
     logits_bytes = int(cfg["logits_bytes"])
     w_addr = 0

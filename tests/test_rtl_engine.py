@@ -79,6 +79,30 @@ def test_cycle_model_gemm_terms(deit_tiny_224):
     assert engine_model.step_cycles(step, prog, mem) == expect
 
 
+@pytest.mark.parametrize("n", [4, 8, 16])
+def test_whole_model_program_on_the_interpreter(n):
+    """Patch embedding, two blocks, class-token norm and head: the descriptor table read back
+    from the blob and executed step by step equals the golden model on every layer."""
+    from ivit_hls import golden
+    from ivit_hls.api import quantize_model
+    from ivit_hls.rtl import engine, engine_ref
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = quantize_model("deit_tiny", depth=2, img_size=48, calib_random=2, seed=1)
+    image = np.random.default_rng(5).integers(-127, 128, size=(1, 3, 48, 48))
+    gold = golden.run(model, image, trace=True)
+    prog = engine.build_program(model, engine.EngineConfig(n=n, max_beats=64, pdepth=256))
+    region = engine_ref.execute(prog, engine.image_rows(model, image[0]))
+    layers = engine.decode_trace(prog, region)
+    assert list(layers) == [ly.name for ly in model.layers]
+    for name in prog.layers:
+        np.testing.assert_array_equal(layers[name], gold.trace[name][0],
+                                      err_msg=f"first differing layer: {name}")
+    out = engine.unpack_tensor(region, 1, 1000, prog.cfg)
+    np.testing.assert_array_equal(out[0], gold.logits[0])
+
+
 def test_form_mismatch_is_refused(deit_tiny_224):
     from ivit_hls.errors import IvitError
     from ivit_hls.rtl import engine
