@@ -77,6 +77,8 @@ def build_module(model, target: str = "llvm", arch: str = "sm_90"):
 #: GEMM kernels get dlight's tensorised matmul schedule when it applies
 _GEMM_PREFIXES = ("ivit_linear", "ivit_qk", "ivit_pv", "ivit_patch")
 THREADS = 256
+#: kernels that the last ``schedule_cuda`` call gave dlight's Matmul schedule (for reports)
+DLIGHT_APPLIED: set = set()
 
 
 def _thread_per_output(func):
@@ -113,8 +115,9 @@ def schedule_cuda(mod, target):
                 with target:
                     single = dl.ApplyDefaultSchedule(dl.gpu.Matmul())(tvm.IRModule({name: func}))
                 cand = single[name]
-                if cand.attrs is not None and cand.attrs.get("tirx.is_scheduled", False):
+                if not tvm.ir.structural_equal(cand, func):  # the rule applied
                     sched = cand
+                    DLIGHT_APPLIED.add(name)
             except Exception:  # a rule that does not fit this kernel: plain schedule
                 sched = None
         if sched is None:
