@@ -22,7 +22,7 @@ from .parts import bytes_per_cycle, part_info
 #: array's MAC-bound ideal (>= 80 % of the PEs busy); the fastest fitting one otherwise.
 MAX_RATIO = 1.25
 #: Candidate column counts (the array's output lanes) and lane multipliers.
-COLUMNS = (8, 12, 16, 20, 22, 24, 28, 32, 40, 44, 48, 56, 64)
+COLUMNS = (4, 8, 12, 16, 20, 22, 24, 28, 32, 40, 44, 48, 56, 64)
 LANE_FACTORS = (0.5, 1, 2)
 #: Epilogue lanes as fractions of the columns: a tile of R x C results drains in
 #: R * ceil(C / E) cycles, hidden under the next tile's K steps when that is long enough.

@@ -1,0 +1,83 @@
+"""The engine's model pieces: constant division, unit cycle formulas, memories, exploration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ivit_hls.errors import IvitError
+from ivit_hls.hls.recip import const_divisor
+from ivit_hls.ops.base import GemmShape
+from ivit_hls.ops.common import attention_cycles, gemm_ddr, onchip_gemm_cycles, strip_cycles
+from ivit_hls.perf.cycles import EngineSpec, bram_blocks, uram_blocks
+
+
+@pytest.mark.parametrize("d", [1, 3, 7, 192, 197, 384, 768, 1000, 1024, 1536])
+def test_const_divisor_is_floor_division(d):
+    bound = 16 * d * (1 << 15)          # 16 * sum of d int16 values
+    div = const_divisor(d, bound)
+    rng = np.random.default_rng(d)
+    edge = np.r_[np.arange(-bound, -bound + 4 * d), np.arange(bound - 4 * d, bound + 1),
+                 np.arange(-4 * d, 4 * d)]
+    for n in [*edge.tolist(), *rng.integers(-bound, bound + 1, 20000).tolist()]:
+        assert div.apply(n) == n // d, (d, n)
+    assert (bound + div.offset) * div.mul < 1 << 63
+
+
+def test_const_divisor_refuses_what_int64_cannot_hold():
+    with pytest.raises(IvitError):
+        const_divisor(3, 1 << 62)
+
+
+def test_gemm_formula_by_hand():
+    """M=197, N=384, K=384 on 66x32, 64 B/cycle: 12 panels of 384x32 bytes, 3 row tiles."""
+    eng = EngineSpec(66, 32, 32, 64)
+    cycles, wbytes = gemm_ddr(197, 384, 384, eng)
+    load = 384 * 32 // 64 + 64                  # 192 words + latency
+    comp = 3 * max(384, 66)                     # drains hidden under the next tile
+    assert cycles == load + 11 * max(comp, load) + comp + 66 + 6 + 8
+    assert wbytes == 12 * 384 * 32 == 384 * 384
+    # a load-bound GEMM (one row): the panel reads set the pace
+    cycles, _ = gemm_ddr(1, 1000, 192, EngineSpec(16, 16, 16, 64))
+    load = 192 * 16 // 64 + 64
+    assert cycles == load + 62 * max(192, load) + 192 + 16 + 14
+
+
+def test_drain_bound_tiles_and_attention():
+    eng = EngineSpec(99, 32, 32, 64, 8)             # 8 epilogue lanes: 4 chunks per row
+    d = 99 * 4
+    assert strip_cycles(7, 64, 1, d) == 7 * d + d + 14          # K=64 < drain: drain-bound
+    assert onchip_gemm_cycles(GemmShape(197, 197, 64, 6), eng) == 6 * 2 * strip_cycles(7, 64, 1, d)
+    eng = EngineSpec(99, 32, 32, 64)
+    array = strip_cycles(7, 64, 1, 99) + strip_cycles(2, 197, 2, 99)
+    vec = [99 * 2 * 7, 98 * 2 * 7]
+    want = 108 + vec[0] + 6 * sum(max(array, v) for v in vec)
+    assert attention_cycles(197, 6, 64, 2, eng) == want
+
+
+def test_memory_blocks_use_the_best_aspect_ratio():
+    assert bram_blocks(1024, 36) == 1 and bram_blocks(512, 72) == 1
+    assert bram_blocks(4096, 8) == 1            # 4K x 9
+    assert bram_blocks(4096, 16) == 2           # 2K x 18, twice
+    assert bram_blocks(300, 512) == 8           # 512 x 72, eight wide
+    assert bram_blocks(32, 512) == 0            # 32 words deep: LUTRAM
+    assert bram_blocks(200, 8) == 0             # 1,600 bits: LUTRAM
+    assert uram_blocks(4096, 72) == 1 and uram_blocks(8192, 128) == 4
+
+
+def test_explore_chooses_a_fitting_pareto_design(small_int_model):
+    from ivit_hls.perf.explore import MAX_RATIO, explore, pareto
+
+    res = explore(small_int_model, "xczu9eg-ffvb1156-2-e", 300.0)
+    front, best = res["pareto"], res["best"]
+    assert front and best in front and best.fits
+    assert all(p.fits for p in front) and front == pareto(res["points"])
+    key = lambda p: (p.cycles, p.dsp, p.bram36, p.uram, p.ddr_gbps)  # noqa: E731
+    for p in front:     # nothing fitting dominates a Pareto point
+        assert not any(q.fits and all(a <= b for a, b in zip(key(q), key(p))) and key(q) != key(p)
+                       for q in res["points"])
+    efficient = [p for p in front if p.ratio <= MAX_RATIO]
+    if efficient:
+        assert best.ratio <= MAX_RATIO and best.cycles == min(p.cycles for p in efficient)
+    with pytest.raises(IvitError):
+        explore(small_int_model, "xcfoo-bar", 300.0)
