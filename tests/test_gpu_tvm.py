@@ -67,3 +67,15 @@ def test_deit_tiny_cuda_library_compiles_for_sm90(tmp_path):
     assert data[:4] == b"\x7fELF" and len(data) > 10_000
     meta = json.load(open(path + ".json"))
     assert meta["arch"] == "sm_90" and len(meta["functions"]) >= 8
+
+
+def test_too_wide_activations_are_refused(small):
+    """A model whose GEMM operand is wider than int8 is refused, not wrapped silently."""
+    import copy
+
+    wide = copy.deepcopy(small)
+    ln = wide.layer("blocks.0.norm1")
+    ln.attrs = type(ln.attrs)(**{**vars(ln.attrs), "out_bits": 12}) \
+        if not isinstance(ln.attrs, dict) else {**ln.attrs, "out_bits": 12}
+    with pytest.raises(IvitError, match="blocks.0.attn.qkv"):
+        plan(wide)

@@ -23,6 +23,8 @@ BACKENDS = ("tvm-llvm", "tvm-cuda", "triton")
 def _images(model, images) -> np.ndarray:
     from ..golden.executor import _check_image  # the golden model's own input rules
 
+    if int(model.config["input"]["bits"]) > 8:
+        raise IvitError("the GPU executors take int8 images (the model's input is wider)")
     return _check_image(model, images)
 
 

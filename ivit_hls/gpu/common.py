@@ -52,6 +52,28 @@ def check_table(table: Mapping[str, Any], backend: str, model=None) -> None:
         raise IvitError(f"{backend}: no GPU lowering for layer kind(s) {', '.join(missing)}")
 
 
+#: Widest input each kind's kernels take, per input position (None: a raw int32 sum).
+_INPUT_BITS = {"linear": (8,), "qk_matmul": (8,), "pv_matmul": ("probs", 8), "shiftmax": (8,),
+               "gelu": (8,), "layernorm": (16,), "residual_add": (None, 16)}
+
+
+def check_widths(model) -> None:
+    """``IvitError`` if a tensor is wider than the GPU kernels' storage for it (int8 GEMM
+    operands, int16 LayerNorm and residual inputs); the kernels would wrap it silently."""
+    bits = {"image": int(model.config["input"]["bits"])}
+    for layer in model.layers:
+        for src, want in zip(layer.inputs, _INPUT_BITS.get(layer.kind, ())):
+            have = bits.get(src)
+            ok = (have is None) if want is None else (
+                want == "probs" or (have is not None and have <= want))
+            if not ok:
+                raise IvitError(f"layer {layer.name!r}: input {src!r} has {have} bits, the GPU "
+                                f"kernels take {want if want is not None else 'a raw sum'}")
+        bits[layer.name] = None if layer.kind == "shiftmax" else attr_or(layer, "out_bits", None)
+        if layer.kind == "patch_embed" and bits["image"] > 8:
+            raise IvitError("the GPU executors take int8 images")
+
+
 def out_dtype(bits) -> np.dtype:
     """Narrowest signed storage type for a layer output of ``bits`` (None: raw int32 sums)."""
     if bits is None:

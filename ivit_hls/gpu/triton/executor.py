@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..common import attr, check_table, gelu_form
+from ..common import attr, check_table, check_widths, gelu_form
 from .lower import LOWER, Context, linear
 
 
@@ -25,6 +25,7 @@ def plan(model, fuse: bool) -> list[tuple]:
     ``gelu`` (shift or symmetric form) that alone consumes it. A fused pair produces only the second layer's tensor.
     """
     check_table(LOWER, "triton", model)
+    check_widths(model)
     uses = _consumers(model)
     steps, layers, i = [], model.layers, 0
     while i < len(layers):
@@ -55,11 +56,12 @@ class TritonExecutor:
         self.model = model
         self.ctx = Context(torch.device(device))
         self._graphs: dict[int, tuple] = {}
+        self._plans = {fuse: plan(model, fuse) for fuse in (False, True)}
 
     def forward(self, images: torch.Tensor, trace: bool = False) -> dict[str, torch.Tensor]:
         """Every layer's output (``trace``) or only the logits tensor, keyed by layer name."""
         tensors = {"image": images}
-        for step in plan(self.model, fuse=not trace):
+        for step in self._plans[not trace]:
             first = step[0]
             args = [tensors[s] for s in first.inputs]
             if len(step) == 1:

@@ -90,8 +90,12 @@ class Context:
         return self._params[key]
 
     def scalar(self, value) -> torch.Tensor:
-        """A one-element int64 tensor (scalar multipliers read with stride 0)."""
-        return torch.tensor([int(value)], dtype=torch.int64, device=self.device)
+        """A one-element int64 tensor (scalar multipliers read with stride 0), made once:
+        a host-to-device copy is not allowed while a CUDA graph is being captured."""
+        key = ("scalar", int(value))
+        if key not in self.tables:
+            self.tables[key] = torch.tensor([int(value)], dtype=torch.int64, device=self.device)
+        return self.tables[key]
 
     def empty(self, shape, bits) -> torch.Tensor:
         return torch.empty(tuple(shape), dtype=_TORCH[out_dtype(bits)], device=self.device)

@@ -14,13 +14,14 @@ import os
 
 import numpy as np
 
-from ..common import check_table
+from ..common import check_table, check_widths
 from .ops import LOWER
 
 
 def plan(model):
     """``[(layer, Kernel), ...]`` in model order, with every tensor's shape (no batch axis)."""
     check_table(LOWER, "tvm", model)
+    check_widths(model)
     cfg = model.config
     shapes = {"image": (cfg["in_chans"], cfg["img_size"], cfg["img_size"])}
     steps = []
