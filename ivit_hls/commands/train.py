@@ -103,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     api.timm_name(args.model)
     device = pick_device(args.device)
+    if device.type == "cuda" and "LOCAL_RANK" in os.environ:  # torchrun: one GPU per process
+        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+        torch.cuda.set_device(device)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt, result_file = out / "qat.pt", out / "result.json"
