@@ -8,8 +8,6 @@ outputs are stored in the narrowest type of their width (int8 / int16 / int32).
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import torch
 import triton
@@ -98,6 +96,7 @@ class Context:
         return self.tables[key]
 
     def empty(self, shape, bits) -> torch.Tensor:
+        """An uninitialised device tensor in the storage type of ``bits``."""
         return torch.empty(tuple(shape), dtype=_TORCH[out_dtype(bits)], device=self.device)
 
 

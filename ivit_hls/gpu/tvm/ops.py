@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ... import spec
-from ..common import attr, attr_or, exp_form, gelu_form, out_dtype, sat_bounds
+from ..common import attr, exp_form, gelu_form, out_dtype, sat_bounds
 
 # The compiler modules are imported on first build: a machine with only TVM's runtime
 # (which loads an exported library) has no tvm.te / tvm.tirx compiler.
@@ -435,4 +435,4 @@ LOWER = {
     "gelu": gelu, "residual_add": residual_add,
 }
 
-__all__ = ["LOWER", "Kernel", "MANT_LEN", "attr_or"]
+__all__ = ["LOWER", "Kernel", "MANT_LEN", "load_te"]
