@@ -127,3 +127,52 @@ def layer_cycles(prog: Program, per_step: list, mem: MemTiming | None = None) ->
         m, e = rows.get(name, (0, 0))
         rows[name] = (m + measured, e + step_cycles(s, prog, mem))
     return [(k, m, e) for k, (m, e) in rows.items()]
+
+
+# ------------------------------------------------------------------ resources ---------
+
+#: Per-lane costs of the units (LUT, FF, DSP) on xcup, from Yosys synthesis of the units at
+#: 4 lanes (docs/results/synthesis.md), divided by 4; the array's processing element and its
+#: requant lane from the 8x8 array.
+UNIT_LANE = {
+    "array_pe": (60, 131, 1),
+    "array_requant": (646, 143, 4),
+    "layernorm": (547, 176, 7),
+    "shiftmax": (998, 329, 6),
+    "gelu": (200, 150, 3),
+    "residual": (781, 240, 4),
+    "requant": (646, 143, 4),
+}
+#: RAMB36 capacity in bits, and the widest simple-dual-port configuration (512 x 72)
+BRAM36_BITS, BRAM36_WIDTH, BRAM36_DEPTH = 36864, 72, 512
+
+
+def _bram(width: int, depth: int, read_ports: int = 1) -> int:
+    """RAMB36 count of a width x depth memory (one copy per read port)."""
+    if depth <= BRAM36_DEPTH:
+        per_copy = -(-width // BRAM36_WIDTH)
+    else:
+        per_copy = -(-(width * depth) // BRAM36_BITS)
+    return per_copy * read_ports
+
+
+def resources(cfg) -> dict:
+    """Modelled LUT / FF / DSP / BRAM36 of ``ivit_engine`` with ``cfg`` (an EngineConfig):
+    the units' per-lane costs times the lanes, the buffers as block RAM, and the controller
+    and operand selection (N x N x 32-bit words into N lanes) as LUTs and FFs."""
+    n = cfg.n
+    lut = ff = dsp = 0
+    counts = {"array_pe": n * n, "array_requant": n, "layernorm": n, "shiftmax": n,
+              "gelu": n, "residual": n, "requant": n}
+    for unit, lanes in counts.items():
+        u_lut, u_ff, u_dsp = UNIT_LANE[unit]
+        lut, ff, dsp = lut + lanes * u_lut, ff + lanes * u_ff, dsp + lanes * u_dsp
+    word = n * 32
+    # operand selection: each of N lanes picks one of N words (A, B) out of the buffer row
+    lut += 2 * n * n * 32 // 4
+    # constant tables (4 x CDEPTH beats, asynchronous read) as LUT RAM, FIFOs, DMA, control
+    lut += 4 * cfg.cdepth * cfg.data_w // 64 + 4 * word + 2000
+    ff += 4 * (n * 17 + n * 8 + 1 + n * 70) + 3 * cfg.data_w + 1500
+    bram = (n * _bram(word, cfg.sdepth, read_ports=2)
+            + _bram(cfg.data_w, 2 * cfg.pdepth))
+    return {"LUT": lut, "FF": ff, "DSP": dsp, "BRAM": bram}
