@@ -63,9 +63,12 @@ inline void trace_put(long, long, int64_t) {}
 /// One cycle of the R x C array: every PE multiplies its row operand by its column operand
 /// (`sh` = 8 for the high byte of a byte-sliced 16-bit operand). Accumulation is modular
 /// 32-bit: exact whenever the final sum fits int32, which range analysis proves.
+/// Not inlined: every GEMM of the program calls this one function, so the top's
+/// `ALLOCATION function ... limit=1` can hold the array to one instance.
 template <int R, int C>
-inline void pe_step(uint32_t acc[R][C], const int32_t av[R], const int32_t bv[C], int sh) {
-#pragma HLS INLINE
+void pe_step(uint32_t acc[R][C], const int32_t av[R], const int32_t bv[C], int sh) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
 pe_rows:
     for (int r = 0; r < R; ++r) {
 #pragma HLS UNROLL
