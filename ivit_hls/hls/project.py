@@ -115,8 +115,10 @@ def tb_images(model: IntegerModel, count: int, seed: int) -> np.ndarray:
 def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]:
     """Every file of the project, by relative path, rendered in memory."""
     check_array(model, options.rows, options.cols)
-    plan = lower(model, options.rows, options.cols, getattr(options, "lanes", None),
-                 bytes_per_cycle(options.part, options.clock_mhz))
+    # vector / epilogue lanes: HlsOptions fields when present (0 or absent: the columns)
+    plan = lower(model, options.rows, options.cols, getattr(options, "lanes", None) or None,
+                 bytes_per_cycle(options.part, options.clock_mhz),
+                 getattr(options, "drain", None) or None)
     images = tb_images(model, options.tb_images, options.tb_seed)
     logits = golden_run(model, images).logits
     img_dtype = numpy_dtype(plan.image.ctype)
