@@ -8,6 +8,7 @@ Usage: python bench/accuracy.py [--seeds 0 1 2] [--out docs/results/accuracy.md]
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import re
 import sys
@@ -24,8 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SYNTHESIS = ROOT / "docs" / "results" / "synthesis.md"
 
 #: The RTL units (rows of synthesis.md) that implement each variant's softmax exp and GELU.
-EXP_UNIT = {"shift": "ShiftExp x4", "ibert": "I-BERT i-exp x4"}
-GELU_UNIT = {"shift": "ShiftGELU x4", "symmetric": "ShiftGELU x4", "rowmax": "ShiftGELU x4",
+EXP_UNIT = {("shift", "corrected"): "ShiftExp x4 (corrected)",
+            ("shift", "paper"): "ShiftExp x4 (paper)",
+            ("ibert", "corrected"): "I-BERT i-exp x4", ("ibert", "paper"): "I-BERT i-exp x4"}
+GELU_UNIT = {"shift": "ShiftGELU x4 (shift)", "table": "GELU table x4",
+             "symmetric": "ShiftGELU x4 (symmetric)", "rowmax": "ShiftGELU x4 (row-max)",
              "ibert": "I-BERT i-GELU x4"}
 
 
@@ -42,21 +46,16 @@ def synthesis_costs(path: Path = SYNTHESIS) -> dict:
 
 
 def cost_text(variant, costs: dict) -> str:
-    """The variant's nonlinear units and their LUT/DSP, or why there is none."""
+    """The variant's nonlinear units and their LUT/DSP, or that synthesis.md lacks them."""
     if not variant.integer_only:
         return "float units (not integer-only)"
-    exp = EXP_UNIT[variant.softmax]
     gelu_key = "ibert" if variant.gelu == "ibert" else variant.gelu_form
     parts = []
-    for label in (exp, GELU_UNIT.get(gelu_key)):
-        if label is None:
-            parts.append(f"GELU {gelu_key}: table ROM (not in synthesis.md)")
-        elif label in costs:
+    for label in (EXP_UNIT[(variant.softmax, variant.exp_form)], GELU_UNIT[gelu_key]):
+        if label in costs:
             parts.append(f"{label}: {costs[label][0]} LUT / {costs[label][1]} DSP")
         else:
             parts.append(f"{label}: not in synthesis.md")
-    if variant.exp_form == "paper" and variant.softmax == "shift":
-        parts[0] += " (measured unit; the paper form drops the correction adders)"
     return "; ".join(parts)
 
 
@@ -170,6 +169,9 @@ def main(argv=None) -> None:
                   f"{row.agreement:6.2f} %  {row.seconds:.0f} s")
     out = Path(args.out)
     out.write_text(report(results, time.time() - start, args))
+    out.with_suffix(".json").write_text(json.dumps(
+        [{"seed": r.seed, "fp32": r.fp32_acc, "rows": [vars(row) for row in r.rows]}
+         for r in results], indent=1) + "\n")
     plot(results, out.with_suffix(".png"))
     print(f"wrote {out} and {out.with_suffix('.png')}")
 

@@ -48,7 +48,7 @@ def test_report_and_plot(result, tmp_path):
     assert "| QAT, float nonlinear, int8 GEMMs | **no** |" in text
     costs = accuracy.synthesis_costs()
     if costs:  # the units measured in docs/results/synthesis.md appear beside their variant
-        assert "I-BERT i-exp x4: " in text and "ShiftExp x4: " in text
+        assert "I-BERT i-exp x4: " in text and "ShiftExp x4 (corrected): " in text
     accuracy.plot([r], tmp_path / "a.png")
     assert (tmp_path / "a.png").stat().st_size > 1000
 
