@@ -70,7 +70,7 @@ def report(results: list, seconds: float, args) -> str:
         "scikit-learn's bundled digits at their native 8×8, a stratified **20 % training split**",
         f"(359 images; the first {args.test_limit} of the 1438 test images), on a deeper timm "
         f"`VisionTransformer({', '.join(f'{k}={v}' for k, v in ACC_VIT.items())})`: a harder",
-        "task than docs/results/digits.md, so FP32 stays below 100 % and the variants separate.",
+        "task than docs/results/digits.md (FP32 well below 100 %), to see whether variants separate.",
         f"FP32: AdamW 1e-3, one-cycle, {args.float_epochs} epochs. Each variant starts from the",
         "same FP32 model: calibration on 256 training images (EMA min/max), then (QAT) "
         f"{args.qat_epochs} epochs",
