@@ -20,6 +20,17 @@ namespace layer {
 enum GeluFormId { GELU_SHIFT = 0, GELU_SYMMETRIC = 1, GELU_ROWMAX = 2, GELU_TABLE = 3 };
 enum ExpFormId { EXP_CORRECTED = 0, EXP_PAPER = 1 };
 
+}  // namespace layer
+}  // namespace ivit
+
+// Kinds without an engine unit: layer kernels of the plain contract
+// ivit::layer::KIND<CFG>(inputs..., output[, weights]) (Swin layers, I-BERT ablations).
+#include "ibert.h"
+#include "swin.h"
+
+namespace ivit {
+namespace layer {
+
 constexpr int exp_form(int id) { return id == EXP_PAPER ? ivit::EXP_PAPER : ivit::EXP_CORRECTED; }
 constexpr int gelu_form(int id) {
     return id == GELU_SHIFT ? ivit::GELU_SHIFT
