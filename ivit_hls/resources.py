@@ -29,6 +29,18 @@ SOURCE_ROOT = _root()
 IN_CHECKOUT = SOURCE_ROOT == _PACKAGE.parent
 
 
+def build_dir(*parts: str) -> Path:
+    """Where simulator and synthesis builds go: ``build/`` of a checkout, or a per-user cache
+    folder for an installed wheel (never inside site-packages)."""
+    import os
+
+    if IN_CHECKOUT:
+        base = SOURCE_ROOT / "build"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ivit-hls"
+    return base.joinpath(*parts)
+
+
 def source_dir(*parts: str) -> Path:
     """A folder of ``SOURCE_ROOT``; a clear error if this installation does not have it."""
     path = SOURCE_ROOT.joinpath(*parts)

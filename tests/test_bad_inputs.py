@@ -377,12 +377,11 @@ def _cases() -> list[Case]:
     add(Case("explore-huge-seed", lambda b, w, k: [
         "explore", "--model", "deit_tiny", "--seed", str(10**30)], "--seed"))
     add(Case("rtl-sim-negative-seed", lambda b, w, k: ["rtl-sim", str(b.ivit), "--seed", "-5"],
-             "--seed", known_bug="rtl-sim passes a negative --seed to numpy (commands/rtl_sim.py)"))
+             "--seed"))
     add(Case("explore-unknown-model", lambda b, w, k: ["explore", "--model", "resnet50"],
              "unknown model"))
     add(Case("train-no-data", lambda b, w, k: [
-        "train", "--model", "deit_tiny", "--data", "nowhere", "--out-dir", "o"], "nowhere",
-        known_bug="train creates --out-dir before it checks --data (commands/train.py)"))
+        "train", "--model", "deit_tiny", "--data", "nowhere", "--out-dir", "o"], "nowhere"))
     add(Case("train-negative-epochs", lambda b, w, k: [
         "train", "--model", "deit_tiny", "--data", _mkdir(w / "data"), "--out-dir", "o",
         "--epochs", "-1"], "--epochs"))

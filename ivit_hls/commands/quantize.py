@@ -28,8 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     cal.add_argument("--calib-dir", metavar="DIR", help="calibrate on the images in DIR")
     cal.add_argument("--calib-random", metavar="N", type=int,
                      help="calibrate on N deterministic random images (default 8, as generate)")
-    p.add_argument("--gelu-form", choices=["symmetric", "rowmax"], default="symmetric",
-                   help="ShiftGELU sigmoid form (rowmax: the paper's, for ablations)")
+    p.add_argument("--gelu-form", choices=["shift", "symmetric", "rowmax", "table"],
+                   default="shift",
+                   help="GELU form: shift (default, no per-element division), symmetric (exact "
+                        "division), rowmax (the paper's), table (per-layer 256-entry table)")
+    p.add_argument("--exp-form", choices=["corrected", "paper"], default="corrected",
+                   help="ShiftExp of Shiftmax: corrected (default, bias-corrected) or paper")
     p.add_argument("--seed", type=int, default=0, help="random init / random images seed")
     p.add_argument("--out", required=True, metavar="FILE", help="integer model file to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
@@ -63,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
                                    calib_random=args.calib_random or api.DEFAULT_CALIB_IMAGES,
                                    seed=args.seed,
                                    progress=not args.quiet,
-                                   config=QuantConfig(gelu_form=args.gelu_form))
+                                   config=QuantConfig(gelu_form=args.gelu_form,
+                                                      exp_form=args.exp_form))
     ir.ranges.check(model)
     ir.save(model, out)
     if args.checkpoint is None and not args.pretrained:  # after success: errors stay one line

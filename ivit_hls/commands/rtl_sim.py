@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0.0 <= args.stall < 1.0:
         raise IvitError("--stall must be in [0, 1)")
+    if not 0 <= args.seed < 2 ** 63:
+        raise IvitError(f"--seed {args.seed}: needs 0 <= seed < 2^63")
     model = ir.load(args.file)
     bits = model.config.get("bits", {})
     cfg = engine.EngineConfig(n=args.array, sdepth=args.sdepth,

@@ -73,6 +73,10 @@ def _check(args) -> None:
     out = Path(args.out_dir)
     if out.exists() and not out.is_dir():
         raise IvitError(f"--out-dir {out}: exists and is not a directory")
+    for name in ("data", "val"):
+        folder = getattr(args, name, None)
+        if folder is not None and not Path(folder).is_dir():
+            raise IvitError(f"--{name} {folder}: not a directory")
 
 
 def _rank() -> int:

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from ..errors import IvitError
 from .sources import REPO_ROOT, rtl_sources
+from ..resources import build_dir
 
 #: Folder of the cocotb testbench modules.
 SIM_DIR = REPO_ROOT / "sim"
 #: Where simulator builds go (gitignored).
-BUILD_ROOT = REPO_ROOT / "build" / "rtl_sim"
+BUILD_ROOT = build_dir("rtl_sim")
 
 
 def verilator_env() -> dict[str, str]:

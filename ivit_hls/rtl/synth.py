@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import IvitError
 from .sources import REPO_ROOT, rtl_sources
+from ..resources import build_dir
 
 FAMILIES = ("xcup", "xc7", "ecp5")
 
@@ -96,7 +97,7 @@ def tool_env(cache_dir: Path | None = None) -> dict[str, str]:
     """Environment for the yowasp tools: a persistent WebAssembly cache under build/."""
     env = dict(os.environ)
     if "XDG_CACHE_HOME" not in env:
-        env["XDG_CACHE_HOME"] = str(cache_dir or REPO_ROOT / "build" / "yowasp-cache")
+        env["XDG_CACHE_HOME"] = str(cache_dir or build_dir("yowasp-cache"))
     return env
 
 
@@ -188,7 +189,7 @@ def synthesize(top: str, params: dict, family: str = "xcup", label: str | None =
         raise IvitError("Fmax comes from nextpnr-ecp5: use --family ecp5")
     if nodsp and family == "ecp5":
         raise IvitError("-nodsp is a synth_xilinx option: use --family xcup or xc7")
-    work = Path(workdir) if workdir is not None else REPO_ROOT / "build" / "synth"
+    work = Path(workdir) if workdir is not None else build_dir("synth")
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         tmp = Path(tmp)
