@@ -64,7 +64,8 @@ def test_hooks_agree_on_a_real_model(small_int_model):
         assert isinstance(rp, RtlParams)
         assert (SOURCE_ROOT / "hw" / "rtl" / f"{rp.unit}.sv").is_file(), rp.unit
         for key in ("OUT_W",):
-            if key in rp.unit_params:
+            # a GELU core unit hands its wide product to a requant stage: no output width
+            if key in rp.unit_params and rp.unit not in ("ivit_shiftgelu", "ivit_gelu_shift"):
                 assert rp.unit_params[key] == (32 if out.dtype.bits > 16 and layer.kind == "linear"
                                                else out.dtype.bits), layer.name
 

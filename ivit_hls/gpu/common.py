@@ -101,5 +101,6 @@ def gelu_form(layer) -> str:
 
 
 def exp_form(layer) -> str:
-    """The ShiftExp form a shiftmax layer asks for (``"shift"`` when the attr is absent)."""
-    return str(attr_or(layer, "exp_form", "shift"))
+    """The ShiftExp form a shiftmax layer asks for (``"paper"``, the version-1 meaning, when
+    the attr is absent)."""
+    return str(attr_or(layer, "exp_form", "paper"))

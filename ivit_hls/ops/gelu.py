@@ -73,9 +73,19 @@ class Gelu(OpDef):
         if a.form == "table":
             return IntType(a.out_bits).magnitude
         x = in_bounds[0]
-        proof.add(layer, "1.6875 * (x << k)", 2 * (x << a.k), bounds.INT64)
-        num = (a.i0 << a.n) << GELU_SIGMOID_BITS
-        proof.add(layer, "sigmoid numerator << sigma bits", 2 * num, bounds.INT64)
+        if a.form == "shift":
+            from ..spec.gelu import gelu_recip
+
+            # y = ((|x|·R) << k + 2^9) >> 10 is capped at 2^13 - 1 afterwards; h < 2^16
+            proof.add(layer, "(|x|·R) << k", (x * gelu_recip(a.i0)) << a.k, bounds.INT64 >> 1)
+            y_cap = (1 << 13) - 1
+            h = (1 << 10) + y_cap + (y_cap >> 4) + (y_cap >> 5) + (y_cap * y_cap >> 11) + (
+                y_cap * y_cap >> 14)
+            proof.add(layer, "sigmoid exponent h", h, 1 << 16)
+        else:
+            proof.add(layer, "1.6875 * (x << k)", 2 * (x << a.k), bounds.INT64)
+            num = (a.i0 << a.n) << GELU_SIGMOID_BITS
+            proof.add(layer, "sigmoid numerator << sigma bits", 2 * num, bounds.INT64)
         bounds.requant(proof, layer, x << GELU_SIGMOID_BITS, a.m, a.e)
         return IntType(a.out_bits).magnitude
 
@@ -102,9 +112,19 @@ class Gelu(OpDef):
         arrays = {}
         if a.form == "table":
             arrays["table"] = (layer.params["table"], IntType(a.out_bits))
-        return RtlParams(scalars={"K": a.k, "I0": a.i0, "N": a.n, "M": a.m, "E": a.e,
-                                  "OUT_BITS": a.out_bits},
-                         arrays=arrays,
-                         unit="ivit_gelu_table" if a.form == "table" else "ivit_shiftgelu",
-                         unit_params={"IN_W": ins[0].dtype.bits, "OUT_W": a.out_bits,
-                                      "I0_W": max(a.i0.bit_length(), 1)})
+        scalars = {"K": a.k, "I0": a.i0, "N": a.n, "M": a.m, "E": a.e, "OUT_BITS": a.out_bits}
+        in_w = ins[0].dtype.bits
+        if a.form == "table":
+            unit, params = "ivit_gelu_table", {"IN_W": in_w, "OUT_W": a.out_bits}
+        elif a.form == "shift":
+            from ..spec.gelu import gelu_recip
+
+            scalars["R"] = gelu_recip(a.i0)
+            unit = "ivit_gelu_shift"
+            params = {"IN_W": in_w, "K_W": 4, "R_W": max(scalars["R"].bit_length(), 1),
+                      "OUT_W": in_w + GELU_SIGMOID_BITS + 2}
+        else:   # symmetric (rowmax runs on the same unit with a row-max pass in front)
+            unit = "ivit_shiftgelu"
+            params = {"IN_W": in_w, "OUT_W": in_w + GELU_SIGMOID_BITS + 2,
+                      "I0_W": max(a.i0.bit_length(), 1)}
+        return RtlParams(scalars=scalars, arrays=arrays, unit=unit, unit_params=params)

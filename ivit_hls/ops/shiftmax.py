@@ -62,7 +62,8 @@ class Shiftmax(OpDef):
         length = int(ins[0].shape[-1])
         shifted = 2 * in_bounds[0] << a.k
         proof.add(layer, "pre-shifted exponent (x - max) << k", 2 * shifted, 1 << 63)
-        e_max = a.i0 << a.n
+        # the corrected mantissa may exceed I0 by its correction (at most 6·I0/4096 + 1)
+        e_max = (a.i0 + (6 * a.i0 // 4096 + 1 if a.exp_form == "corrected" else 0)) << a.n
         proof.add(layer, "row sum of ShiftExp", length * e_max, 1 << 62)
         proof.add(layer, "normalization product e*factor <= 2^M",
                   1 << shiftmax_div_bits(a.i0, a.n), 1 << 63)
@@ -85,5 +86,6 @@ class Shiftmax(OpDef):
         return RtlParams(scalars={"K": a.k, "I0": a.i0, "N": a.n, "OUT_BITS": a.out_bits},
                          unit="ivit_shiftmax",
                          unit_params={"IN_W": ins[0].dtype.bits, "OUT_W": a.out_bits,
+                                      "EXP_FORM": 1 if a.exp_form == "corrected" else 0,
                                       "I0_W": max(a.i0.bit_length(), 1),
                                       "LEN": int(ins[0].shape[-1])})
