@@ -23,7 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--ivit", metavar="FILE", help="an integer model file (.ivit)")
     p.add_argument("--checkpoint", metavar="FILE", help="float weights for --model")
     p.add_argument("--out", required=True, metavar="DIR", help="project directory to create")
-    p.add_argument("--array", default=DEFAULT_ARRAY, help=f"systolic array ROWSxCOLS (default {DEFAULT_ARRAY})")
+    p.add_argument("--array", default=DEFAULT_ARRAY,
+                   help=f"systolic array ROWSxCOLS, or auto (the design `explore` chooses for "
+                        f"--part and --clock; default {DEFAULT_ARRAY})")
     p.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default {DEFAULT_PART})")
     p.add_argument("--clock", default=DEFAULT_CLOCK, help=f"target clock (default {DEFAULT_CLOCK})")
     p.add_argument("--tb-images", type=int, default=DEFAULT_TB_IMAGES, metavar="N",
@@ -55,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from ..outdir import check_out_dir
 
     start = time.perf_counter()
-    rows, cols = parse_array(args.array)
+    auto = str(args.array).strip().lower() == "auto"
+    rows, cols = (16, 16) if auto else parse_array(args.array)
     options = HlsOptions(rows=rows, cols=cols, part=parse_part(args.part),
                          clock_mhz=parse_clock(args.clock),
                          tb_images=parse_tb_images(args.tb_images))
@@ -65,6 +68,13 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_out_dir(out, args.force)  # before the slow part
     model = load_model(args)
+    if auto:
+        import dataclasses
+
+        from ..perf.explore import best_engine
+
+        rows, cols, lanes, drain = best_engine(model, options.part, options.clock_mhz)
+        options = dataclasses.replace(options, rows=rows, cols=cols, lanes=lanes, drain=drain)
     generate(model, out, options, force=args.force)
     if args.model and args.checkpoint is None:  # after success: errors stay one line
         print(f"note: no --checkpoint, {args.model} uses a deterministic random init "
@@ -73,9 +83,15 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     est = json.loads((out / "reports" / "estimate.json").read_text())
-    print(f"wrote {out}: {len(model.layers)} layers on a {rows}x{cols} array, "
-          f"{options.tb_images} golden image(s), "
-          f"{est['total_cycles']:,} cycles/image ({est['latency_ms']} ms at "
-          f"{options.clock_mhz:g} MHz, {est['ratio_to_mac_bound']}x the MAC bound) "
+    res, ddr, arr = est["resources"], est["ddr"], est["array"]
+    verdict = {True: "fits", False: "does NOT fit", None: "(capacities unknown for)"}[
+        res.get("fits")]
+    print(f"wrote {out}: {len(model.layers)} layers, {options.tb_images} golden image(s), "
           f"in {time.perf_counter() - start:.1f} s")
+    print(f"engine model: {rows}x{cols} array, {arr['vector_lanes']} vector / "
+          f"{arr['epilogue_lanes']} epilogue lanes: {est['total_cycles']:,} cycles/image = "
+          f"{est['latency_ms']} ms at {options.clock_mhz:g} MHz ({est['ratio_to_mac_bound']}x "
+          f"the MAC bound), DDR {ddr['needed_gbps']} GB/s needed on a "
+          f"{ddr['port_gbps']} GB/s weight port; DSP {res['dsp']}, BRAM36 {res['bram36']}, "
+          f"URAM {res['uram']}: {verdict} {options.part}")
     return 0

@@ -22,6 +22,8 @@ class HlsOptions:
 
     rows: int = 16
     cols: int = 16
+    lanes: int = 0          # vector-unit lanes (0: the columns)
+    drain: int = 0          # epilogue lanes (0: the columns)
     part: str = DEFAULT_PART
     clock_mhz: float = 300.0
     tb_images: int = DEFAULT_TB_IMAGES
