@@ -12,7 +12,7 @@ from rtl_helpers import needs_sim, run_bench
 pytestmark = needs_sim
 
 
-# Parameter points shared with the DeiT-tiny block test (ivit_hls.rtl.block.UNITS) where they
+# Parameter points shared with the DeiT-tiny block test (sim/block_run.py UNITS) where they
 # fit, so that a test session builds each configuration once.
 @pytest.mark.parametrize("lanes,in_w,off_w,out_w", [(8, 18, 64, 8), (4, 25, 32, 8), (3, 32, 32, 16)])
 def test_requant(lanes, in_w, off_w, out_w):

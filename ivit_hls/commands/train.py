@@ -73,10 +73,6 @@ def _check(args) -> None:
     out = Path(args.out_dir)
     if out.exists() and not out.is_dir():
         raise IvitError(f"--out-dir {out}: exists and is not a directory")
-    for name in ("data", "val"):
-        folder = getattr(args, name, None)
-        if folder is not None and not Path(folder).is_dir():
-            raise IvitError(f"--{name} {folder}: not a directory")
 
 
 def _rank() -> int:
@@ -106,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
 
     _check(args)
     api.timm_name(args.model)
+    for name in ("data", "val"):   # before --out-dir is created
+        folder = getattr(args, name, None)
+        if folder is not None and not Path(folder).is_dir():
+            raise IvitError(f"--{name} {folder}: not a directory")
     device = pick_device(args.device)
     if device.type == "cuda" and "LOCAL_RANK" in os.environ:  # torchrun: one GPU per process
         device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))

@@ -1,4 +1,5 @@
-"""Run one encoder block of an integer model on the RTL units, as its controller would.
+"""Test harness: run one encoder block of an integer model on the RTL units, driven from Python
+(the hardware controller is the ivit_engine top; this drives each unit on its own).
 
 The controller tiles each layer onto a unit (GEMMs onto the systolic array, rows onto
 Shiftmax / I-LayerNorm, element streams onto ShiftGELU, requant and the residual adder),
@@ -17,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ops.common import split_heads
-from ..ir.model import IntegerModel
-from ..spec.gelu import gelu_recip
-from . import cycles, simrun
-from .bits import pack, unpack
+from ivit_hls.ops.common import split_heads
+from ivit_hls.ir.model import IntegerModel
+from ivit_hls.spec.gelu import gelu_recip
+from ivit_hls.rtl import cycles, simrun
+from ivit_hls.rtl.bits import pack, unpack
 
 # Unit configurations used by the block (one Verilator build each).
 ARRAY = dict(ROWS=8, COLS=8)
