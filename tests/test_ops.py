@@ -83,3 +83,23 @@ def test_bounds_hold_on_data(small_int_model):
         mags[layer.name] = layer.op.bounds(layer, [mags[s] for s in layer.inputs],
                                            [types[s] for s in layer.inputs], proof)
         assert np.abs(trace[layer.name]).max() <= mags[layer.name], layer.name
+
+
+#: kinds the RTL engine runs (``OpDef.engine``); it refuses the Swin and I-BERT kinds
+ENGINE_KINDS = {"linear", "patch_embed", "layernorm", "qk_matmul", "shiftmax", "pv_matmul",
+                "gelu", "residual_add"}
+
+
+def test_the_rtl_engine_lowers_the_vit_kinds_and_refuses_the_rest():
+    from types import SimpleNamespace
+
+    from ivit_hls.errors import IvitError
+    from ivit_hls.rtl.engine_lower import EngineCtx
+
+    lowered = {k for k, op in REGISTRY.items() if type(op).engine is not OpDef.engine}
+    assert lowered == ENGINE_KINDS
+    ctx = EngineCtx(None, None, 4)
+    for kind in sorted(set(REGISTRY) - ENGINE_KINDS):
+        layer = SimpleNamespace(name=f"l_{kind}")
+        with pytest.raises(IvitError, match=f"l_{kind} of kind {kind} has no engine lowering"):
+            REGISTRY[kind].engine(layer, [], ctx)

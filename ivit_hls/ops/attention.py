@@ -78,6 +78,19 @@ class QKMatmul(OpDef):
     def rtl(self, layer, ins, out):
         return _rtl(layer, ins[0].dtype.bits)
 
+    def engine(self, layer, ins, ctx):
+        # one GEMM per head against K^T read from the buffer; each head's rows padded to N
+        qkv, a = ins[0], layer.attrs
+        t = qkv.rows
+        rg = ctx.cdiv(t, ctx.n)
+        out = ctx.new(layer.name, a.heads * rg * ctx.n, t)
+        for hh in range(a.heads):
+            ctx.gemm(f"{layer.name}[{hh}]", qkv, out, k=a.head_dim, n_cols=t,
+                     sat=a.out_bits, mode=ctx.B_KT, a_choff=hh * a.head_dim, b=qkv,
+                     b_choff=(a.heads + hh) * a.head_dim,
+                     o_base=out.base + hh * rg * out.stride, m=a.m, e=a.e, rows=t)
+        out.info_head_rows = t
+        return out
 
 @register
 class PVMatmul(OpDef):
@@ -132,3 +145,17 @@ class PVMatmul(OpDef):
         # unsigned probabilities enter the signed array one bit wider
         p = ins[0].dtype
         return _rtl(layer, p.bits + (0 if p.signed else 1))
+
+    def engine(self, layer, ins, ctx):
+        prob, qkv = ins
+        a, t = layer.attrs, qkv.rows
+        if a.head_dim % ctx.n:
+            raise ctx.refuse(f"head_dim {a.head_dim} is not a multiple of N = {ctx.n}")
+        rg = ctx.cdiv(t, ctx.n)
+        out = ctx.new(layer.name, t, a.heads * a.head_dim)
+        for hh in range(a.heads):
+            pa = ctx.view(prob.name, t, t, prob.base + hh * rg * prob.stride)
+            ctx.gemm(f"{layer.name}[{hh}]", pa, out, k=t, n_cols=a.head_dim, sat=a.out_bits,
+                     mode=ctx.B_V, b=qkv, b_choff=(2 * a.heads + hh) * a.head_dim,
+                     o_cw=hh * a.head_dim // ctx.n, m=a.m, e=a.e)
+        return out

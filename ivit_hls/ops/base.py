@@ -9,6 +9,7 @@ its output type and shape, its GEMM shape where it has one, and one hook per lev
 * ``cycles``  the engine's cycle cost of the layer
 * ``hls``     the per-layer config struct and kernel call of the generated HLS project
 * ``rtl``     the constants the SystemVerilog units take, at their hardware widths
+* ``engine``  the steps of the RTL engine's program (optional: the default refuses the kind)
 
 Backends iterate the model's layers and call ``layer.op.<hook>``; nothing outside this package
 dispatches on a kind string.
@@ -213,6 +214,15 @@ class OpDef:
     def rtl(self, layer, ins: list[TensorType], out: TensorType) -> "RtlParams":
         """Constants of the SystemVerilog unit for this layer (scalars and per-channel arrays)."""
         raise NotImplementedError
+
+    def engine(self, layer, ins: list, ctx):
+        """Emit the RTL engine's steps for the layer through ``ctx`` (an
+        ``ivit_hls.rtl.engine_lower.EngineCtx``); return the output's buffer tensor."""
+        raise ctx.refuse(f"layer {layer.name} of kind {self.kind} has no engine lowering")
+
+    def engine_input(self, layer, in_type: TensorType) -> tuple[int, int]:
+        """Rows and channels of the engine's ``image`` buffer when this layer comes first."""
+        return tuple(in_type.shape[-2:])
 
     # -- shared checks --------------------------------------------------------------------
     def check_params(self, layer) -> None:

@@ -128,3 +128,19 @@ class Gelu(OpDef):
             params = {"IN_W": in_w, "OUT_W": in_w + GELU_SIGMOID_BITS + 2,
                       "I0_W": max(a.i0.bit_length(), 1)}
         return RtlParams(scalars=scalars, arrays=arrays, unit=unit, unit_params=params)
+
+    def engine(self, layer, ins, ctx):
+        x, a = ins[0], layer.attrs
+        ctx.check_form(layer, "GELU form", a.form, ctx.cfg.gelu_form, "gelu_form")
+        ctx.check_unit(layer, a.k, a.i0, a.n)
+        from ..spec.gelu import gelu_recip
+
+        r = gelu_recip(a.i0) if a.form == "shift" else 0
+        if r >= 1 << 13:
+            raise ctx.refuse(f"{layer.name} GELU reciprocal {r} needs more than 13 bits")
+        out = ctx.new(layer.name, x.rows, x.chans)
+        ctx.const(ctx.C_M, a.m, x.chans, layer.name)
+        ctx.const(ctx.C_E, a.e, x.chans, layer.name)
+        ctx.vec(layer.name, ctx.V_GELU, x, out, x.rows, sat=a.out_bits, k=a.k, i0=a.i0,
+                nn=a.n, r=r)
+        return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .. import spec
 from ..spec.layernorm import ISQRT_MAX_INPUT, LN_FRAC_BITS, LN_MEAN_FRAC_BITS
 from . import bounds
@@ -82,3 +84,15 @@ class LayerNorm(OpDef):
                                  "bias": (p["bias"], LN_OFFSET)},
                          unit="ivit_ilayernorm",
                          unit_params={"IN_W": ins[0].dtype.bits, "LEN": ins[0].shape[1]})
+
+    def engine(self, layer, ins, ctx):
+        x, p = ins[0], layer.params
+        rows = 1 if layer.attrs.tokens == "cls" else x.rows
+        out = ctx.new(layer.name, rows, x.chans)
+        bias = np.asarray(p["bias"], dtype=np.int64)
+        ctx.const(ctx.C_LO, bias & 0xFFFFFFFF, x.chans, layer.name)
+        ctx.const(ctx.C_HI, bias >> 32, x.chans, layer.name)
+        ctx.const(ctx.C_M, p["m"], x.chans, layer.name)
+        ctx.const(ctx.C_E, p["e"], x.chans, layer.name)
+        ctx.vec(layer.name, ctx.V_LN, x, out, rows, sat=layer.attrs.out_bits)
+        return out

@@ -93,3 +93,14 @@ class Linear(OpDef):
         return RtlParams(scalars={"OUT_BITS": 32 if raw else layer.attrs.out_bits},
                          arrays=arrays, unit="ivit_systolic",
                          unit_params={"A_W": ins[0].dtype.bits, "OUT_W": out.dtype.bits})
+
+    def engine(self, layer, ins, ctx):
+        x, (a, p) = ins[0], (layer.attrs, layer.params)
+        w = np.asarray(p["weight"], dtype=np.int64)
+        raw = a.out_bits is None
+        out = ctx.new(layer.name, x.rows, w.shape[0])
+        # a raw layer (the head) keeps its int32 accumulators: requant by 2^30 >> 30
+        ctx.gemm(layer.name, x, out, k=w.shape[1], n_cols=w.shape[0],
+                 sat=32 if raw else a.out_bits, mode=ctx.B_DDR, weight=w, bias=p["bias"],
+                 m=(1 << 30) if raw else p["m"], e=30 if raw else p["e"])
+        return out

@@ -111,3 +111,31 @@ class PatchEmbed(OpDef):
                                  "pos": (p["pos"], tok)},
                          unit="ivit_systolic",
                          unit_params={"A_W": ins[0].dtype.bits, "OUT_W": a.out_bits})
+
+    def engine(self, layer, ins, ctx):
+        # tokens = sat(requant(acc) + pos): the GEMM keeps int32, the residual unit adds pos;
+        # row 0 (the class token) is loaded over the output afterwards
+        x, (a, p) = ins[0], (layer.attrs, layer.params)
+        if a.out_bits != 16:
+            raise ctx.refuse(f"{layer.name} needs a 16-bit token stream, not {a.out_bits}")
+        w = np.asarray(p["weight"], dtype=np.int64)
+        acc = ctx.new(layer.name, x.rows, w.shape[0])
+        ctx.gemm(layer.name, x, acc, k=w.shape[1], n_cols=w.shape[0], sat=32, mode=ctx.B_DDR,
+                 weight=w, bias=p["bias"], m=p["m"], e=p["e"])
+        pos = np.zeros((x.rows, a.dim), dtype=np.int64)
+        pos[1:] = p["pos"]
+        pos_t = ctx.new(layer.name + ".pos", x.rows, a.dim)
+        ctx.load(layer.name, pos, pos_t)
+        out = ctx.new(layer.name, x.rows, a.dim)
+        ctx.const(ctx.C_M, 1 << 30, a.dim, layer.name)
+        ctx.const(ctx.C_E, 30, a.dim, layer.name)
+        ctx.vec(layer.name, ctx.V_RES, acc, out, x.rows, b=pos_t, m_b=1 << 30, e_b=30)
+        ctx.load(layer.name, np.asarray(p["cls"])[None],
+                 ctx.view(layer.name + ".cls", 1, a.dim, out.base))
+        ctx.release(acc)
+        ctx.release(pos_t)
+        return out
+
+    def engine_input(self, layer, in_type):
+        a = layer.attrs   # the patch matrix with a leading zero row (the class token's slot)
+        return a.grid[0] * a.grid[1] + 1, a.in_chans * a.patch * a.patch

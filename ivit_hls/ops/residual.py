@@ -66,3 +66,15 @@ class ResidualAdd(OpDef):
                          unit="ivit_residual_add",
                          unit_params={"A_W": ins[0].dtype.bits, "B_W": ins[1].dtype.bits,
                                       "OUT_W": a.out_bits})
+
+    def engine(self, layer, ins, ctx):
+        branch, stream = ins
+        a, p = layer.attrs, layer.params
+        if a.out_bits != 16:
+            raise ctx.refuse(f"{layer.name} must write 16 bits, not {a.out_bits}")
+        out = ctx.new(layer.name, branch.rows, branch.chans)
+        ctx.const(ctx.C_M, p["m_a"], branch.chans, layer.name)
+        ctx.const(ctx.C_E, p["e_a"], branch.chans, layer.name)
+        ctx.vec(layer.name, ctx.V_RES, branch, out, branch.rows, b=stream, m_b=a.m_b,
+                e_b=a.e_b)
+        return out

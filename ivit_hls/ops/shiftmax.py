@@ -89,3 +89,17 @@ class Shiftmax(OpDef):
                                       "EXP_FORM": 1 if a.exp_form == "corrected" else 0,
                                       "I0_W": max(a.i0.bit_length(), 1),
                                       "LEN": int(ins[0].shape[-1])})
+
+    def engine(self, layer, ins, ctx):
+        s, a = ins[0], layer.attrs
+        ctx.check_unit(layer, a.k, a.i0, a.n)
+        ctx.check_form(layer, "the ShiftExp form", a.exp_form, ctx.cfg.exp_form, "exp_form")
+        t = s.chans
+        rg = ctx.cdiv(t, ctx.n)
+        out = ctx.new(layer.name, s.rows, t)
+        for hh in range(s.rows // (rg * ctx.n)):
+            base = hh * rg * s.stride
+            ctx.vec(f"{layer.name}[{hh}]", ctx.V_SMAX, s, out, t, a_base=s.base + base,
+                    o_base=out.base + base, k=a.k, i0=a.i0, nn=a.n)
+        out.info_head_rows = t
+        return out

@@ -327,13 +327,8 @@ def build_program(model, cfg: EngineConfig | None = None, layers=None, trace: bo
 
     first = layers[0]
     ext = first.inputs[0]
-    if first.kind == "patch_embed":
-        a = first.attrs
-        tokens = a.grid[0] * a.grid[1] + 1
-        x_in = alloc.alloc(Tensor("image", tokens, a.in_chans * a.patch * a.patch, n))
-    else:
-        shp = types[ext].shape
-        x_in = alloc.alloc(Tensor(ext, shp[-2], shp[-1], n))
+    rows, chans = first.op.engine_input(first, types[ext])
+    x_in = alloc.alloc(Tensor("image", rows, chans, n))
     tensors[ext] = x_in
     bld.steps.append(Step(OP_HDR))   # strides patched below
     bld.move(OP_LOAD, BASE_IMAGE, 0, x_in, x_in.rows, layer=ext)
