@@ -25,6 +25,12 @@ SUPPORTED_MODELS = {
     "swin_s": "swin_small_patch4_window7_224",
 }
 
+#: timm's blocks per stage of the Swin models (``depth=`` caps every stage at that number).
+SWIN_DEPTHS = {
+    "swin_tiny_patch4_window7_224": (2, 2, 6, 2),
+    "swin_small_patch4_window7_224": (2, 2, 18, 2),
+}
+
 
 def timm_name(name: str) -> str:
     """Resolve a short or full model name; unknown names raise ``IvitError`` listing the choices."""
@@ -39,14 +45,23 @@ def create_float_model(name: str, *, checkpoint: str | Path | None = None,
                        pretrained: bool = False, seed: int = 0, depth: int | None = None,
                        img_size: int | None = None) -> torch.nn.Module:
     """Create the timm float model: local checkpoint, timm's own pretrained loading, or a
-    deterministic random init (with a warning that accuracy is meaningless)."""
+    deterministic random init (with a warning that accuracy is meaningless).
+
+    ``depth`` builds a shallower model: N blocks for a ViT/DeiT, at most N blocks per stage
+    for a Swin."""
     import timm
 
     if not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise IvitError(f"seed {seed}: expected an integer in 0..2^63-1")
     kwargs = {}
     if depth is not None:
-        kwargs["depth"] = depth
+        if not isinstance(depth, int) or depth < 1:
+            raise IvitError(f"depth {depth}: expected a positive number of blocks")
+        stages = SWIN_DEPTHS.get(timm_name(name))
+        if stages:   # Swin: at most ``depth`` blocks in every stage
+            kwargs["depths"] = tuple(min(d, depth) for d in stages)
+        else:
+            kwargs["depth"] = depth
     if img_size is not None:
         kwargs["img_size"] = img_size
     torch.manual_seed(seed)

@@ -239,3 +239,20 @@ def test_swin_t_qat_equals_golden_every_layer_two_images():
     for layer in model.layers:
         np.testing.assert_array_equal(res.trace[layer.name], trace[layer.name],
                                       err_msg=layer.name)
+
+
+def test_depth_caps_every_swin_stage():
+    """``--depth N`` on a Swin keeps at most N blocks in each stage (timm takes ``depths``)."""
+    import timm
+
+    from ivit_hls.api import SWIN_DEPTHS, create_float_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fp = create_float_model("swin_t", depth=1)
+        assert [len(s.blocks) for s in fp.layers] == [1, 1, 1, 1]
+        full = timm.create_model("swin_tiny_patch4_window7_224", pretrained=False)
+    assert tuple(len(s.blocks) for s in full.layers) == SWIN_DEPTHS[
+        "swin_tiny_patch4_window7_224"]
+    with pytest.raises(IvitError, match="positive number of blocks"):
+        create_float_model("swin_t", depth=0)

@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--img-size", type=int, metavar="PX",
                    help="build the model for another image size (smoke tests)")
     p.add_argument("--depth", type=int, metavar="N",
-                   help="build a ViT/DeiT with N blocks (smoke tests)")
+                   help="build a shallower model: N blocks (Swin: at most N per stage; smoke tests)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
