@@ -19,7 +19,7 @@ from ..ir.model import Layer
 from ..spec.ibert import ibert_exp_constants, ibert_gelu_constants
 from . import intops
 from .base import QuantModule, Recorder, as_int, finish, scale_tensor, surrogate_needed
-from .nonlinear import QuantAttention, QuantGELU, _heads
+from .nonlinear import QuantAttention, QuantGELU
 
 SOFTMAX_FORMS = ("shift", "ibert")
 GELU_VARIANTS = ("shift", "ibert")
@@ -73,54 +73,12 @@ class QuantIBertGELU(QuantGELU):
 class QuantAttentionIBert(QuantAttention):
     """``QuantAttention`` with I-BERT's softmax (kind ``ibert_softmax``) in place of Shiftmax."""
 
-    def forward(self, q: torch.Tensor, s_in, rec: Recorder, src: str):
-        cfg, name, h, hd = self.cfg, self.layer_name, self.heads, self.head_dim
-        qkv, s_qkv = self.qkv(q, s_in, rec, src)
-        width = h * hd
-        s_q, s_k, s_v = (float(s_qkv[i * width]) for i in range(3))
-        qh, kh, vh = (_heads(qkv, i, h, hd) for i in range(3))
-        geo = {"heads": h, "head_dim": hd}
-        need = surrogate_needed(self)
-        scores_f = None
-        if need:
-            scores_f = ((qh.float() * s_q) @ (kh.float() * s_k).transpose(-1, -2)
-                        * self.softmax_scale)
-        if self.training:
-            self.obs_scores.update(scores_f)
-        s_a = self.obs_scores.scale()
-        m, e = spec.dyadic(s_q * s_k * self.softmax_scale / s_a)
-        exact = intops.requant(intops.int_matmul(as_int(qh), as_int(kh).transpose(-1, -2)), m, e,
-                               cfg.act_bits)
-        rec.record(f"{name}.scores", exact)
-        rec.emit(Layer(f"{name}.scores", "qk_matmul", [f"{name}.qkv"],
-                       {**geo, "m": int(m), "e": int(e), "out_bits": cfg.act_bits}))
-        scores = finish(exact, scores_f, s_a)
-
+    def softmax_exact(self, scores: torch.Tensor, s_a: float):
         k, _i0 = spec.exp_constants(s_a)
         c = ibert_exp_constants(s_a / 2.0 ** k)  # the pre-shift Shiftmax gets, for i-exp too
-        q_bits = cfg.softmax_bits - 1
-        exact = ibert_softmax(as_int(scores), k, c["q_ln2"], c["q_b"], c["q_c"],
-                              cfg.softmax_bits)
-        rec.record(f"{name}.softmax", exact)
-        rec.emit(Layer(f"{name}.softmax", "ibert_softmax", [f"{name}.scores"],
-                       {"k": k, "q_ln2": c["q_ln2"], "q_b": c["q_b"], "q_c": c["q_c"],
-                        "out_bits": cfg.softmax_bits}))
-        probs_f = torch.softmax(scores.float() * s_a, dim=-1) if need else None
-        probs = finish(exact, probs_f, 2.0 ** -q_bits)
-
-        ctx_f = (probs.float() * 2.0 ** -q_bits) @ (vh.float() * s_v) if need else None
-        if self.training:
-            self.obs_context.update(ctx_f)
-        s_o = self.obs_context.scale()
-        m, e = spec.dyadic(2.0 ** -q_bits * s_v / s_o)
-        exact = intops.requant(intops.int_matmul(as_int(probs), as_int(vh)), m, e, cfg.act_bits)
-        b, _, t, _ = exact.shape
-        exact = exact.transpose(1, 2).reshape(b, t, width)
-        rec.record(f"{name}.context", exact)
-        rec.emit(Layer(f"{name}.context", "pv_matmul", [f"{name}.softmax", f"{name}.qkv"],
-                       {**geo, "m": int(m), "e": int(e), "out_bits": cfg.act_bits}))
-        ctx = finish(exact, ctx_f.transpose(1, 2).reshape(b, t, width) if need else None, s_o)
-        return self.proj(ctx, np.float64(s_o), rec, f"{name}.context")
+        exact = ibert_softmax(scores, k, c["q_ln2"], c["q_b"], c["q_c"], self.cfg.softmax_bits)
+        return exact, "ibert_softmax", {"k": k, "q_ln2": c["q_ln2"], "q_b": c["q_b"],
+                                        "q_c": c["q_c"], "out_bits": self.cfg.softmax_bits}
 
 
 def apply_ablation(qmodel: torch.nn.Module, softmax: str = "shift",

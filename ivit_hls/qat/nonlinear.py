@@ -157,14 +157,10 @@ class QuantAttention(QuantModule):
                        {**geo, "m": int(m), "e": int(e), "out_bits": cfg.act_bits}))
         scores = finish(exact, scores_f, s_a)
 
-        k, i0 = spec.exp_constants(s_a)
         q_bits = cfg.softmax_bits - 1
-        exact = intops.shiftmax(as_int(scores), k, i0, cfg.shiftmax_n, cfg.softmax_bits,
-                                cfg.exp_form)
+        exact, kind, attrs = self.softmax_exact(as_int(scores), s_a)
         rec.record(f"{name}.softmax", exact)
-        rec.emit(Layer(f"{name}.softmax", "shiftmax", [f"{name}.scores"],
-                       {"k": k, "i0": i0, "n": cfg.shiftmax_n, "out_bits": cfg.softmax_bits,
-                        "exp_form": cfg.exp_form}))
+        rec.emit(Layer(f"{name}.softmax", kind, [f"{name}.scores"], attrs))
         probs_f = torch.softmax(scores.float() * s_a, dim=-1) if need else None
         probs = finish(exact, probs_f, 2.0 ** -q_bits)
 
@@ -181,3 +177,12 @@ class QuantAttention(QuantModule):
                        {**geo, "m": int(m), "e": int(e), "out_bits": cfg.act_bits}))
         ctx = finish(exact, ctx_f.transpose(1, 2).reshape(b, t, width) if need else None, s_o)
         return self.proj(ctx, np.float64(s_o), rec, f"{name}.context")
+
+    def softmax_exact(self, scores: torch.Tensor, s_a: float):
+        """The integer probabilities of integer ``scores`` (scale ``s_a``), the layer kind and
+        its attributes: Shiftmax here; the I-BERT ablation overrides this one step."""
+        cfg = self.cfg
+        k, i0 = spec.exp_constants(s_a)
+        exact = intops.shiftmax(scores, k, i0, cfg.shiftmax_n, cfg.softmax_bits, cfg.exp_form)
+        return exact, "shiftmax", {"k": k, "i0": i0, "n": cfg.shiftmax_n,
+                                   "out_bits": cfg.softmax_bits, "exp_form": cfg.exp_form}
