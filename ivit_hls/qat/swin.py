@@ -16,7 +16,7 @@ from torch import nn
 
 from .. import spec
 from ..errors import IvitError
-from ..ir.model import IntegerModel, Layer
+from ..ir.model import Layer
 from ..ops.windows import window_index, window_mask
 from ..preprocess import input_config
 from ..spec.shift import shiftmax_div_bits
@@ -26,7 +26,7 @@ from .base import (QuantConfig, QuantModule, Recorder, as_int, const, finish, sc
 from .layers import QuantInput, QuantLinear, QuantResidual, _ste_weight, _weight_scale
 from .nonlinear import QuantGELU, QuantLayerNorm
 from .observer import RangeObserver
-from .vit import QuantBlock, _is_identity, _is_layernorm, _pair
+from .vit import QuantBlock, QuantNetwork, _is_identity, _is_layernorm, _pair
 
 
 def _wide(cfg: QuantConfig) -> QuantConfig:
@@ -303,9 +303,11 @@ def check_swin_supported(model: nn.Module) -> None:
         raise IvitError(f"unsupported Swin features: {', '.join(dict.fromkeys(problems))}")
 
 
-class QuantSwin(nn.Module):
+class QuantSwin(QuantNetwork):
     """I-ViT integer-only Swin Transformer whose forward returns the exact integer logits
     (the same interface as ``QuantViT``: ``forward``, ``real_logits``, ``trace``, ``export``)."""
+
+    ARCH = "swin"
 
     def __init__(self, model: nn.Module, cfg: QuantConfig | None = None):
         super().__init__()
@@ -354,46 +356,11 @@ class QuantSwin(nn.Module):
         q, s = self.head(x, s, rec, "head.global_pool")
         return q.reshape(q.shape[0], -1), s
 
-    def real_logits(self, images: torch.Tensor) -> torch.Tensor:
-        """Dequantized logits (exact integers × common scale) with gradients, for a loss."""
-        q, s = self(images)
-        return q * float(np.asarray(s).max())
-
-    @torch.no_grad()
-    def trace(self, images: torch.Tensor) -> dict[str, np.ndarray]:
-        """Exact integer output of every layer, keyed like the golden executor's trace."""
-        rec = Recorder(trace={})
-        self(images, rec)
-        return rec.trace
-
-    @torch.no_grad()
-    def export(self, name: str = "custom", images: torch.Tensor | None = None,
-               trace: dict | None = None) -> IntegerModel:
-        """Freeze into an ``IntegerModel`` with the constants this model's forward uses."""
-        if self.training:
-            raise IvitError("export needs eval mode (frozen activation ranges)")
-        rec = Recorder(trace=trace, layers=[])
-        if images is None:
-            images = torch.zeros(1, self.in_chans, self.img_size, self.img_size,
-                                 device=self.head.weight.device)
-        self(images, rec)
-        model = IntegerModel(self._config(name, rec.layers[0]), rec.layers)
-        model.validate()
-        return model
-
-    def _config(self, name: str, pe) -> dict:
+    def _shape_config(self, pe) -> dict:
         blk0 = self.stages[0][0]
-        return {
-            "name": name, "arch": "swin", "img_size": self.img_size, "in_chans": self.in_chans,
-            "patch": pe.attrs.patch, "dim": pe.attrs.dim, "depth": sum(self.depths),
-            "depths": list(self.depths), "window": self.window,
-            "heads": blk0.attn.heads, "mlp_hidden": int(blk0.fc1.weight.shape[0]),
-            "tokens": pe.attrs.grid[0] * pe.attrs.grid[1],
-            "num_classes": self.num_classes,
-            "bits": self.cfg.as_dict(),
-            "input": {"bits": self.cfg.act_bits, "scale": float(self.input.observer.scale()),
-                      **self.input_cfg},
-        }
+        return {"depth": sum(self.depths), "depths": list(self.depths), "window": self.window,
+                "heads": blk0.attn.heads, "mlp_hidden": int(blk0.fc1.weight.shape[0]),
+                "tokens": pe.attrs.grid[0] * pe.attrs.grid[1]}
 
 
 def quant_model(model: nn.Module, cfg: QuantConfig | None = None) -> nn.Module:

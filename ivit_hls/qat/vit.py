@@ -152,41 +152,15 @@ def check_supported(model: nn.Module) -> None:
         raise IvitError(f"unsupported ViT features: {', '.join(dict.fromkeys(problems))}")
 
 
-class QuantViT(nn.Module):
-    """I-ViT integer-only ViT whose forward returns the exact integer logits.
+class QuantNetwork(nn.Module):
+    """What the integer-only networks share: ``real_logits``, ``trace`` and ``export``.
 
-    ``forward(images)`` returns ``(q, s)``: integer logits (float64 with a surrogate gradient)
-    and their common per-class scale; ``real_logits`` multiplies them out for a float loss.
+    A subclass sets ``ARCH``, builds its modules (``input``, ``head`` and the rest), writes
+    ``forward(images, rec)`` and gives its shape entries of the model config
+    (``_shape_config``).
     """
 
-    def __init__(self, model: nn.Module, cfg: QuantConfig | None = None):
-        super().__init__()
-        check_supported(model)
-        cfg = cfg or QuantConfig()
-        self.cfg = cfg
-        self.img_size = int(model.patch_embed.img_size[0])
-        self.in_chans = int(model.patch_embed.proj.in_channels)
-        self.num_classes = int(model.head.out_features)
-        self.input = QuantInput(cfg)
-        self.patch_embed = QuantPatchEmbed(model.patch_embed.proj, model.cls_token,
-                                           model.pos_embed, cfg)
-        self.blocks = nn.ModuleList(QuantBlock(f"blocks.{i}", b, cfg)
-                                    for i, b in enumerate(model.blocks))
-        self.norm = QuantLayerNorm("norm", model.norm, cfg, cls_only=True)
-        self.head = QuantLinear("head", model.head, cfg, out="logits")
-        self.input_cfg = input_config(model)
-
-    def forward(self, images: torch.Tensor, rec: Recorder | None = None):
-        rec = rec or Recorder()
-        x, s = self.input(images)
-        x, s = self.patch_embed(x, s, rec)
-        src = "patch_embed"
-        for blk in self.blocks:
-            x, s = blk(x, s, rec, src)
-            src = f"{blk.layer_name}.add2"
-        x, s = self.norm(x, s, rec, src)
-        q, s = self.head(x, s, rec, "norm")
-        return q.reshape(q.shape[0], -1), s
+    ARCH = ""
 
     def real_logits(self, images: torch.Tensor) -> torch.Tensor:
         """Dequantized logits (exact integers × common scale) with gradients, for a loss."""
@@ -220,15 +194,60 @@ class QuantViT(nn.Module):
         return model
 
     def _config(self, name: str, pe) -> dict:
-        blk0 = self.blocks[0] if len(self.blocks) else None
         return {
-            "name": name, "arch": "vit", "img_size": self.img_size, "in_chans": self.in_chans,
-            "patch": pe.attrs.patch, "dim": pe.attrs.dim, "depth": len(self.blocks),
-            "heads": blk0.attn.heads if blk0 else 0,
-            "mlp_hidden": int(blk0.fc1.weight.shape[0]) if blk0 else 0,
-            "tokens": 1 + pe.attrs.grid[0] * pe.attrs.grid[1],
+            "name": name, "arch": self.ARCH, "img_size": self.img_size,
+            "in_chans": self.in_chans, "patch": pe.attrs.patch, "dim": pe.attrs.dim,
+            **self._shape_config(pe),
             "num_classes": self.num_classes,
             "bits": self.cfg.as_dict(),
             "input": {"bits": self.cfg.act_bits, "scale": float(self.input.observer.scale()),
                       **self.input_cfg},
         }
+
+    def _shape_config(self, pe) -> dict:
+        raise NotImplementedError
+
+
+class QuantViT(QuantNetwork):
+    """I-ViT integer-only ViT whose forward returns the exact integer logits.
+
+    ``forward(images)`` returns ``(q, s)``: integer logits (float64 with a surrogate gradient)
+    and their common per-class scale; ``real_logits`` multiplies them out for a float loss.
+    """
+
+    ARCH = "vit"
+
+    def __init__(self, model: nn.Module, cfg: QuantConfig | None = None):
+        super().__init__()
+        check_supported(model)
+        cfg = cfg or QuantConfig()
+        self.cfg = cfg
+        self.img_size = int(model.patch_embed.img_size[0])
+        self.in_chans = int(model.patch_embed.proj.in_channels)
+        self.num_classes = int(model.head.out_features)
+        self.input = QuantInput(cfg)
+        self.patch_embed = QuantPatchEmbed(model.patch_embed.proj, model.cls_token,
+                                           model.pos_embed, cfg)
+        self.blocks = nn.ModuleList(QuantBlock(f"blocks.{i}", b, cfg)
+                                    for i, b in enumerate(model.blocks))
+        self.norm = QuantLayerNorm("norm", model.norm, cfg, cls_only=True)
+        self.head = QuantLinear("head", model.head, cfg, out="logits")
+        self.input_cfg = input_config(model)
+
+    def forward(self, images: torch.Tensor, rec: Recorder | None = None):
+        rec = rec or Recorder()
+        x, s = self.input(images)
+        x, s = self.patch_embed(x, s, rec)
+        src = "patch_embed"
+        for blk in self.blocks:
+            x, s = blk(x, s, rec, src)
+            src = f"{blk.layer_name}.add2"
+        x, s = self.norm(x, s, rec, src)
+        q, s = self.head(x, s, rec, "norm")
+        return q.reshape(q.shape[0], -1), s
+
+    def _shape_config(self, pe) -> dict:
+        blk0 = self.blocks[0] if len(self.blocks) else None
+        return {"depth": len(self.blocks), "heads": blk0.attn.heads if blk0 else 0,
+                "mlp_hidden": int(blk0.fc1.weight.shape[0]) if blk0 else 0,
+                "tokens": 1 + pe.attrs.grid[0] * pe.attrs.grid[1]}
