@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from digits_experiment import train_float  # a sibling script of bench/ (on the path)
+
 #: The ViT of this experiment: 8×8 single-channel digits, 2×2 patches (16 tokens + cls).
 ACC_VIT = dict(img_size=8, patch_size=2, in_chans=1, embed_dim=64, depth=4, num_heads=4,
                num_classes=10)
@@ -67,28 +69,6 @@ def load_split(seed: int, train_fraction: float = 0.2, test_limit: int | None = 
                               stratify=data.target)
     te = te[:test_limit]
     return x[tr], y[tr], x[te], y[te]
-
-
-def train_float(x, y, epochs: int, seed: int, lr: float = 1e-3, batch: int = 32,
-                vit: dict | None = None):
-    """FP32 training: AdamW, one-cycle schedule."""
-    import timm.models.vision_transformer as vt
-
-    torch.manual_seed(seed)
-    model = vt.VisionTransformer(**(vit or ACC_VIT))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
-    steps = epochs * ((len(x) + batch - 1) // batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    gen = torch.Generator().manual_seed(seed)
-    model.train()
-    for _ in range(epochs):
-        for idx in torch.randperm(len(x), generator=gen).split(batch):
-            loss = F.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    return model.eval()
 
 
 # -- float nonlinear ops with int8 GEMMs (not integer-only) --------------------------------------
@@ -214,7 +194,7 @@ def run_seed(seed: int, variants=VARIANTS, float_epochs: int = 60, qat_epochs: i
              vit: dict | None = None, calib: int = 256) -> SeedResult:
     """FP32 training and every variant for one seed."""
     data = load_split(seed, train_fraction, test_limit)
-    fp = train_float(data[0], data[1], float_epochs, seed, vit=vit)
+    fp = train_float(data[0], data[1], epochs=float_epochs, seed=seed, vit=vit or ACC_VIT)
     with torch.no_grad():
         fp32 = float((fp(data[2]).argmax(1) == data[3]).double().mean() * 100)
     out = SeedResult(seed, fp32)

@@ -50,12 +50,14 @@ def load_digits_split(seed: int = 0):
     return x[idx_train], y[idx_train], x[idx_test], y[idx_test]
 
 
-def train_float(x, y, epochs: int = 30, lr: float = 1e-3, batch: int = 32, seed: int = 0):
-    """Train the FP32 ViT (AdamW, one-cycle schedule, batch 32)."""
+def train_float(x, y, epochs: int = 30, lr: float = 1e-3, batch: int = 32, seed: int = 0,
+                vit: dict | None = None):
+    """Train an FP32 ViT (``vit``: timm VisionTransformer arguments, default ``DIGITS_VIT``)
+    with AdamW and a one-cycle schedule."""
     import timm.models.vision_transformer as vt
 
     torch.manual_seed(seed)
-    model = vt.VisionTransformer(**DIGITS_VIT)
+    model = vt.VisionTransformer(**(vit or DIGITS_VIT))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
     steps = epochs * ((len(x) + batch - 1) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
