@@ -8,8 +8,9 @@ import pytest
 from ivit_hls.errors import IvitError
 from ivit_hls.hls.recip import const_divisor
 from ivit_hls.ops.base import GemmShape
-from ivit_hls.ops.common import attention_cycles, gemm_ddr, onchip_gemm_cycles, strip_cycles
-from ivit_hls.perf.cycles import EngineSpec, bram_blocks, uram_blocks
+from ivit_hls.ops.common import gemm_ddr, onchip_gemm_cycles, strip_cycles
+from ivit_hls.perf.cycles import (EngineSpec, attention_cycles, bram_blocks, mul_dsp, mul_luts,
+                                  uram_blocks)
 
 
 @pytest.mark.parametrize("d", [1, 3, 7, 192, 197, 384, 768, 1000, 1024, 1536])
@@ -48,11 +49,26 @@ def test_drain_bound_tiles_and_attention():
     d = 99 * 4
     assert strip_cycles(7, 64, 1, d) == 7 * d + d + 14          # K=64 < drain: drain-bound
     assert onchip_gemm_cycles(GemmShape(197, 197, 64, 6), eng) == 6 * 2 * strip_cycles(7, 64, 1, d)
+    # attention drains ceil(99 / 64) = 2 rows per cycle: 50 cycles per tile, under K = 64
     eng = EngineSpec(99, 32, 32, 64)
-    array = strip_cycles(7, 64, 1, 99) + strip_cycles(2, 197, 2, 99)
+    array = strip_cycles(7, 64, 1, 50) + strip_cycles(2, 197, 2, 50)
     vec = [99 * 2 * 7, 98 * 2 * 7]
     want = 108 + vec[0] + 6 * sum(max(array, v) for v in vec)
     assert attention_cycles(197, 6, 64, 2, eng) == want
+    # at most 64 rows: one row per cycle
+    eng = EngineSpec(33, 16, 16, 64, 8)
+    array = strip_cycles(13, 64, 1, 66) + strip_cycles(4, 197, 1, 66)
+    assert attention_cycles(197, 1, 64, 1, eng) == 108 + 33 * 2 * 13 + sum(
+        max(array, min(33, 197 - i) * 2 * 13) for i in range(0, 197, 33))
+
+
+def test_multiplier_costs_from_operand_widths():
+    """DSP48E2: 27 x 18 signed; wider operands split into a signed top and unsigned pieces."""
+    assert mul_dsp(8, 8) == 1 and mul_dsp(27, 18) == 1 and mul_dsp(18, 27) == 1
+    assert mul_dsp(22, 32) == 2          # 32 = 17 unsigned + 15 signed on the 18-bit port
+    assert mul_dsp(32, 32) == 4          # 2 pieces on each port
+    assert mul_dsp(15, 47) == 2          # 47 = 26 + 21 on the 27-bit port
+    assert mul_luts(8, 8) == 32 + 16 and mul_luts(22, 32) == 352 + 54
 
 
 def test_memory_blocks_use_the_best_aspect_ratio():
@@ -72,7 +88,7 @@ def test_explore_chooses_a_fitting_pareto_design(small_int_model):
     front, best = res["pareto"], res["best"]
     assert front and best in front and best.fits
     assert all(p.fits for p in front) and front == pareto(res["points"])
-    key = lambda p: (p.cycles, p.dsp, p.bram36, p.uram, p.ddr_gbps)  # noqa: E731
+    key = lambda p: (p.cycles, p.dsp, p.luts, p.bram36, p.uram, p.ddr_gbps)  # noqa: E731
     for p in front:     # nothing fitting dominates a Pareto point
         assert not any(q.fits and all(a <= b for a, b in zip(key(q), key(p))) and key(q) != key(p)
                        for q in res["points"])

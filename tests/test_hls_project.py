@@ -228,3 +228,23 @@ def test_generated_code_is_clean_under_sanitizers(tmp_path):
     proc = subprocess.run([str(exe), "data"], cwd=out, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert "PASS 2 image(s)" in proc.stdout and "runtime error" not in proc.stderr
+
+
+def test_wide_array_attention_drain_and_fabric_helpers(tmp_path):
+    """More array rows than the head dimension (66 > 64): the attention unit drains two rows
+    per cycle; the helper multipliers bound to fabric. Cycle accounting = estimate per layer,
+    logits bit-exact."""
+    model = _quantize("deit_tiny", depth=1)
+    out = generate(model, tmp_path / "wide", HlsOptions(rows=66, cols=16, drain=8,
+                                                        helpers="fabric", tb_images=1))
+    assert "#define IVIT_HELPERS_FABRIC 1" in (out / "src" / "ivit_params.h").read_text()
+    assert "BIND_OP variable=p op=mul impl=fabric" in (out / "include" / "ivit" / "types.h").read_text()
+    est = json.loads((out / "reports" / "estimate.json").read_text())
+    res = est["resources"]
+    assert res["dsp"] == res["dsp_array"] + 4 and res["luts"] > res["luts_array"]
+    images = tb_images(model, 1, seed=3)
+    counted, logits = _run_cycles(out, images)
+    np.testing.assert_array_equal(logits, golden_run(model, images).logits)
+    modelled = np.array([[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
+                         for ly in est["layers"]], dtype=np.int64)
+    np.testing.assert_array_equal(counted, modelled)

@@ -73,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
         from ..perf.explore import best_engine
 
-        rows, cols, lanes, drain = best_engine(model, options.part, options.clock_mhz)
-        options = dataclasses.replace(options, rows=rows, cols=cols, lanes=lanes, drain=drain)
+        rows, cols, lanes, drain, helpers = best_engine(model, options.part, options.clock_mhz)
+        options = dataclasses.replace(options, rows=rows, cols=cols, lanes=lanes, drain=drain,
+                                      helpers=helpers)
     generate(model, out, options, force=args.force)
     if args.model and args.checkpoint is None:  # after success: errors stay one line
         print(f"note: no --checkpoint, {args.model} uses a deterministic random init "

@@ -154,6 +154,8 @@ class Plan:
     bpc: int
     drain: int = 0           # epilogue lanes (results drained per cycle); 0 = cols
     types: dict = field(default_factory=dict)   # the model's tensor types (computed once)
+    widths: dict = field(default_factory=dict)  # operand widths (perf.cycles, computed once)
+    helpers: str = "dsp"     # where the epilogue / vector multipliers go: "dsp" or "fabric"
 
     def __post_init__(self):
         self.drain = self.drain or self.cols
@@ -165,6 +167,14 @@ class Plan:
     @property
     def steps(self) -> list:
         return self.prologue + self.body + self.epilogue
+
+    @property
+    def head_dim(self) -> int:
+        """Head dimension of the fused attention unit (0 without one)."""
+        for st in self.steps:
+            if st.kernel == "attention":
+                return int(st.layers[0].layer.attrs.head_dim)
+        return 0
 
     def buffer_bytes(self) -> int:
         """Bytes of the on-chip activation buffers."""
@@ -191,7 +201,7 @@ class Plan:
         return -(-total // WEIGHT_ALIGN) * WEIGHT_ALIGN
 
     def with_engine(self, rows: int, cols: int, lanes: int, bpc: int,
-                    drain: int | None = None) -> "Plan":
+                    drain: int | None = None, helpers: str | None = None) -> "Plan":
         """The same program on another engine, for the model only (no weights blob, no
         per-layer trace or buffer names change): what the explorer sweeps."""
         import dataclasses
@@ -199,7 +209,8 @@ class Plan:
         buffers = [(n, c, shape, _partition(self.steps, n, rows, cols, lanes))
                    for n, c, shape, _p in self.buffers]
         return dataclasses.replace(self, buffers=buffers, weights=b"", rows=rows, cols=cols,
-                                   lanes=lanes, bpc=bpc, drain=drain or cols)
+                                   lanes=lanes, bpc=bpc, drain=drain or cols,
+                                   helpers=helpers or self.helpers)
 
 
 def _fits(where: str, values, ctype: str) -> np.ndarray:
@@ -340,10 +351,13 @@ def _allocate(steps: list, image: Tensor) -> list:
 
 
 def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None = None,
-          bpc: int = 64, drain: int | None = None) -> Plan:
+          bpc: int = 64, drain: int | None = None, helpers: str = "dsp") -> Plan:
     """Build the engine program of ``model`` for an ``rows x cols`` array, ``lanes`` vector
-    lanes (default ``cols``), ``bpc`` DDR bytes per cycle on the weight port and ``drain``
-    epilogue lanes (default ``cols``)."""
+    lanes (default ``cols``), ``bpc`` DDR bytes per cycle on the weight port, ``drain``
+    epilogue lanes (default ``cols``) and ``helpers``: the epilogue and vector multipliers on
+    DSP48E2 slices (``dsp``) or bound to LUT fabric (``fabric``)."""
+    if helpers not in ("dsp", "fabric"):
+        raise IvitError(f"helpers={helpers!r}: expected dsp or fabric")
     model.validate()
     lanes = lanes or cols
     types = model.tensor_types()
@@ -402,7 +416,7 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
                    for name, ctype, shape in buffers]
     return Plan(model, image, layers, slots, prologue, body, epilogue, iterations, partitioned,
                 bytes(low.blob), low.layout, int(final.shape[-1]), offset, rows, cols, lanes,
-                kmax, bpc, min(drain or cols, cols), types)
+                kmax, bpc, min(drain or cols, cols), types, helpers=helpers)
 
 
 def _partition(steps: list, buffer: str, rows: int, cols: int, lanes: int) -> tuple:

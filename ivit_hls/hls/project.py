@@ -118,7 +118,7 @@ def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]
     # vector / epilogue lanes: HlsOptions fields when present (0 or absent: the columns)
     plan = lower(model, options.rows, options.cols, getattr(options, "lanes", None) or None,
                  bytes_per_cycle(options.part, options.clock_mhz),
-                 getattr(options, "drain", None) or None)
+                 getattr(options, "drain", None) or None, getattr(options, "helpers", "dsp"))
     images = tb_images(model, options.tb_images, options.tb_seed)
     logits = golden_run(model, images).logits
     img_dtype = numpy_dtype(plan.image.ctype)

@@ -110,24 +110,6 @@ def onchip_gemm_cycles(shape: GemmShape, engine: Engine, slices: int = 1) -> int
             * strip_cycles(ceil_div(shape.n, c), shape.k, slices, drain_cycles(engine)))
 
 
-def attention_cycles(tokens: int, heads: int, head_dim: int, slices: int,
-                     engine: Engine) -> int:
-    """The fused attention unit: per head and strip, q.k^T + P.v on the array overlapped
-    with the strip's Shiftmax on the vector unit (two passes; the max comes from the drain)."""
-    r, c, lanes = engine.rows, engine.cols, engine.lanes
-    d = drain_cycles(engine)
-    array = (strip_cycles(ceil_div(tokens, c), head_dim, 1, d)
-             + strip_cycles(ceil_div(head_dim, c), tokens, slices, d))
-    total = ROW_LATENCY + VEC_DEPTH
-    first = True
-    for _h in range(heads):
-        for i0 in range(0, tokens, r):
-            vec = min(r, tokens - i0) * 2 * ceil_div(tokens, lanes)
-            total += (vec if first else 0) + max(array, vec)
-            first = False
-    return total
-
-
 def row_vector_cycles(rows: int, length: int, passes: int, engine: Engine) -> int:
     """The vector unit: ``lanes`` elements per cycle, ``passes`` passes over each row."""
     return rows * passes * ceil_div(length, engine.lanes) + VEC_DEPTH

@@ -13,8 +13,8 @@ import dataclasses
 import math
 
 from ..ops.base import Engine
-from ..ops.common import (DDR_LATENCY, WORD_BYTES, attention_cycles, gemm_cycles,  # noqa: F401
-                          gemm_ddr, slices_of)
+from ..ops.common import (DDR_LATENCY, ROW_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
+                          drain_lanes, gemm_cycles, gemm_ddr, slices_of, strip_cycles)
 from .parts import bytes_per_cycle, part_info
 
 #: BRAM36 aspect ratios (depth, width) and the URAM288 shape.
@@ -23,13 +23,94 @@ URAM_SHAPE = (4096, 72)
 #: Banks of at most this many bits, or at most this many words deep, are LUTRAM / registers.
 LUTRAM_BITS = 2048
 LUTRAM_DEPTH = 64
-#: DSP48E2 slices: a 32x32 requant multiplier; per epilogue lane (requant, the residual's
-#: second requant, GELU's squarer and x*sigma); per vector lane (LayerNorm y*recip and
-#: requant, Shiftmax e*factor); the row unit's mean multiplier.
-DSP_REQUANT = 4
-DSP_PER_EPILOGUE_LANE = 10
-DSP_PER_VECTOR_LANE = 8
+#: The DSP48E2 multiplier is 27 x 18 bits, signed; a wider operand is split into a signed top
+#: piece and unsigned lower pieces of 26 / 17 bits, one slice per pair of pieces.
+DSP_A, DSP_B = 27, 18
+#: The row unit's multiplier (the LayerNorm mean by a constant reciprocal, 64 x 64 bits would
+#: be 9 slices; the divider and isqrt are iterative): kept at its former count.
 DSP_ROW_UNIT = 4
+#: A multiplier bound to LUT fabric (BIND_OP impl=fabric): two partial-product bits per LUT6
+#: on the carry chain (ceil(a*b/2)) plus one row for the final carry-propagate add (a + b).
+#: LUTs of the PE array: one fabric accumulator adder per PE (the two int8 products packed in
+#: a DSP48E2 cannot both accumulate in its P register), as wide as the C++ accumulator.
+PE_ACC_BITS = 32
+#: Share of the part's LUTs the counted logic may take; the rest is left to what the model
+#: does not count (control, address generation, AXI adapters, operand and drain muxes).
+LUT_BUDGET = 0.7
+#: GELU (shift form) and LayerNorm operand widths fixed by the integer spec.
+GELU_R_BITS = 22            # round(2^20 / I0) for I0 >= 1, plus sign
+GELU_Y_BITS = 14            # y <= GELU_Y_MAX = 2^13 - 1, plus sign
+GELU_SIGMA_BITS = 17        # sigma <= 2^15 (+16), plus sign
+LN_RECIP_BITS = 47          # 2^46 // sd, sd >= 1
+
+
+def mul_dsp(a: int, b: int) -> int:
+    """DSP48E2 slices of a signed ``a``-bit by ``b``-bit multiplier (the better orientation)."""
+    def pieces(w: int, port: int) -> int:
+        return 1 + max(0, -(-(w - port) // (port - 1)))
+    return min(pieces(a, DSP_A) * pieces(b, DSP_B), pieces(b, DSP_A) * pieces(a, DSP_B))
+
+
+def mul_luts(a: int, b: int) -> int:
+    """LUT6s of a signed ``a``-bit by ``b``-bit multiplier in fabric."""
+    return -(-a * b // 2) + a + b
+
+
+def operand_widths(plan) -> dict:
+    """Signed operand widths of the engine's helper multipliers, from range analysis (the
+    accumulator and dyadic multiplier bounds, the Shiftmax row sum and normalization product)
+    and the tensor types; computed once per model (the dict is shared by ``with_engine``)."""
+    if plan.widths:
+        return plan.widths
+    from ..ir.ranges import analyze
+
+    def bits(v: int) -> int:
+        return int(v).bit_length() + 1
+
+    recs = analyze(plan.model)
+    top = {}
+    for b in recs:
+        for key, prefix in (("acc", "int32 accumulator"), ("m", "dyadic multiplier"),
+                            ("rowsum", "row sum of ShiftExp"),
+                            ("norm", "normalization product")):
+            if b.quantity.startswith(prefix):
+                top[key] = max(top.get(key, 0), b.bound)
+    types = plan.types or plan.model.tensor_types()
+    kinds: dict = {}
+    for ly in plan.layers:
+        for name in ly.layer.inputs:
+            kinds.setdefault(ly.layer.kind, []).append(types[name].dtype.bits)
+    ln_cols = max([types[ly.layer.inputs[0]].shape[-1] for ly in plan.layers
+                   if ly.layer.kind == "layernorm"] or [1])
+    w = plan.widths
+    w["acc"], w["m"] = bits(top.get("acc", 1 << 31)), bits(top.get("m", 1 << 31))
+    w["res"] = max(kinds.get("residual_add", [8]))
+    w["gelu_in"] = max(kinds.get("gelu", [8]))
+    w["ln_in"] = max(kinds.get("layernorm", [8]))
+    # |16x - mean| / sd <= sqrt(C) on a 2^-16 grid: the normalized value LayerNorm requantizes
+    w["ln_norm"] = 16 + (math.isqrt(ln_cols - 1) + 1).bit_length() + 2
+    w["exp"] = bits(top.get("rowsum", 1 << 31))
+    w["factor"] = bits(top.get("norm", 1 << 31))
+    w["gelu"] = any(ly.layer.kind == "gelu" and ly.layer.attrs.form == "shift"
+                    for ly in plan.layers)
+    return w
+
+
+def helper_multipliers(plan) -> dict:
+    """``{unit: [(name, a bits, b bits), ...]}`` of the multipliers per lane of the epilogue
+    (the union of the fused epilogues: one lane serves whichever GEMM drains), of the extra
+    attention drain rows and of the vector unit."""
+    w = operand_widths(plan)
+    epi = [("requant acc*m", w["acc"], w["m"]), ("residual res*m_b", w["res"], w["m"])]
+    if w["gelu"]:
+        epi += [("gelu |x|*r", w["gelu_in"], GELU_R_BITS), ("gelu y*y", GELU_Y_BITS, GELU_Y_BITS),
+                ("gelu x*sigma", w["gelu_in"], GELU_SIGMA_BITS),
+                ("gelu requant", w["gelu_in"] + GELU_SIGMA_BITS, w["m"])]
+    vec = [("layernorm (16x-mean)*recip", w["ln_in"] + 6, LN_RECIP_BITS),
+           ("layernorm requant", w["ln_norm"], w["m"]),
+           ("shiftmax e*factor", w["exp"], w["factor"])]
+    return {"epilogue_lane": epi, "attention_drain_lane": [("requant acc*m", w["acc"], w["m"])],
+            "vector_lane": vec}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +119,32 @@ class EngineSpec(Engine):
 
     ddr_bytes_per_cycle: int = 64
     drain_lanes: int = 0
+
+
+def attention_drain_rows(rows: int, head_dim: int) -> int:
+    """Rows the attention unit drains per cycle: enough that an R-row q.k^T tile (K = the head
+    dimension) drains within its own array steps (``DR`` in ``layers.h``)."""
+    return -(-rows // head_dim)
+
+
+def attention_cycles(tokens: int, heads: int, head_dim: int, slices: int,
+                     engine: Engine) -> int:
+    """The fused attention unit (``ivit::layer::attention``): per head and R-row strip, q.k^T
+    and P.v on the array, each tile drained ``DR`` rows x E lanes per cycle under the next
+    tile, overlapped with the strip's Shiftmax on the vector unit (two passes; the max comes
+    from the drain)."""
+    r, c, lanes = engine.rows, engine.cols, engine.lanes
+    d = -(-r // attention_drain_rows(r, head_dim)) * -(-c // drain_lanes(engine))
+    array = (strip_cycles(-(-tokens // c), head_dim, 1, d)
+             + strip_cycles(-(-head_dim // c), tokens, slices, d))
+    total = ROW_LATENCY + VEC_DEPTH
+    first = True
+    for _h in range(heads):
+        for i0 in range(0, tokens, r):
+            vec = min(r, tokens - i0) * 2 * -(-tokens // lanes)
+            total += (vec if first else 0) + max(array, vec)
+            first = False
+    return total
 
 
 def mac_bound_cycles(macs: int, rows: int, cols: int) -> float:
@@ -139,15 +246,29 @@ def resources(plan, part: str) -> dict:
     uram = sum(m.get("uram", 0) for m in mems)
     r, c, lanes = plan.rows, plan.cols, plan.lanes
     dsp_array = -(-r * c // 2)
-    dsp = (dsp_array + DSP_PER_EPILOGUE_LANE * plan.drain + DSP_PER_VECTOR_LANE * lanes
-           + DSP_ROW_UNIT)
-    out = {"dsp": dsp, "dsp_array": dsp_array, "bram36": bram, "uram": uram,
+    units = {"epilogue_lane": plan.drain, "vector_lane": lanes,
+             "attention_drain_lane": (attention_drain_rows(r, plan.head_dim) - 1) * plan.drain
+             if plan.head_dim else 0}
+    helpers = []
+    for unit, muls in helper_multipliers(plan).items():
+        for name, a, b in muls:
+            helpers.append({"unit": unit, "multiplier": name, "bits": [a, b],
+                            "count": units[unit], "impl": plan.helpers,
+                            "dsp": mul_dsp(a, b) if plan.helpers == "dsp" else 0,
+                            "luts": mul_luts(a, b) if plan.helpers == "fabric" else 0})
+    dsp = dsp_array + DSP_ROW_UNIT + sum(h["dsp"] * h["count"] for h in helpers)
+    lut_array = r * c * PE_ACC_BITS
+    luts = lut_array + sum(h["luts"] * h["count"] for h in helpers)
+    out = {"dsp": dsp, "dsp_array": dsp_array, "luts": luts, "luts_array": lut_array,
+           "helper_multipliers": helpers, "bram36": bram, "uram": uram,
            "onchip_buffer_bytes": plan.buffer_bytes(), "constant_bytes": plan.constant_bytes(),
            "memories": mems, "part": part,
            "part_capacity": info}
     if info:
-        out["fits"] = dsp <= info["dsp"] and bram <= info["bram36"] and uram <= info["uram"]
+        out["fits"] = (dsp <= info["dsp"] and bram <= info["bram36"] and uram <= info["uram"]
+                       and luts <= LUT_BUDGET * info["luts"])
         out["dsp_fraction"] = round(dsp / info["dsp"], 4)
+        out["lut_fraction"] = round(luts / info["luts"], 4)
         out["bram_fraction"] = round(bram / info["bram36"], 4)
         out["uram_fraction"] = round(uram / info["uram"], 4) if info["uram"] else None
     return out

@@ -5,7 +5,8 @@ with the estimate that the cycle-accounting C-simulation reproduces. Array rows 
 the values that tile the token count with the least waste (``ceil(T/n)``: 197 tokens fit 66
 rows three times, where 64 rows would waste 23 % of a fourth tile) as well as powers of two;
 columns on the divisors of the head dimension (the narrowest GEMM output); lanes from C/2 to
-2C. A candidate fits when its DSPs, BRAM36 and URAM are within the part's and the DDR
+2C, with the helper multipliers on DSPs or in fabric. A candidate fits when its DSPs, BRAM36,
+URAM and counted LUTs are within the part's (LUTs: 70 %) and the DDR
 bandwidth it needs is within what the board's memory offers.
 """
 
@@ -27,6 +28,9 @@ LANE_FACTORS = (0.5, 1, 2)
 #: Epilogue lanes as fractions of the columns: a tile of R x C results drains in
 #: R * ceil(C / E) cycles, hidden under the next tile's K steps when that is long enough.
 DRAIN_FACTORS = (1, 0.5, 0.25)
+#: Where the epilogue, attention-drain and vector-lane multipliers go: DSP48E2 slices, or LUT
+#: fabric (so that the array gets the DSPs).
+HELPERS = ("dsp", "fabric")
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,13 @@ class Point:
     cols: int
     lanes: int
     drain: int
+    helpers: str
     batch: int
     cycles: int
     ms: float
     ratio: float
     dsp: int
+    luts: int
     bram36: int
     uram: int
     ddr_gbps: float
@@ -58,8 +64,8 @@ def row_candidates(tokens: int, limit: int) -> list[int]:
     return sorted(r for r in rows if 4 <= r <= min(tokens, limit))
 
 
-def candidates(plan) -> list[tuple[int, int, int, int]]:
-    """(rows, cols, lanes, epilogue lanes) of the sweep for a lowered model."""
+def candidates(plan) -> list[tuple[int, int, int, int, str]]:
+    """(rows, cols, lanes, epilogue lanes, helper multipliers) of the sweep for a model."""
     types = plan.types or plan.model.tensor_types()
     shapes = [s for s in (ly.layer.op.gemm(ly.layer, [types[i] for i in ly.layer.inputs])
                           for ly in plan.layers) if s is not None]
@@ -70,29 +76,31 @@ def candidates(plan) -> list[tuple[int, int, int, int]]:
         for r in row_candidates(tokens, 256):
             for f in LANE_FACTORS:
                 for g in DRAIN_FACTORS:
-                    out.append((r, c, max(4, int(c * f)), max(1, math.ceil(c * g))))
+                    for h in HELPERS:
+                        out.append((r, c, max(4, int(c * f)), max(1, math.ceil(c * g)), h))
     return out
 
 
 def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
-             clock_mhz: float, batch: int = 1) -> Point:
+             clock_mhz: float, batch: int = 1, helpers: str = "dsp") -> Point:
     """Price one design. The engine reads the weights once per image, so ``batch`` changes
     neither the cycles nor the bandwidth per image (recorded for the table)."""
     est = estimate_plan(plan.with_engine(rows, cols, lanes, bytes_per_cycle(part, clock_mhz),
-                                         drain), part, clock_mhz)
+                                         drain, helpers), part, clock_mhz)
     res = est["resources"]
     info = part_info(part) or {}
     ddr = est["ddr"]
     avail = float(info.get("ddr_gbps") or 0.0)
     fits = bool(res.get("fits")) and ddr["needed_gbps"] <= avail
-    return Point(rows, cols, lanes, drain, batch, est["total_cycles"], est["latency_ms"],
-                 est["ratio_to_mac_bound"], res["dsp"], res["bram36"], res["uram"],
+    return Point(rows, cols, lanes, drain, helpers, batch, est["total_cycles"],
+                 est["latency_ms"], est["ratio_to_mac_bound"], res["dsp"], res["luts"],
+                 res["bram36"], res["uram"],
                  ddr["needed_gbps"], avail, fits)
 
 
 def pareto(points: list[Point]) -> list[Point]:
     """The designs no other fitting design beats on latency, DSP, BRAM36, URAM and DDR."""
-    keys = lambda p: (p.cycles, p.dsp, p.bram36, p.uram, p.ddr_gbps)  # noqa: E731
+    keys = lambda p: (p.cycles, p.dsp, p.luts, p.bram36, p.uram, p.ddr_gbps)  # noqa: E731
     fit = [p for p in points if p.fits]
     front = []
     for p in fit:
@@ -113,8 +121,8 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     if batch < 1:
         raise IvitError(f"--batch {batch}: need at least 1")
     plan = plan or lower(model, 4, 4)
-    points = [evaluate(plan, r, c, lanes, e, part, clock_mhz, batch)
-              for r, c, lanes, e in candidates(plan)]
+    points = [evaluate(plan, r, c, lanes, e, part, clock_mhz, batch, h)
+              for r, c, lanes, e, h in candidates(plan)]
     front = pareto(points)
     if not front:
         raise IvitError(f"no engine configuration of the sweep fits {part}")
@@ -129,10 +137,10 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
             "total_macs": macs}
 
 
-def best_engine(model, part: str, clock_mhz: float = 300.0) -> tuple[int, int, int, int]:
-    """(rows, cols, lanes, epilogue lanes) of the chosen design (``generate --array auto``)."""
+def best_engine(model, part: str, clock_mhz: float = 300.0) -> tuple[int, int, int, int, str]:
+    """(rows, cols, lanes, epilogue lanes, helpers) of the chosen design (``--array auto``)."""
     best = explore(model, part, clock_mhz)["best"]
-    return best.rows, best.cols, best.lanes, best.drain
+    return best.rows, best.cols, best.lanes, best.drain, best.helpers
 
 
 def plot(result: dict, path) -> bool:

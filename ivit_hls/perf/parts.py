@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-#: family prefix -> (DSP slices, BRAM36 blocks, URAM blocks, GB/s of one weight port,
-#: GB/s of the board's external memory in all). Matched by the part's first field.
-#: Bandwidths: ZCU102 and KV260 have one 64-bit DDR4-2400 (19.2 GB/s); U250 four DDR4-2400
-#: banks (19.2 GB/s each, one per port); U55C HBM2 (460 GB/s over 32 pseudo-channels,
-#: 14.4 GB/s per channel and port). Others: one DDR4-2400 bank per port.
+#: family prefix -> (DSP slices, BRAM36 blocks, URAM blocks, CLB LUTs, GB/s of one weight
+#: port, GB/s of the board's external memory in all). Matched by the part's first field.
+#: Device counts from the AMD product tables (Zynq UltraScale+ MPSoC DS891, Kria K26 DS987,
+#: Alveo U250 DS962, U55C DS978, UltraScale+ FPGA DS890). Bandwidths: ZCU102 and KV260 have
+#: one 64-bit DDR4-2400 (19.2 GB/s); U250 four DDR4-2400 banks (19.2 GB/s each, one per
+#: port); U55C HBM2 (460 GB/s over 32 pseudo-channels, 14.4 GB/s per channel and port).
+#: Others: one DDR4-2400 bank per port.
 PARTS = {
-    "xcu250": (12288, 2688, 1280, 19.2, 76.8),
-    "xcu200": (6840, 2160, 960, 19.2, 76.8),
-    "xcu280": (9024, 2016, 960, 14.4, 460.0),
-    "xcu55c": (9024, 2016, 960, 14.4, 460.0),
-    "xcu50": (5952, 1344, 640, 14.4, 316.0),
-    "xcvu9p": (6840, 2160, 960, 19.2, 76.8),
-    "xczu9eg": (2520, 912, 0, 19.2, 19.2),
-    "xczu7ev": (1728, 312, 96, 19.2, 19.2),
-    "xck26": (1248, 144, 64, 19.2, 19.2),
-    "xc7z020": (220, 140, 0, 4.2, 4.2),
+    "xcu250": (12288, 2688, 1280, 1728000, 19.2, 76.8),
+    "xcu200": (6840, 2160, 960, 1182240, 19.2, 76.8),
+    "xcu280": (9024, 2016, 960, 1303680, 14.4, 460.0),
+    "xcu55c": (9024, 2016, 960, 1303680, 14.4, 460.0),
+    "xcu50": (5952, 1344, 640, 871680, 14.4, 316.0),
+    "xcvu9p": (6840, 2160, 960, 1182240, 19.2, 76.8),
+    "xczu9eg": (2520, 912, 0, 274080, 19.2, 19.2),
+    "xczu7ev": (1728, 312, 96, 230400, 19.2, 19.2),
+    "xck26": (1248, 144, 64, 117120, 19.2, 19.2),
+    "xc7z020": (220, 140, 0, 53200, 4.2, 4.2),
 }
 
 #: Board names of the parts (explore and bench tables), with a full part name each.
@@ -34,8 +36,8 @@ def part_info(part: str) -> dict | None:
     family = part.split("-")[0].lower()
     if family not in PARTS:
         return None
-    dsp, bram, uram, port, total = PARTS[family]
-    return {"family": family, "dsp": dsp, "bram36": bram, "uram": uram,
+    dsp, bram, uram, luts, port, total = PARTS[family]
+    return {"family": family, "dsp": dsp, "bram36": bram, "uram": uram, "luts": luts,
             "port_gbps": port, "ddr_gbps": total}
 
 

@@ -160,22 +160,27 @@ sm_norm:
     for (int j = 0; j < len; ++j) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=16 max=1024
-        p[j] = static_cast<TP>((ebuf[j] * factor + (int64_t(1) << (shift - 1))) >> shift);
+        p[j] = static_cast<TP>((hmul(ebuf[j], factor) + (int64_t(1) << (shift - 1))) >> shift);
         eng::trace_put(trace, j, p[j]);
     }
 }
 
-/// Fused attention: per head and R-row strip, q.k^T on the array (row max in its drain),
-/// Shiftmax of the strip on the vector unit, P.v on the array; scores and probabilities
-/// exist only as one strip. The vector work of a strip overlaps the array work of the next.
+/// Fused attention: per head and R-row strip, q.k^T on the array (row max in its drain, DR
+/// rows per cycle), Shiftmax of the strip on the vector unit, P.v on the array; scores and
+/// probabilities exist only as one strip. The vector work of a strip overlaps the array work
+/// of the next.
 template <class QK, class SM, class PV>
 void attention(const typename QK::in_t* qkv, typename PV::out_t* ctx, int it) {
     constexpr int R = QK::R, C = QK::C, T = QK::T, H = QK::H, HD = QK::HD, W = 3 * H * HD;
+    // drain rows per cycle: an R-row tile of q.k^T drains in ceil(R/DR) * ceil(C/EL) cycles,
+    // within its K = HD array steps, so the drain stays hidden under the next tile
+    constexpr int DR = (R + HD - 1) / HD;
     typedef typename QK::out_t TS;
     typedef typename SM::out_t TP;
     static TS s[R][T];
     static TP pr[R][T];
     static int64_t ebuf[T];
+#pragma HLS ARRAY_PARTITION variable=s cyclic factor=DR dim=1
 #pragma HLS ARRAY_PARTITION variable=s cyclic factor=QK::L dim=2
 #pragma HLS ARRAY_PARTITION variable=pr complete dim=1
     int64_t top[R];
@@ -198,16 +203,20 @@ att_heads:
                 for (int r = 0; r < R; ++r)
                     for (int c = 0; c < C; ++c) acc[r][c] = 0;
                 eng::mac_tile<R, C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
-                for (int r = 0; r < rows; ++r) {
-                    for (int c = 0; c < cols; ++c) {
+            qk_drain:
+                for (int r0 = 0; r0 < rows; r0 += DR) {
+                    for (int c0 = 0; c0 < cols; c0 += QK::EL) {
 #pragma HLS PIPELINE II=1
-#pragma HLS UNROLL factor=QK::EL
-                        const int64_t v = requant_sat(static_cast<int32_t>(acc[r][c]), QK::M[it],
-                                                      static_cast<int>(QK::E[it]),
-                                                      static_cast<int>(QK::OUT_BITS[it]));
-                        s[r][j0 + c] = static_cast<TS>(v);
-                        eng::trace_put(QK::TRACE[it], (static_cast<long>(h) * T + i0 + r) * T + j0 + c, v);
-                        if (v > top[r]) top[r] = v;
+                        for (int r = r0; r < r0 + DR && r < rows; ++r) {
+                            for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
+                                const int64_t v = requant_sat(
+                                    static_cast<int32_t>(acc[r][c]), QK::M[it],
+                                    static_cast<int>(QK::E[it]), static_cast<int>(QK::OUT_BITS[it]));
+                                s[r][j0 + c] = static_cast<TS>(v);
+                                eng::trace_put(QK::TRACE[it], (static_cast<long>(h) * T + i0 + r) * T + j0 + c, v);
+                                if (v > top[r]) top[r] = v;
+                            }
+                        }
                     }
                 }
             }
@@ -224,18 +233,22 @@ att_heads:
                 for (int r = 0; r < R; ++r)
                     for (int c = 0; c < C; ++c) acc[r][c] = 0;
                 eng::mac_tile<R, C>(acc, pa, vb, 0, j0, rows, cols, T, PV::SLICES);
-                for (int r = 0; r < rows; ++r) {
-                    for (int c = 0; c < cols; ++c) {
+            pv_drain:
+                for (int r0 = 0; r0 < rows; r0 += DR) {
+                    for (int c0 = 0; c0 < cols; c0 += QK::EL) {
 #pragma HLS PIPELINE II=1
-#pragma HLS UNROLL factor=QK::EL
-                        ctx[(i0 + r) * H * HD + h * HD + j0 + c] = static_cast<typename PV::out_t>(
-                            requant_sat(static_cast<int32_t>(acc[r][c]), PV::M[it],
-                                        static_cast<int>(PV::E[it]),
-                                        static_cast<int>(PV::OUT_BITS[it])));
+                        for (int r = r0; r < r0 + DR && r < rows; ++r) {
+                            for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
+                                ctx[(i0 + r) * H * HD + h * HD + j0 + c] = static_cast<typename PV::out_t>(
+                                    requant_sat(static_cast<int32_t>(acc[r][c]), PV::M[it],
+                                                static_cast<int>(PV::E[it]),
+                                                static_cast<int>(PV::OUT_BITS[it])));
+                            }
+                        }
                     }
                 }
             }
-            const int64_t d = eng::drain_cycles(R, C, QK::EL);
+            const int64_t d = eng::cdiv(R, DR) * eng::cdiv(C, QK::EL);
             const int64_t array = eng::strip_cycles(static_cast<int>(eng::cdiv(T, C)), HD, 1, d) +
                                   eng::strip_cycles(static_cast<int>(eng::cdiv(HD, C)), T, PV::SLICES, d);
             const int64_t vec = static_cast<int64_t>(rows) * 2 * eng::cdiv(T, QK::L);
@@ -392,7 +405,7 @@ ln_rows:
         for (int c = 0; c < COLS; ++c) {
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CFG::L
-            const int64_t nv = ((row[c] * LN_MEAN_SCALE - mean) * recip + half) >> shift;
+            const int64_t nv = (hmul(row[c] * LN_MEAN_SCALE - mean, recip) + half) >> shift;
             o[c] = static_cast<typename CFG::out_t>(
                 requant_sat(nv, CFG::m[it][c], CFG::e[it][c], static_cast<int>(CFG::OUT_BITS[it]),
                             CFG::bias[it][c]));

@@ -52,10 +52,22 @@ inline int64_t round_shift(int64_t x, int e) {
     return (x + (int64_t(1) << (e - 1))) >> e;
 }
 
+/// A product of a helper unit (epilogue lane, attention drain, vector lane; never the PE
+/// array). A generated engine that puts these multipliers in LUT fabric, so that the array
+/// gets the DSP48E2 slices, defines IVIT_HELPERS_FABRIC to 1 before including the library.
+inline int64_t hmul(int64_t a, int64_t b) {
+#pragma HLS INLINE
+    const int64_t p = a * b;
+#if defined(IVIT_HELPERS_FABRIC) && IVIT_HELPERS_FABRIC
+#pragma HLS BIND_OP variable=p op=mul impl=fabric
+#endif
+    return p;
+}
+
 /// Dyadic requantization without saturation: (acc*m + offset + 2^(e-1)) >> e in int64.
 inline int64_t requant(int64_t acc, int64_t m, int e, int64_t offset = 0) {
 #pragma HLS INLINE
-    return round_shift(acc * m + offset, e);
+    return round_shift(hmul(acc, m) + offset, e);
 }
 
 /// Dyadic requantization saturated to `bits` signed bits.
