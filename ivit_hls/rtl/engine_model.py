@@ -130,50 +130,111 @@ def layer_cycles(prog: Program, per_step: list, mem: MemTiming | None = None) ->
 
 
 # ------------------------------------------------------------------ resources ---------
+#
+# The engine's cells by module. Every figure below is a module's own cells (LUT, FF, DSP;
+# submodules apart) in the unflattened Yosys synthesis of the small engine (N = 2,
+# `ivit-hls synth-report --engine-modules small`, recorded in docs/results/engine-synth.json,
+# where a test compares them). The model multiplies each by how often the structure repeats
+# it at N: once, N times (a lane), N^2 times (a processing element); and for the glue of the
+# engine's own modules it adds the selection multiplexers by width and fan-in.
 
-#: Per-lane costs of the units (LUT, FF, DSP) on xcup: Yosys synthesis of the units at 4
-#: lanes (docs/results/synthesis.md; the shift GELU from its current row, the others from
-#: the table before the units' revision), divided by 4; the array's processing element and
-#: its requant lane from the 8x8 array.
-UNIT_LANE = {
-    "array_pe": (60, 131, 1),
-    "array_requant": (646, 143, 4),
-    "layernorm": (547, 176, 7),
-    "shiftmax": (998, 329, 6),
-    "gelu": (286, 140, 3),
-    "residual": (781, 240, 4),
-    "requant": (646, 143, 4),
+#: Cells repeated as whole instances: (count as a function of N, module, (LUT, FF, DSP)).
+INSTANCE_COST = {
+    "pe": ("n2", "ivit_pe", (66, 90, 1)),
+    "array requant lane": ("n", "ivit_requant_lane", (514, 134, 4)),
+    "vector requant lane": ("n", "ivit_requant_lane", (496, 134, 4)),
+    "residual lane a": ("n", "ivit_requant_lane", (514, 134, 4)),
+    "residual lane b": ("n", "ivit_requant_lane", (365, 119, 2)),
+    "shiftexp lane": ("n", "ivit_shiftexp_lane", (654, 154, 1)),
+    "layernorm divider": ("1", "ivit_divseq", (426, 200, 0)),
+    "shiftmax divider": ("1", "ivit_divseq", (582, 200, 0)),
+    "axi-lite control": ("1", "ivit_engine_axil", (458, 310, 0)),
+    "read dma": ("2", "ivit_engine_rdma", (186, 201, 0)),
+    "write dma": ("1", "ivit_engine_wdma", (235, 234, 0)),
+    "fifos": ("2", "ivit_engine_fifo", (10, 9, 0)),
+    "pipeline control": ("6", "ivit_pipe_ctrl", (1, 3, 0)),
+    "array delay lines": ("1", "ivit_delay", (0, 26, 0)),
 }
-#: RAMB36 capacity in bits, and the widest simple-dual-port configuration (512 x 72)
-BRAM36_BITS, BRAM36_WIDTH, BRAM36_DEPTH = 36864, 72, 512
+#: Lane-parallel modules whose own logic (outside their lane instances) is per lane: the
+#: small engine's figure (2 lanes) halved.
+LANE_OWN_COST = {
+    "layernorm": ("ivit_ilayernorm", (1182, 394, 14)),
+    "shiftmax": ("ivit_shiftmax", (1242, 338, 12)),
+    "gelu (shift)": ("ivit_gelu_shift", (569, 276, 6)),
+    "residual add": ("ivit_residual_add", (232, 32, 0)),
+    "array requant": ("ivit_requant", (132, 64, 0)),
+    "vector requant": ("ivit_requant", (132, 64, 0)),
+    "array edges": ("ivit_systolic", (124, 411, 0)),
+    "saturation x2": ("ivit_engine_sat", (2 * 228, 0, 0)),
+}
+SMALL_N = 2
+#: The engine's own modules (controller, GEMM feed, vector stage): small-engine cells
+#: (LUT, FF) before the structural multiplexers of ``_glue_muxes`` are taken out.
+GLUE_COST = {"ivit_engine_core": (1975, 1007), "ivit_engine_gemm": (700, 385),
+             "ivit_engine_vec": (557, 127)}
+#: RAMB36 capacity in bits, its widest simple-dual-port shape (512 x 72) and a RAMB18's
+BRAM36_BITS, BRAM36_WIDTH, BRAM36_DEPTH, BRAM18_WIDTH = 36864, 72, 512, 36
 
 
-def _bram(width: int, depth: int, read_ports: int = 1) -> int:
-    """RAMB36 count of a width x depth memory (one copy per read port)."""
+def mux_luts(k: int) -> int:
+    """LUT6s per bit of a k:1 multiplexer (four inputs a LUT, MUXF7/F8 joining them)."""
+    return 0 if k <= 1 else -(-k // 4)
+
+
+def _glue_muxes(cfg) -> dict:
+    """LUTs of the selection multiplexers in the engine's own modules, by their widths:
+    core: the four constant fields (N*32 bits out of a DATA_W beat: 1 of DATA_W/(N*32)),
+    the store word (1 of N banks) and the buffer write data (1 of 3);
+    gemm: the A operand (17 bits, 1 of N words per lane) and B (8 bits per lane: 1 of N
+    words in two orders or 1 of DATA_W/(8N) panel bytes, then 1 of 3);
+    vec: the output word (1 of 3), the requant input (25 bits, 1 of 2) and offset (64 bits)."""
+    n, word = cfg.n, cfg.n * 32
+    cpb, kpb = max(1, cfg.data_w // word), max(1, cfg.data_w // (8 * n))
+    return {
+        "ivit_engine_core": 4 * word * mux_luts(cpb) + word * mux_luts(n) + word,
+        "ivit_engine_gemm": n * 17 * mux_luts(n) + n * 8 * (2 * mux_luts(n) + mux_luts(kpb) + 1),
+        "ivit_engine_vec": n * (32 + 25 + 64),
+    }
+
+
+def _bram(width: int, depth: int, read_ports: int = 1) -> float:
+    """RAMB36 count of a width x depth memory, one copy per read port; up to 512 deep a
+    copy is 72-bit RAMB36s and a RAMB18 (half a RAMB36) for a rest of up to 36 bits."""
     if depth <= BRAM36_DEPTH:
-        per_copy = -(-width // BRAM36_WIDTH)
+        full, rest = divmod(width, BRAM36_WIDTH)
+        per_copy = full + (0 if rest == 0 else 0.5 if rest <= BRAM18_WIDTH else 1)
     else:
         per_copy = -(-(width * depth) // BRAM36_BITS)
     return per_copy * read_ports
 
 
+def resource_blocks(cfg) -> dict:
+    """Modelled (LUT, FF, DSP) of each part of ``ivit_engine`` with ``cfg``."""
+    if cfg.gelu_form != "shift":
+        raise ValueError("the resource model knows the shift GELU unit (the engine default)")
+    n = cfg.n
+    mult = {"1": 1, "2": 2, "6": 6, "n": n, "n2": n * n}
+    out = {}
+    for name, (count, _, cost) in INSTANCE_COST.items():
+        out[name] = tuple(mult[count] * c for c in cost)
+    for name, (_, cost) in LANE_OWN_COST.items():
+        out[name] = tuple(n * c / SMALL_N for c in cost)
+    small = _glue_muxes(type(cfg)(n=SMALL_N, data_w=cfg.data_w))
+    here = _glue_muxes(cfg)
+    for mod, (lut, ff) in GLUE_COST.items():
+        out[mod] = (lut - small[mod] + here[mod], ff, 0)
+    # the GEMM feed registers its N lanes' bias, multiplier and shift (3 x 32 bits each)
+    lut, ff, dsp = out["ivit_engine_gemm"]
+    out["ivit_engine_gemm"] = (lut, ff + 96 * (n - SMALL_N), dsp)
+    return out
+
+
 def resources(cfg) -> dict:
     """Modelled LUT / FF / DSP / BRAM36 of ``ivit_engine`` with ``cfg`` (an EngineConfig):
-    the units' per-lane costs times the lanes, the buffers as block RAM, and the controller
-    and operand selection (N x N x 32-bit words into N lanes) as LUTs and FFs."""
-    n = cfg.n
-    lut = ff = dsp = 0
-    counts = {"array_pe": n * n, "array_requant": n, "layernorm": n, "shiftmax": n,
-              "gelu": n, "residual": n, "requant": n}
-    for unit, lanes in counts.items():
-        u_lut, u_ff, u_dsp = UNIT_LANE[unit]
-        lut, ff, dsp = lut + lanes * u_lut, ff + lanes * u_ff, dsp + lanes * u_dsp
-    word = n * 32
-    # operand selection: each of N lanes picks one of N words (A, B) out of the buffer row
-    lut += 2 * n * n * 32 // 4
-    # constant tables (4 x CDEPTH beats, asynchronous read) as LUT RAM, FIFOs, DMA, control
-    lut += 4 * cfg.cdepth * cfg.data_w // 64 + 4 * word + 2000
-    ff += 4 * (n * 17 + n * 8 + 1 + n * 70) + 3 * cfg.data_w + 1500
-    bram = (n * _bram(word, cfg.sdepth, read_ports=2)
-            + _bram(cfg.data_w, 2 * cfg.pdepth))
+    ``resource_blocks`` summed, the activation buffer (N banks of N*32-bit words, two read
+    ports) and the double-buffered weight panel (DATA_W x 2*PDEPTH) as block RAM."""
+    blocks = resource_blocks(cfg)
+    lut, ff, dsp = (round(sum(b[i] for b in blocks.values())) for i in range(3))
+    bram = cfg.n * _bram(cfg.n * 32, cfg.sdepth, read_ports=2) + _bram(cfg.data_w,
+                                                                        2 * cfg.pdepth)
     return {"LUT": lut, "FF": ff, "DSP": dsp, "BRAM": bram}
