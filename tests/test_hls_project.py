@@ -41,7 +41,8 @@ def _run_cycles(project, images):
 
     if project not in _CYCLE_LIBS:
         _CYCLE_LIBS[project] = ctypes.CDLL(str(_build(
-            project, "libivit_cycles.so", ["-DIVIT_CYCLES", "-fPIC", "-shared"],
+            project, "libivit_cycles.so", ["-DIVIT_CYCLES", "-DIVIT_CHECK_WIDTHS", "-fPIC",
+                                           "-shared"],
             ["src/ivit_capi.cpp"])))
     so = _CYCLE_LIBS[project]
     n_layers = len(json.loads((project / "manifest.json").read_text())["abi"]["trace"])
@@ -222,7 +223,7 @@ def test_generated_code_is_clean_under_sanitizers(tmp_path):
 
     model = _quantize("deit_tiny", depth=2, img_size=32)
     out = generate(model, tmp_path / "san", HlsOptions(rows=3, cols=5, tb_images=2))
-    exe = _build(out, "csim_san", ["-O1", "-g", "-fsanitize=address,undefined",
+    exe = _build(out, "csim_san", ["-O1", "-g", "-fsanitize=address,undefined", "-DIVIT_CHECK_WIDTHS",
                                    "-fno-sanitize-recover=all", "-DIVIT_TRACE"],
                  ["tb/tb_main.cpp"])
     proc = subprocess.run([str(exe), "data"], cwd=out, capture_output=True, text=True)

@@ -28,8 +28,9 @@ __all__ = ["ABI_VERSION", "BUILD", "BuildSpec", "CsimLibrary", "CsimResult", "co
 class BuildSpec:
     """Sources and flags of the C-simulation builds (rendered into the Makefile too)."""
 
+    # -DIVIT_CHECK_WIDTHS: every narrowed datapath value is checked against its width
     cxxflags: tuple = ("-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unknown-pragmas",
-                       "-Wno-unused-label")
+                       "-Wno-unused-label", "-DIVIT_CHECK_WIDTHS")
     includes: tuple = ("-Iinclude", "-Isrc")
     top_sources: tuple = ("src/ivit_top.cpp",)
     tb_sources: tuple = ("tb/tb_main.cpp",)

@@ -21,7 +21,7 @@ from ..outdir import check_out_dir, write_project
 from ..golden import run as golden_run
 from ..ir.model import IntegerModel
 from ..perf import EngineSpec, bytes_per_cycle, estimate_plan
-from ..perf.cycles import logits_cycles
+from ..perf.cycles import logits_cycles, width_macros
 from ..resources import SOURCE_ROOT, source_dir
 from .build import ABI_VERSION, BUILD
 from .lower import Plan, lower, numpy_dtype
@@ -133,7 +133,7 @@ def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]
         "banner": _BANNER, "model_name": model.config.get("name", "model"), "plan": plan,
         "opts": options, "abi": abi, "build": BUILD,
         "c_values": _c_values, "legacy_cycles": legacy,
-        "logits_cycles": logits_cycles(plan.num_classes),
+        "logits_cycles": logits_cycles(plan.num_classes), "widths": width_macros(plan),
         "buffer_rows": lambda shape: int(np.prod(shape[:-1])),
         "clock_text": f"{options.clock_mhz:g}MHz",
         "period_ns": f"{1000.0 / options.clock_mhz:.4g}",

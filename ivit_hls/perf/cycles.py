@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
+
 from ..ops.base import Engine
 from ..ops.common import (DDR_LATENCY, ROW_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
                           drain_lanes, gemm_cycles, gemm_ddr, slices_of, strip_cycles)
@@ -31,17 +33,21 @@ DSP_A, DSP_B = 27, 18
 DSP_ROW_UNIT = 4
 #: A multiplier bound to LUT fabric (BIND_OP impl=fabric): two partial-product bits per LUT6
 #: on the carry chain (ceil(a*b/2)) plus one row for the final carry-propagate add (a + b).
-#: LUTs of the PE array: one fabric accumulator adder per PE (the two int8 products packed in
-#: a DSP48E2 cannot both accumulate in its P register), as wide as the C++ accumulator.
-PE_ACC_BITS = 32
+#: LUTs of the PE array: one fabric accumulator adder per PE, as wide as its accumulator
+#: (IVIT_W_ACC): the two int8 products packed in a DSP48E2 cannot both accumulate in its P
+#: register.
 #: Share of the part's LUTs the counted logic may take; the rest is left to what the model
 #: does not count (control, address generation, AXI adapters, operand and drain muxes).
 LUT_BUDGET = 0.7
-#: GELU (shift form) and LayerNorm operand widths fixed by the integer spec.
-GELU_R_BITS = 22            # round(2^20 / I0) for I0 >= 1, plus sign
-GELU_Y_BITS = 14            # y <= GELU_Y_MAX = 2^13 - 1, plus sign
-GELU_SIGMA_BITS = 17        # sigma <= 2^15 (+16), plus sign
-LN_RECIP_BITS = 47          # 2^46 // sd, sd >= 1
+#: Signed operand widths fixed by the integer spec (shiftgelu.h, layernorm.h): round(2^20 / I0)
+#: for I0 >= 1, the capped y <= 2^13 - 1, sigma <= 2^15, 2^46 // sd for sd >= 1; and the
+#: LayerNorm normalized value: |16x_c - mean| <= sd = isqrt(sum of squares), so
+#: |nv| <= 2^16 (one guard bit more).
+GELU_R_BITS = 22
+GELU_Y_BITS = 14
+GELU_SIGMA_BITS = 17
+LN_RECIP_BITS = 48
+LN_NORM_BITS = 19
 
 
 def mul_dsp(a: int, b: int) -> int:
@@ -57,56 +63,77 @@ def mul_luts(a: int, b: int) -> int:
 
 
 def operand_widths(plan) -> dict:
-    """Signed operand widths of the engine's helper multipliers, from range analysis (the
-    accumulator and dyadic multiplier bounds, the Shiftmax row sum and normalization product)
-    and the tensor types; computed once per model (the dict is shared by ``with_engine``)."""
+    """Signed datapath widths of the engine (the ``IVIT_W_*`` macros of the generated
+    ``ivit_params.h``): the PE accumulator and the dyadic multipliers from range analysis
+    (accumulator and ``|m|`` bounds), the Shiftmax exponential and factor from its constants,
+    the other operands from the tensor types. Computed once per model (the dict is shared by
+    ``with_engine``)."""
     if plan.widths:
         return plan.widths
     from ..ir.ranges import analyze
+    from ..spec.shift import shift_exp, shiftmax_div_bits
 
     def bits(v: int) -> int:
         return int(v).bit_length() + 1
 
-    recs = analyze(plan.model)
-    top = {}
-    for b in recs:
-        for key, prefix in (("acc", "int32 accumulator"), ("m", "dyadic multiplier"),
-                            ("rowsum", "row sum of ShiftExp"),
-                            ("norm", "normalization product")):
+    top = {"acc": 1, "m": 1}
+    for b in analyze(plan.model):
+        for key, prefix in (("acc", "int32 accumulator"), ("m", "dyadic multiplier")):
             if b.quantity.startswith(prefix):
-                top[key] = max(top.get(key, 0), b.bound)
+                top[key] = max(top[key], b.bound)
     types = plan.types or plan.model.tensor_types()
-    kinds: dict = {}
+    ins: dict = {}
+    exp_w, factor_w = 2, 2
     for ly in plan.layers:
-        for name in ly.layer.inputs:
-            kinds.setdefault(ly.layer.kind, []).append(types[name].dtype.bits)
-    ln_cols = max([types[ly.layer.inputs[0]].shape[-1] for ly in plan.layers
-                   if ly.layer.kind == "layernorm"] or [1])
+        layer = ly.layer
+        # the residual add's second input is the residual stream (the first, its branch)
+        src = layer.inputs[1:2] if layer.kind == "residual_add" else layer.inputs
+        ins.setdefault(layer.kind, []).append(max(types[n].dtype.bits for n in src))
+        if layer.kind == "shiftmax":
+            a = layer.attrs
+            # every exponential <= the top element's (x - max = 0) plus the corrected
+            # mantissa's excess; the row sum >= the top element's, so factor <= 2^M // e(0)
+            e_max = (a.i0 + (6 * a.i0 // 4096 + 1 if a.exp_form == "corrected" else 0)) << a.n
+            e0 = int(shift_exp(np.array([0]), a.i0, a.n, a.exp_form)[0])
+            exp_w = max(exp_w, bits(e_max))
+            factor_w = max(factor_w, bits((1 << shiftmax_div_bits(a.i0, a.n)) // max(1, e0)))
     w = plan.widths
-    w["acc"], w["m"] = bits(top.get("acc", 1 << 31)), bits(top.get("m", 1 << 31))
-    w["res"] = max(kinds.get("residual_add", [8]))
-    w["gelu_in"] = max(kinds.get("gelu", [8]))
-    w["ln_in"] = max(kinds.get("layernorm", [8]))
-    # |16x - mean| / sd <= sqrt(C) on a 2^-16 grid: the normalized value LayerNorm requantizes
-    w["ln_norm"] = 16 + (math.isqrt(ln_cols - 1) + 1).bit_length() + 2
-    w["exp"] = bits(top.get("rowsum", 1 << 31))
-    w["factor"] = bits(top.get("norm", 1 << 31))
+    w["acc"] = min(32, bits(top["acc"]))
+    w["m"] = min(64, bits(top["m"]))
+    w["res"] = max(ins.get("residual_add", [8]))
+    w["gelu_in"] = min(63, max(ins.get("gelu", [8])))
+    w["ln_diff"] = min(64, max(ins.get("layernorm", [8])) + 6)
+    w["ln_norm"] = LN_NORM_BITS
+    w["exp"], w["factor"] = exp_w, factor_w
+    # the shift form's multipliers (the default; the other forms' per-element division is
+    # not modelled)
     w["gelu"] = any(ly.layer.kind == "gelu" and ly.layer.attrs.form == "shift"
                     for ly in plan.layers)
     return w
 
 
+def width_macros(plan) -> list[tuple[str, int]]:
+    """``(macro, bits)`` of the datapath widths as ``ivit_params.h`` defines them."""
+    w = operand_widths(plan)
+    return [("IVIT_W_ACC", w["acc"]), ("IVIT_W_M", w["m"]), ("IVIT_W_RES", w["res"]),
+            ("IVIT_W_GELU_IN", w["gelu_in"]), ("IVIT_W_LN_DIFF", w["ln_diff"]),
+            ("IVIT_W_LN_NORM", w["ln_norm"]), ("IVIT_W_EXP", w["exp"]),
+            ("IVIT_W_FACTOR", w["factor"])]
+
+
 def helper_multipliers(plan) -> dict:
     """``{unit: [(name, a bits, b bits), ...]}`` of the multipliers per lane of the epilogue
     (the union of the fused epilogues: one lane serves whichever GEMM drains), of the extra
-    attention drain rows and of the vector unit."""
+    attention drain rows and of the vector unit, with the widths the C++ gives them."""
     w = operand_widths(plan)
     epi = [("requant acc*m", w["acc"], w["m"]), ("residual res*m_b", w["res"], w["m"])]
     if w["gelu"]:
-        epi += [("gelu |x|*r", w["gelu_in"], GELU_R_BITS), ("gelu y*y", GELU_Y_BITS, GELU_Y_BITS),
+        core = min(64, w["gelu_in"] + GELU_SIGMA_BITS)
+        epi += [("gelu |x|*r", w["gelu_in"] + 1, GELU_R_BITS),
+                ("gelu y*y", GELU_Y_BITS, GELU_Y_BITS),
                 ("gelu x*sigma", w["gelu_in"], GELU_SIGMA_BITS),
-                ("gelu requant", w["gelu_in"] + GELU_SIGMA_BITS, w["m"])]
-    vec = [("layernorm (16x-mean)*recip", w["ln_in"] + 6, LN_RECIP_BITS),
+                ("gelu requant", core, w["m"])]
+    vec = [("layernorm (16x-mean)*recip", w["ln_diff"], LN_RECIP_BITS),
            ("layernorm requant", w["ln_norm"], w["m"]),
            ("shiftmax e*factor", w["exp"], w["factor"])]
     return {"epilogue_lane": epi, "attention_drain_lane": [("requant acc*m", w["acc"], w["m"])],
@@ -257,7 +284,7 @@ def resources(plan, part: str) -> dict:
                             "dsp": mul_dsp(a, b) if plan.helpers == "dsp" else 0,
                             "luts": mul_luts(a, b) if plan.helpers == "fabric" else 0})
     dsp = dsp_array + DSP_ROW_UNIT + sum(h["dsp"] * h["count"] for h in helpers)
-    lut_array = r * c * PE_ACC_BITS
+    lut_array = r * c * operand_widths(plan)["acc"]
     luts = lut_array + sum(h["luts"] * h["count"] for h in helpers)
     out = {"dsp": dsp, "dsp_array": dsp_array, "luts": luts, "luts_array": lut_array,
            "helper_multipliers": helpers, "bram36": bram, "uram": uram,

@@ -60,13 +60,17 @@ inline void trace_put(long, long, int64_t) {}
 #endif
 
 // -- the PE array --------------------------------------------------------------------------------
+/// A PE accumulator: IVIT_W_ACC bits, enough for every partial sum of every GEMM (range
+/// analysis bounds the sum of the products' magnitudes, which bounds each partial sum).
+typedef wint<IVIT_W_ACC> acc_t;
+
 /// One cycle of the R x C array: every PE multiplies its row operand by its column operand
-/// (`sh` = 8 for the high byte of a byte-sliced 16-bit operand). Accumulation is modular
-/// 32-bit: exact whenever the final sum fits int32, which range analysis proves.
+/// (`sh` = 8 for the high byte of a byte-sliced 16-bit operand) and adds the product to its
+/// IVIT_W_ACC-bit accumulator.
 /// Not inlined: every GEMM of the program calls this one function, so the top's
 /// `ALLOCATION function ... limit=1` can hold the array to one instance.
 template <int R, int C>
-void pe_step(uint32_t acc[R][C], const int32_t av[R], const int32_t bv[C], int sh) {
+void pe_step(acc_t acc[R][C], const int32_t av[R], const int32_t bv[C], int sh) {
 #pragma HLS INLINE off
 #pragma HLS PIPELINE II=1
 pe_rows:
@@ -75,7 +79,7 @@ pe_rows:
     pe_cols:
         for (int c = 0; c < C; ++c) {
 #pragma HLS UNROLL
-            acc[r][c] += static_cast<uint32_t>(av[r] * bv[c]) << sh;
+            acc[r][c] = acc[r][c] + av[r] * bv[c] * (1 << sh);
         }
     }
 }
@@ -84,7 +88,7 @@ pe_rows:
 /// feeds a 9..16-bit unsigned A operand as two bytes (low, then high shifted by 8), so every
 /// PE stays an 8-bit multiplier (two per DSP48E2).
 template <int R, int C, class A, class B>
-void mac_tile(uint32_t acc[R][C], A& a, B& b, int i0, int j0, int rows, int cols, int K,
+void mac_tile(acc_t acc[R][C], A& a, B& b, int i0, int j0, int rows, int cols, int K,
               int slices) {
 mac_k:
     for (int kk = 0; kk < K * slices; ++kk) {
@@ -134,7 +138,7 @@ inline int64_t drain_cycles(int R, int C, int E) { return static_cast<int64_t>(R
 
 /// Drain a tile through the epilogue, E results per cycle (row by row, E-wide chunks).
 template <int R, int C, int E, class Epi>
-void drain(uint32_t acc[R][C], Epi& epi, int i0, int j0, int rows, int cols) {
+void drain(acc_t acc[R][C], Epi& epi, int i0, int j0, int rows, int cols) {
 drain_rows:
     for (int r = 0; r < rows; ++r) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=256
@@ -182,11 +186,10 @@ gemm_panels:
 #pragma HLS LOOP_TRIPCOUNT min=1 max=64
             const int i0 = t * R;
             const int rows = M - i0 < R ? M - i0 : R;
-            uint32_t acc[R][C];
+            acc_t acc[R][C];
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=0
             for (int r = 0; r < R; ++r)
-                for (int c = 0; c < C; ++c)
-                    acc[r][c] = c < cols ? static_cast<uint32_t>(epi.init(j0 + c)) : 0u;
+                for (int c = 0; c < C; ++c) acc[r][c] = c < cols ? epi.init(j0 + c) : 0;
             mac_tile<R, C>(acc, a, b, i0, j0, rows, cols, K, slices);
             drain<R, C, E>(acc, epi, i0, j0, rows, cols);
             // ping-pong accumulators: this tile's drain runs under the next tile (also
@@ -211,7 +214,7 @@ struct EpiRequant {
     TO* out; int ldo; const int32_t* bias; const int32_t* m; const uint8_t* e; int bits;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
-        out[i * ldo + j] = static_cast<TO>(requant_sat(acc, m[j], e[j], bits));
+        out[i * ldo + j] = static_cast<TO>(requant_sat<IVIT_W_ACC, IVIT_W_M>(acc, m[j], e[j], bits));
     }
 };
 
@@ -232,7 +235,8 @@ struct EpiResidual {
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
         trace_put(trace_branch, static_cast<long>(i) * ldo + j, acc);
-        const int64_t s = requant(acc, m_a[j], e_a[j]) + requant(res[i * ldo + j], m_b, e_b);
+        const int64_t s = requant<IVIT_W_ACC, IVIT_W_M>(acc, m_a[j], e_a[j]) +
+                          requant<IVIT_W_RES, IVIT_W_M>(res[i * ldo + j], m_b, e_b);
         out[i * ldo + j] = static_cast<TO>(saturate(s, bits));
     }
 };
@@ -244,8 +248,9 @@ struct GeluUnit {
     const TT* table; int64_t half;
     int64_t operator()(int64_t x) const {
         if (form == GELU_TABLE) return table[x + half];
-        if (form == GELU_SHIFT) return requant_sat(shift_gelu_shift(x, k, recip), m, e, bits);
-        return requant_sat(shift_gelu_symmetric(x, k, i0, n), m, e, bits);
+        if (form == GELU_SHIFT)
+            return requant_sat<GELU_CORE_W, IVIT_W_M>(shift_gelu_shift(x, k, recip), m, e, bits);
+        return requant_sat<GELU_CORE_W, IVIT_W_M>(shift_gelu_symmetric(x, k, i0, n), m, e, bits);
     }
 };
 
@@ -256,7 +261,7 @@ struct EpiGelu {
     GeluUnit<TT> g; long trace_fc1;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
-        const int64_t v = requant_sat(acc, m[j], e[j], bits);
+        const int64_t v = requant_sat<IVIT_W_ACC, IVIT_W_M>(acc, m[j], e[j], bits);
         trace_put(trace_fc1, static_cast<long>(i) * ldo + j, v);
         out[i * ldo + j] = static_cast<TO>(g(v));
     }
@@ -269,7 +274,7 @@ struct EpiPatch {
     const TP* pos; int bits;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
-        const int64_t v = requant(acc, m[j], e[j]) + pos[i * dim + j];
+        const int64_t v = requant<IVIT_W_ACC, IVIT_W_M>(acc, m[j], e[j]) + pos[i * dim + j];
         out[(i + 1) * dim + j] = static_cast<TO>(saturate(v, bits));
     }
 };
@@ -280,7 +285,7 @@ struct EpiScalar {
     TO* out; int ldo; int64_t m; int e; int bits;
     int32_t init(int) const { return 0; }
     void store(int i, int j, int32_t acc) {
-        out[i * ldo + j] = static_cast<TO>(requant_sat(acc, m, e, bits));
+        out[i * ldo + j] = static_cast<TO>(requant_sat<IVIT_W_ACC, IVIT_W_M>(acc, m, e, bits));
     }
 };
 

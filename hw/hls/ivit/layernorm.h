@@ -12,6 +12,8 @@ constexpr int ISQRT_ITERATIONS = 6;  // exact for 0 <= V < 2^62 (see the integer
 constexpr int LN_FRAC_BITS = 16;
 constexpr int64_t LN_MEAN_SCALE = 16;  // 2^LN_MEAN_FRAC_BITS: the mean keeps 4 fractional bits
 constexpr int LN_RECIP_SHIFT = 46;
+/// Signed width of 2^46 // sd (sd >= 1): the LayerNorm normalize multiplier's wide operand.
+constexpr int LN_RECIP_W = LN_RECIP_SHIFT + 2;
 
 /// floor(sqrt(v)) for 0 <= v < 2^62: start 2^ceil(bitlen(v)/2), x = min(x, (x + v//x) >> 1).
 inline int64_t isqrt(int64_t v) {

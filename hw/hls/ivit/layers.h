@@ -160,7 +160,7 @@ sm_norm:
     for (int j = 0; j < len; ++j) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=16 max=1024
-        p[j] = static_cast<TP>((hmul(ebuf[j], factor) + (int64_t(1) << (shift - 1))) >> shift);
+        p[j] = static_cast<TP>((hmul<IVIT_W_EXP, IVIT_W_FACTOR>(ebuf[j], factor) + (int64_t(1) << (shift - 1))) >> shift);
         eng::trace_put(trace, j, p[j]);
     }
 }
@@ -198,7 +198,7 @@ att_heads:
         att_qk:
             for (int j0 = 0; j0 < T; j0 += C) {
                 const int cols = T - j0 < C ? T - j0 : C;
-                uint32_t acc[R][C];
+                eng::acc_t acc[R][C];
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=0
                 for (int r = 0; r < R; ++r)
                     for (int c = 0; c < C; ++c) acc[r][c] = 0;
@@ -209,7 +209,7 @@ att_heads:
 #pragma HLS PIPELINE II=1
                         for (int r = r0; r < r0 + DR && r < rows; ++r) {
                             for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
-                                const int64_t v = requant_sat(
+                                const int64_t v = requant_sat<IVIT_W_ACC, IVIT_W_M>(
                                     static_cast<int32_t>(acc[r][c]), QK::M[it],
                                     static_cast<int>(QK::E[it]), static_cast<int>(QK::OUT_BITS[it]));
                                 s[r][j0 + c] = static_cast<TS>(v);
@@ -228,7 +228,7 @@ att_heads:
         att_pv:
             for (int j0 = 0; j0 < HD; j0 += C) {
                 const int cols = HD - j0 < C ? HD - j0 : C;
-                uint32_t acc[R][C];
+                eng::acc_t acc[R][C];
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=0
                 for (int r = 0; r < R; ++r)
                     for (int c = 0; c < C; ++c) acc[r][c] = 0;
@@ -240,7 +240,7 @@ att_heads:
                         for (int r = r0; r < r0 + DR && r < rows; ++r) {
                             for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
                                 ctx[(i0 + r) * H * HD + h * HD + j0 + c] = static_cast<typename PV::out_t>(
-                                    requant_sat(static_cast<int32_t>(acc[r][c]), PV::M[it],
+                                    requant_sat<IVIT_W_ACC, IVIT_W_M>(static_cast<int32_t>(acc[r][c]), PV::M[it],
                                                 static_cast<int>(PV::E[it]),
                                                 static_cast<int>(PV::OUT_BITS[it])));
                             }
@@ -275,7 +275,9 @@ qk_heads:
             const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
             for (int j0 = 0; j0 < T; j0 += CFG::C) {
                 const int cols = T - j0 < CFG::C ? T - j0 : CFG::C;
-                uint32_t acc[CFG::R][CFG::C] = {};
+                eng::acc_t acc[CFG::R][CFG::C];
+                for (int r = 0; r < CFG::R; ++r)
+                    for (int c = 0; c < CFG::C; ++c) acc[r][c] = 0;
                 eng::mac_tile<CFG::R, CFG::C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
                 for (int r = 0; r < rows; ++r)
                     for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
@@ -304,7 +306,9 @@ pv_heads:
             const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
             for (int j0 = 0; j0 < HD; j0 += CFG::C) {
                 const int cols = HD - j0 < CFG::C ? HD - j0 : CFG::C;
-                uint32_t acc[CFG::R][CFG::C] = {};
+                eng::acc_t acc[CFG::R][CFG::C];
+                for (int r = 0; r < CFG::R; ++r)
+                    for (int c = 0; c < CFG::C; ++c) acc[r][c] = 0;
                 eng::mac_tile<CFG::R, CFG::C>(acc, pa, vb, i0, j0, rows, cols, T, CFG::SLICES);
                 for (int r = 0; r < rows; ++r)
                     for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
@@ -367,8 +371,9 @@ res_rows:
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CFG::L
             const int i = t * CFG::COLS + c;
-            const int64_t s = requant(branch[i], CFG::m_a[it][c], CFG::e_a[it][c]) +
-                              requant(residual[i], CFG::M_B[it], static_cast<int>(CFG::E_B[it]));
+            const int64_t s =
+                requant<IVIT_W_ACC, IVIT_W_M>(branch[i], CFG::m_a[it][c], CFG::e_a[it][c]) +
+                requant<IVIT_W_RES, IVIT_W_M>(residual[i], CFG::M_B[it], static_cast<int>(CFG::E_B[it]));
             out[i] = static_cast<typename CFG::out_t>(saturate(s, static_cast<int>(CFG::OUT_BITS[it])));
         }
     }
@@ -405,9 +410,9 @@ ln_rows:
         for (int c = 0; c < COLS; ++c) {
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CFG::L
-            const int64_t nv = (hmul(row[c] * LN_MEAN_SCALE - mean, recip) + half) >> shift;
+            const int64_t nv = (hmul<IVIT_W_LN_DIFF, LN_RECIP_W>(row[c] * LN_MEAN_SCALE - mean, recip) + half) >> shift;
             o[c] = static_cast<typename CFG::out_t>(
-                requant_sat(nv, CFG::m[it][c], CFG::e[it][c], static_cast<int>(CFG::OUT_BITS[it]),
+                requant_sat<IVIT_W_LN_NORM, IVIT_W_M>(nv, CFG::m[it][c], CFG::e[it][c], static_cast<int>(CFG::OUT_BITS[it]),
                             CFG::bias[it][c]));
         }
     }

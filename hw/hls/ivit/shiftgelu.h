@@ -18,6 +18,12 @@ constexpr int GELU_SIGMOID_BITS = 15;
 constexpr int GELU_Y_FRAC = 10;
 constexpr int64_t GELU_Y_MAX = (int64_t(1) << 13) - 1;
 constexpr int GELU_R_SHIFT = 10;
+/// Signed operand widths of the element multipliers: round(2^20 / I0) for I0 >= 1, y <= 2^13 - 1,
+/// sigma <= 2^15, and the core x * sigma that the GELU requant multiplies.
+constexpr int GELU_R_BITS = 22;
+constexpr int GELU_Y_BITS = 14;
+constexpr int GELU_SIGMA_W = 17;
+constexpr int GELU_CORE_W = IVIT_W_GELU_IN + GELU_SIGMA_W > 64 ? 64 : IVIT_W_GELU_IN + GELU_SIGMA_W;
 
 /// GELU form codes (the generated code passes these).
 enum GeluForm { GELU_SYMMETRIC = 0, GELU_ROWMAX = 1, GELU_SHIFT = 2, GELU_TABLE = 3 };
@@ -40,9 +46,9 @@ inline int64_t gelu_recip(int64_t i0) {
 inline int64_t shift_gelu_shift(int64_t x, int k, int64_t r) {
 #pragma HLS INLINE
     const int64_t ax = x < 0 ? -x : x;
-    int64_t y = ((hmul(ax, r) << k) + (int64_t(1) << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT;
+    int64_t y = ((hmul<IVIT_W_GELU_IN + 1, GELU_R_BITS>(ax, r) << k) + (int64_t(1) << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT;
     if (y > GELU_Y_MAX) y = GELU_Y_MAX;
-    const int64_t y2 = hmul(y, y);
+    const int64_t y2 = hmul<GELU_Y_BITS, GELU_Y_BITS>(y, y);
     const int64_t h = (int64_t(1) << GELU_Y_FRAC) + y + (y >> 4) + (y >> 5) +
                       (y2 >> (GELU_Y_FRAC + 1)) + (y2 >> (GELU_Y_FRAC + 4));
     const int64_t q = h >> GELU_Y_FRAC;
@@ -51,7 +57,7 @@ inline int64_t shift_gelu_shift(int64_t x, int k, int64_t r) {
     const int sh = static_cast<int>(q + GELU_Y_FRAC > 62 ? 62 : q + GELU_Y_FRAC);
     const int64_t p = (mant << GELU_SIGMOID_BITS) >> sh;  // ~ 2^15 Phi(-|a|), <= 2^14 + 16
     const int64_t sigma = x >= 0 ? (int64_t(1) << GELU_SIGMOID_BITS) - p : p;
-    return hmul(x, sigma);
+    return hmul<IVIT_W_GELU_IN, GELU_SIGMA_W>(x, sigma);
 }
 
 /// Symmetric ShiftGELU core of one element: x * sigma_q, sigma_q = (num << 15) // den.

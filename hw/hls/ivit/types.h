@@ -12,6 +12,44 @@
 
 #include <cstdint>
 
+#ifdef __SYNTHESIS__
+#include <ap_int.h>  // Vitis' arbitrary-precision integers, from its own include path
+#elif defined(IVIT_CHECK_WIDTHS)
+#include <cstdio>
+#include <cstdlib>
+#endif
+
+// Datapath widths in signed bits, from range analysis: a generated project defines them in
+// ivit_params.h before including the library (ivit_hls/perf/cycles.py: operand_widths). The
+// defaults narrow nothing: 32-bit PE accumulators, 64-bit helper operands.
+#ifndef IVIT_W_ACC
+#define IVIT_W_ACC 32       // PE accumulator (every partial sum of a GEMM)
+#endif
+#ifndef IVIT_W_M
+#define IVIT_W_M 64         // dyadic multipliers m
+#endif
+#ifndef IVIT_W_RES
+#define IVIT_W_RES 64       // residual stream (second requant of the residual add)
+#endif
+#ifndef IVIT_W_GELU_IN
+#define IVIT_W_GELU_IN 63   // GELU input x
+#endif
+#ifndef IVIT_W_LN_DIFF
+#define IVIT_W_LN_DIFF 64   // LayerNorm 16x - mean
+#endif
+#ifndef IVIT_W_LN_NORM
+#define IVIT_W_LN_NORM 64   // LayerNorm normalized value before its requant
+#endif
+#ifndef IVIT_W_EXP
+#define IVIT_W_EXP 64       // Shiftmax exponential
+#endif
+#ifndef IVIT_W_FACTOR
+#define IVIT_W_FACTOR 64    // Shiftmax 2^M // row sum
+#endif
+#ifndef IVIT_HELPERS_FABRIC
+#define IVIT_HELPERS_FABRIC 0
+#endif
+
 static_assert((-7 >> 1) == -4, "ivit-hls needs an arithmetic (flooring) >> on signed integers");
 static_assert((int64_t(-1) >> 63) == -1, "ivit-hls needs an arithmetic >> on int64_t");
 
@@ -52,28 +90,69 @@ inline int64_t round_shift(int64_t x, int e) {
     return (x + (int64_t(1) << (e - 1))) >> e;
 }
 
-/// A product of a helper unit (epilogue lane, attention drain, vector lane; never the PE
-/// array). A generated engine that puts these multipliers in LUT fabric, so that the array
-/// gets the DSP48E2 slices, defines IVIT_HELPERS_FABRIC to 1 before including the library.
-inline int64_t hmul(int64_t a, int64_t b) {
-#pragma HLS INLINE
-    const int64_t p = a * b;
-#if defined(IVIT_HELPERS_FABRIC) && IVIT_HELPERS_FABRIC
-#pragma HLS BIND_OP variable=p op=mul impl=fabric
+/// In a checking build (-DIVIT_CHECK_WIDTHS), stop when `x` does not fit `w` signed bits:
+/// the g++ build then proves on its inputs the widths the synthesized datapath has.
+inline void check_width(int64_t x, int w) {
+#if !defined(__SYNTHESIS__) && defined(IVIT_CHECK_WIDTHS)
+    if (w < 64 && (x < -(int64_t(1) << (w - 1)) || x >= (int64_t(1) << (w - 1)))) {
+        std::fprintf(stderr, "ivit: %lld does not fit %d signed bits\n", static_cast<long long>(x), w);
+        std::abort();
+    }
+#else
+    (void)x;
+    (void)w;
 #endif
-    return p;
 }
 
-/// Dyadic requantization without saturation: (acc*m + offset + 2^(e-1)) >> e in int64.
+#ifdef __SYNTHESIS__
+template <int W>
+using wint = ap_int<W>;
+#else
+/// The g++ stand-in for ap_int<W> (W <= 64): an int64 that behaves the same for values that
+/// fit W bits, which a checking build asserts on every assignment.
+template <int W>
+struct wint {
+    static_assert(W >= 2 && W <= 64, "wint holds 2..64 bits");
+    int64_t v;
+    wint() : v(0) {}
+    wint(int64_t x) : v(x) { check_width(x, W); }
+    operator int64_t() const { return v; }
+};
+#endif
+
+/// A product of a helper unit (epilogue lane, attention drain, vector lane; never the PE
+/// array) of a WA-bit and a WB-bit signed operand. A generated engine that puts these
+/// multipliers in LUT fabric, so that the array gets the DSP48E2 slices, defines
+/// IVIT_HELPERS_FABRIC to 1 before including the library.
+template <int WA = 64, int WB = 64>
+inline int64_t hmul(int64_t a, int64_t b) {
+#pragma HLS INLINE
+#ifdef __SYNTHESIS__
+    const ap_int<WA + WB> p = ap_int<WA>(a) * ap_int<WB>(b);
+#else
+    check_width(a, WA);
+    check_width(b, WB);
+    const int64_t p = a * b;
+#endif
+#if IVIT_HELPERS_FABRIC
+#pragma HLS BIND_OP variable=p op=mul impl=fabric
+#endif
+    return static_cast<int64_t>(p);
+}
+
+/// Dyadic requantization without saturation: (acc*m + offset + 2^(e-1)) >> e in int64, the
+/// product on a WA x WB multiplier.
+template <int WA = 64, int WB = 64>
 inline int64_t requant(int64_t acc, int64_t m, int e, int64_t offset = 0) {
 #pragma HLS INLINE
-    return round_shift(hmul(acc, m) + offset, e);
+    return round_shift(hmul<WA, WB>(acc, m) + offset, e);
 }
 
 /// Dyadic requantization saturated to `bits` signed bits.
+template <int WA = 64, int WB = 64>
 inline int64_t requant_sat(int64_t acc, int64_t m, int e, int bits, int64_t offset = 0) {
 #pragma HLS INLINE
-    return saturate(requant(acc, m, e, offset), bits);
+    return saturate(requant<WA, WB>(acc, m, e, offset), bits);
 }
 
 /// x * 2^k for a possibly negative x (a defined left shift).
