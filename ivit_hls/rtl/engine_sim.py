@@ -78,13 +78,15 @@ class EngineRun:
     """Outputs and cycle counts of one engine run."""
 
     output: np.ndarray
+    outputs: list = field(default_factory=list)       # every image's output (n_images)
     layers: dict = field(default_factory=dict)
     tb_cycles: int = 0          # start to interrupt, measured by the bench
     engine_cycles: int = 0      # the engine's own counter (0x40)
     trace_cycles: int = 0       # of those, spent storing the debug trace (0x48)
     wall_s: float = 0.0
     cycles_per_s: float = 0.0
-    step_cycles: list = field(default_factory=list)   # cycles of each descriptor (image 0)
+    step_cycles: list = field(default_factory=list)   # cycles of each descriptor
+                                                      # (image 0's; the rest in the END step)
 
     @property
     def compute_cycles(self) -> int:
@@ -92,9 +94,14 @@ class EngineRun:
         return self.engine_cycles - self.trace_cycles
 
 
-def run_program(prog: Program, x: np.ndarray, seed: int = 0, stall: float = 0.0,
+def run_program(prog: Program, x, seed: int = 0, stall: float = 0.0,
                 workdir: Path | None = None) -> EngineRun:
-    """Run ``prog`` on input rows ``x`` (see ``Program.pack_input``); return the outputs."""
+    """Run ``prog`` on input rows ``x`` (see ``Program.pack_input``), or on a sequence of
+    such inputs in one kernel call (``n_images`` = their number); return the outputs.
+
+    ``output`` and ``layers`` are image 0's; ``outputs`` holds every image's output.
+    """
+    xs = [x] if np.asarray(x).ndim == 2 else list(x)
     simrun.BUILD_ROOT.mkdir(parents=True, exist_ok=True)
     tmp = None
     if workdir is None:
@@ -104,10 +111,12 @@ def run_program(prog: Program, x: np.ndarray, seed: int = 0, stall: float = 0.0,
         wpath, ipath, opath = (Path(workdir) / f for f in ("weights.bin", "image.bin",
                                                             "logits.bin"))
         wpath.write_bytes(prog.blob)
-        ipath.write_bytes(prog.pack_input(x))
+        # the header's strides: image i at i * image bytes, its logits at i * logits bytes
+        ipath.write_bytes(b"".join(prog.pack_input(xi) for xi in xs))
         res = run_bench(prog.cfg.hdl_params(),
                         {"weights": str(wpath), "image": str(ipath), "out": str(opath),
-                         "logits_bytes": prog.logits_bytes, "seed": seed, "stall": stall})
+                         "logits_bytes": prog.logits_bytes, "n_images": len(xs),
+                         "seed": seed, "stall": stall})
         region = opath.read_bytes()
     finally:
         if tmp is not None:
@@ -119,8 +128,10 @@ def run_program(prog: Program, x: np.ndarray, seed: int = 0, stall: float = 0.0,
     if len(steps) > n:
         steps = steps[:n - 1] + [sum(steps[n - 1:])]
     rows, chans = prog.output.rows, prog.output.chans
-    out = unpack_tensor(region, rows, chans, prog.cfg).reshape(prog.output_shape)
-    return EngineRun(output=out, layers=decode_trace(prog, region),
+    lb = prog.logits_bytes
+    outs = [unpack_tensor(region[i * lb:(i + 1) * lb], rows, chans, prog.cfg)
+            .reshape(prog.output_shape) for i in range(len(xs))]
+    return EngineRun(output=outs[0], outputs=outs, layers=decode_trace(prog, region[:lb]),
                      tb_cycles=res["tb_cycles"], engine_cycles=res["engine_cycles"],
                      trace_cycles=res["trace_cycles"], wall_s=res["wall_s"],
                      cycles_per_s=res["cycles_per_s"], step_cycles=steps)
