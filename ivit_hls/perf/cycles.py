@@ -148,10 +148,11 @@ class EngineSpec(Engine):
     drain_lanes: int = 0
 
 
-def attention_drain_rows(rows: int, head_dim: int) -> int:
-    """Rows the attention unit drains per cycle: enough that an R-row q.k^T tile (K = the head
-    dimension) drains within its own array steps (``DR`` in ``layers.h``)."""
-    return -(-rows // head_dim)
+def attention_drain_rows(rows: int, cols: int, lanes: int, head_dim: int) -> int:
+    """Rows the attention unit drains per cycle (``DR`` in ``layers.h``), each in
+    ceil(C / E) chunks of its E epilogue lanes: enough that an R-row q.k^T tile (K = the head
+    dimension) drains within its own array steps."""
+    return min(rows, -(-rows * -(-cols // lanes) // head_dim))
 
 
 def attention_cycles(tokens: int, heads: int, head_dim: int, slices: int,
@@ -161,7 +162,8 @@ def attention_cycles(tokens: int, heads: int, head_dim: int, slices: int,
     tile, overlapped with the strip's Shiftmax on the vector unit (two passes; the max comes
     from the drain)."""
     r, c, lanes = engine.rows, engine.cols, engine.lanes
-    d = -(-r // attention_drain_rows(r, head_dim)) * -(-c // drain_lanes(engine))
+    e = drain_lanes(engine)
+    d = -(-r // attention_drain_rows(r, c, e, head_dim)) * -(-c // e)
     array = (strip_cycles(-(-tokens // c), head_dim, 1, d)
              + strip_cycles(-(-head_dim // c), tokens, slices, d))
     total = ROW_LATENCY + VEC_DEPTH
@@ -274,7 +276,8 @@ def resources(plan, part: str) -> dict:
     r, c, lanes = plan.rows, plan.cols, plan.lanes
     dsp_array = -(-r * c // 2)
     units = {"epilogue_lane": plan.drain, "vector_lane": lanes,
-             "attention_drain_lane": (attention_drain_rows(r, plan.head_dim) - 1) * plan.drain
+             "attention_drain_lane": (attention_drain_rows(r, c, plan.drain, plan.head_dim) - 1)
+             * plan.drain
              if plan.head_dim else 0}
     helpers = []
     for unit, muls in helper_multipliers(plan).items():

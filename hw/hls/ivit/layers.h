@@ -174,7 +174,8 @@ void attention(const typename QK::in_t* qkv, typename PV::out_t* ctx, int it) {
     constexpr int R = QK::R, C = QK::C, T = QK::T, H = QK::H, HD = QK::HD, W = 3 * H * HD;
     // drain rows per cycle: an R-row tile of q.k^T drains in ceil(R/DR) * ceil(C/EL) cycles,
     // within its K = HD array steps, so the drain stays hidden under the next tile
-    constexpr int DR = (R + HD - 1) / HD;
+    constexpr int CHUNKS = (C + QK::EL - 1) / QK::EL;
+    constexpr int DR = (R * CHUNKS + HD - 1) / HD < R ? (R * CHUNKS + HD - 1) / HD : R;
     typedef typename QK::out_t TS;
     typedef typename SM::out_t TP;
     static TS s[R][T];
