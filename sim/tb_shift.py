@@ -39,6 +39,10 @@ async def shiftexp_random(dut):
     u[3] = -(n * i0 * 16) // 23 + np.arange(lanes)  # around the clamp
     u[4:8] = rng.integers(lo, 1, size=(4, lanes))
     u[8:12] = -np.arange(4 * lanes).reshape(4, lanes) * i0 // (2 * lanes) - i0  # octave joins
+    # The lane computes p from the low I0_W + QB + 1 bits of u: inputs around -2^(I0_W + QB)
+    big = 1 << (cfg["I0_W"] + cfg["QB"])
+    u[12] = np.maximum(-big + 2 - np.arange(lanes), lo)
+    u[13] = np.maximum(-2 * big - np.arange(lanes), lo)
     exp_form = "paper" if cfg.get("EXP_FORM", 1) == 0 else "corrected"
     want = spec.shift_exp(u, i0, n, exp_form)
     dut.cfg_i0.value = i0

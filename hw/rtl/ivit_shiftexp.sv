@@ -1,6 +1,6 @@
 // ShiftExp stream unit, LANES lanes per beat: e = I0 * 2^N * exp(u / I0) in integers
 // (spec: shift.shift_exp). Constants i0, n are quasi-static configuration inputs.
-// EXP_FORM = 1: the corrected ShiftExp (default); 0: the paper's. Latency QB + 2, II = 1.
+// EXP_FORM = 1: the corrected ShiftExp (default); 0: the paper's. Latency QB + 3, II = 1.
 module ivit_shiftexp #(
     parameter int LANES = 4,
     parameter int IN_W  = 24,
@@ -22,7 +22,7 @@ module ivit_shiftexp #(
 );
     logic en;
 
-    ivit_pipe_ctrl #(.LAT(QB + 2)) ctrl (
+    ivit_pipe_ctrl #(.LAT(QB + 3)) ctrl (
         .clk, .rst, .s_valid, .s_ready, .en, .m_valid, .m_ready
     );
 

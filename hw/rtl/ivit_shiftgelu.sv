@@ -2,7 +2,7 @@
 //   z = 1.6875 * (x << k) by shifts;  t = ShiftExp(-|z|) (the paper's ShiftExp);  E0 = I0 << N;
 //   sigma = (num << 15) // (E0 + t), num = E0 if z >= 0 else t;  out = x * sigma.
 // The output has real scale S * 2^-15; a requant stage follows in the datapath.
-// Latency 1 + (QB + 2) + 1 + 16 + 1 = QB + 21, II = 1 per lane.
+// Latency 1 + (QB + 3) + 1 + 16 + 1 = QB + 22, II = 1 per lane.
 module ivit_shiftgelu #(
     parameter int LANES = 4,
     parameter int IN_W  = 8,
@@ -23,7 +23,7 @@ module ivit_shiftgelu #(
     input  logic                   m_ready,
     output logic [LANES*OUT_W-1:0] m_data
 );
-    localparam int LAT = QB + 21;
+    localparam int LAT = QB + 22;
     localparam int Z_W = IN_W + (1 << K_W) + 2;          // x << k times 1.6875
     localparam int E_W = I0_W + (1 << QB);               // ShiftExp output, <= I0 << N
     localparam int SIG_W = 16;                           // sigma < 2^15 (+1 bit margin)

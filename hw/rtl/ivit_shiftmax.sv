@@ -4,7 +4,7 @@
 //   DIV   one division per row f = 2^M // sum (M = bitlen(I0 << N) + 30);
 //   OUT   P = (e*f + 2^(M-Q-1)) >> (M-Q), Q = OUT_W - 1, one beat per cycle.
 // Lanes past cfg_len in the last beat are ignored on input and output 0.
-// Cycles per row (no stalls): 3*beats + QB + 40, beats = ceil(len / LANES).
+// Cycles per row (no stalls): 3*beats + QB + 41, beats = ceil(len / LANES).
 module ivit_shiftmax #(
     parameter int LANES     = 4,
     parameter int IN_W      = 8,
@@ -34,7 +34,7 @@ module ivit_shiftmax #(
     localparam int A_W = $clog2(MAX_BEATS);      // buffer address (MAX_BEATS >= 2)
     localparam int U_W = IN_W + 1 + (1 << K_W);
     localparam int E_W = I0_W + (1 << QB);       // e < 2^(I0_W + 1 + N), N < 2^QB
-    localparam int SX_LAT = QB + 2;
+    localparam int SX_LAT = QB + 3;               // ivit_shiftexp_lane
     typedef enum logic [1:0] {S_LOAD, S_EXP, S_DIV, S_OUT} state_t;
     state_t state;
 

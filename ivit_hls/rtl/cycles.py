@@ -12,8 +12,8 @@ RESIDUAL_LATENCY = 3
 
 
 def shiftexp_latency(qb: int = 5) -> int:
-    """ShiftExp: clamp stage, ``qb`` quotient stages, shift stage."""
-    return qb + 2
+    """ShiftExp: clamp stage, ``qb`` quotient stages, line selection, mantissa, shift stage."""
+    return qb + 3
 
 
 def shiftgelu_latency(qb: int = 5) -> int:
@@ -40,7 +40,7 @@ def _beats(length: int, lanes: int) -> int:
 
 def shiftmax_row_cycles(length: int, lanes: int, qb: int = 5) -> int:
     """One Shiftmax row: load, exp pass (read + subtract + ShiftExp), 32-step division, output."""
-    return 3 * _beats(length, lanes) + qb + 40
+    return 3 * _beats(length, lanes) + qb + 41
 
 
 def ilayernorm_row_cycles(length: int, lanes: int, in_w: int = 16) -> int:
