@@ -98,3 +98,24 @@ def test_explore_chooses_a_fitting_pareto_design(small_int_model):
         assert best.ratio <= MAX_RATIO and best.cycles == min(p.cycles for p in efficient)
     with pytest.raises(IvitError):
         explore(small_int_model, "xcfoo-bar", 300.0)
+
+
+@pytest.mark.parametrize("mode", ["dsp", "vector-fabric", "fabric"])
+def test_helper_multipliers_priced_where_they_are_bound(small_int_model, mode):
+    """Each helper multiplier costs DSP48E2 slices from its operand widths, or LUTs in fabric;
+    the array's LUTs are one accumulator adder of the range-analysis width per PE."""
+    from ivit_hls.hls.lower import lower
+    from ivit_hls.perf.cycles import operand_widths, resources
+
+    plan = lower(small_int_model, 4, 4).with_engine(6, 4, 8, 64, 2, mode)
+    res = resources(plan, "xczu9eg-ffvb1156-2-e")
+    assert res["luts_array"] == 6 * 4 * operand_widths(plan)["acc"] <= 6 * 4 * 32
+    for h in res["helper_multipliers"]:
+        fabric = mode == "fabric" or (mode == "vector-fabric" and h["unit"] == "vector_lane")
+        assert h["impl"] == ("fabric" if fabric else "dsp")
+        assert (h["dsp"], h["luts"]) == ((0, mul_luts(*h["bits"])) if fabric
+                                         else (mul_dsp(*h["bits"]), 0))
+        assert h["count"] == {"epilogue_lane": 2, "vector_lane": 8}.get(h["unit"], h["count"])
+    assert res["dsp"] == 12 + 4 + sum(h["dsp"] * h["count"] for h in res["helper_multipliers"])
+    assert res["luts"] == res["luts_array"] + sum(h["luts"] * h["count"]
+                                                  for h in res["helper_multipliers"])

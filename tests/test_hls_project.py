@@ -238,7 +238,8 @@ def test_wide_array_attention_drain_and_fabric_helpers(tmp_path):
     model = _quantize("deit_tiny", depth=1)
     out = generate(model, tmp_path / "wide", HlsOptions(rows=66, cols=16, drain=8,
                                                         helpers="fabric", tb_images=1))
-    assert "#define IVIT_HELPERS_FABRIC 1" in (out / "src" / "ivit_params.h").read_text()
+    params = (out / "src" / "ivit_params.h").read_text()
+    assert "#define IVIT_FABRIC_EPI 1" in params and "#define IVIT_FABRIC_VEC 1" in params
     assert "BIND_OP variable=p op=mul impl=fabric" in (out / "include" / "ivit" / "types.h").read_text()
     est = json.loads((out / "reports" / "estimate.json").read_text())
     res = est["resources"]

@@ -28,6 +28,9 @@ from ..ir.model import IntegerModel, Layer
 from ..ops.base import IntType
 from .fusion import ENGINE_KINDS, Step, find_steps
 
+#: Where the helper multipliers go: mode -> (epilogue lanes and attention drain in fabric,
+#: vector lanes in fabric); the rest on DSP48E2 slices.
+HELPER_MODES = {"dsp": (False, False), "vector-fabric": (False, True), "fabric": (True, True)}
 #: Weight panels start on this byte boundary (one 512-bit AXI word).
 WEIGHT_ALIGN = 64
 
@@ -154,8 +157,8 @@ class Plan:
     bpc: int
     drain: int = 0           # epilogue lanes (results drained per cycle); 0 = cols
     types: dict = field(default_factory=dict)   # the model's tensor types (computed once)
-    widths: dict = field(default_factory=dict)  # operand widths (perf.cycles, computed once)
-    helpers: str = "dsp"     # where the epilogue / vector multipliers go: "dsp" or "fabric"
+    widths: dict = field(default_factory=dict)  # datapath widths, per-model sums (computed once)
+    helpers: str = "dsp"     # helper multipliers in fabric: "dsp" (none), "vector-fabric", "fabric"
 
     def __post_init__(self):
         self.drain = self.drain or self.cols
@@ -182,9 +185,13 @@ class Plan:
                    for _n, c, shape, _p in self.buffers)
 
     def constant_bytes(self) -> int:
-        """Bytes of the per-layer constant arrays at their C types."""
-        return sum(np.asarray(v).size * np.dtype(numpy_dtype(c)).itemsize
-                   for ly in self.layers for c, _n, v in ly.arrays)
+        """Bytes of the per-layer constant arrays at their C types (the same for every engine:
+        kept in ``widths``, the dict ``with_engine`` shares)."""
+        if "_constant_bytes" not in self.widths:
+            self.widths["_constant_bytes"] = sum(
+                np.asarray(v).size * np.dtype(numpy_dtype(c)).itemsize
+                for ly in self.layers for c, _n, v in ly.arrays)
+        return self.widths["_constant_bytes"]
 
     def plain_weight_bytes(self) -> int:
         """Bytes of the weight matrices themselves (K x N each, no padding)."""
@@ -355,9 +362,10 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
     """Build the engine program of ``model`` for an ``rows x cols`` array, ``lanes`` vector
     lanes (default ``cols``), ``bpc`` DDR bytes per cycle on the weight port, ``drain``
     epilogue lanes (default ``cols``) and ``helpers``: the epilogue and vector multipliers on
-    DSP48E2 slices (``dsp``) or bound to LUT fabric (``fabric``)."""
-    if helpers not in ("dsp", "fabric"):
-        raise IvitError(f"helpers={helpers!r}: expected dsp or fabric")
+    DSP48E2 slices (``dsp``), the vector lanes' bound to LUT fabric (``vector-fabric``) or
+    all of them (``fabric``)."""
+    if helpers not in HELPER_MODES:
+        raise IvitError(f"helpers={helpers!r}: expected one of {', '.join(HELPER_MODES)}")
     model.validate()
     lanes = lanes or cols
     types = model.tensor_types()

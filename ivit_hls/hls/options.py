@@ -24,7 +24,7 @@ class HlsOptions:
     cols: int = 16
     lanes: int = 0          # vector-unit lanes (0: the columns)
     drain: int = 0          # epilogue lanes (0: the columns)
-    helpers: str = "dsp"    # epilogue / vector multipliers: "dsp" or "fabric" (BIND_OP)
+    helpers: str = "dsp"    # helper multipliers in fabric: "dsp" (none), "vector-fabric", "fabric"
     part: str = DEFAULT_PART
     clock_mhz: float = 300.0
     tb_images: int = DEFAULT_TB_IMAGES

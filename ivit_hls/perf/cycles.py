@@ -68,7 +68,7 @@ def operand_widths(plan) -> dict:
     (accumulator and ``|m|`` bounds), the Shiftmax exponential and factor from its constants,
     the other operands from the tensor types. Computed once per model (the dict is shared by
     ``with_engine``)."""
-    if plan.widths:
+    if "acc" in plan.widths:
         return plan.widths
     from ..ir.ranges import analyze
     from ..spec.shift import shift_exp, shiftmax_div_bits
@@ -279,13 +279,17 @@ def resources(plan, part: str) -> dict:
              "attention_drain_lane": (attention_drain_rows(r, c, plan.drain, plan.head_dim) - 1)
              * plan.drain
              if plan.head_dim else 0}
+    from ..hls.lower import HELPER_MODES
+
+    epi_fabric, vec_fabric = HELPER_MODES[plan.helpers]
     helpers = []
     for unit, muls in helper_multipliers(plan).items():
+        fabric = vec_fabric if unit == "vector_lane" else epi_fabric
         for name, a, b in muls:
             helpers.append({"unit": unit, "multiplier": name, "bits": [a, b],
-                            "count": units[unit], "impl": plan.helpers,
-                            "dsp": mul_dsp(a, b) if plan.helpers == "dsp" else 0,
-                            "luts": mul_luts(a, b) if plan.helpers == "fabric" else 0})
+                            "count": units[unit], "impl": "fabric" if fabric else "dsp",
+                            "dsp": 0 if fabric else mul_dsp(a, b),
+                            "luts": mul_luts(a, b) if fabric else 0})
     dsp = dsp_array + DSP_ROW_UNIT + sum(h["dsp"] * h["count"] for h in helpers)
     lut_array = r * c * operand_widths(plan)["acc"]
     luts = lut_array + sum(h["luts"] * h["count"] for h in helpers)

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import IvitError
-from .cycles import estimate_plan, mac_bound_cycles
+from .cycles import estimate_plan, mac_bound_cycles, resources
 from .parts import bytes_per_cycle, part_info
 
 #: The chosen design: the fastest fitting one whose cycles are within this factor of its
@@ -28,9 +28,9 @@ LANE_FACTORS = (0.5, 1, 2)
 #: Epilogue lanes as fractions of the columns: a tile of R x C results drains in
 #: R * ceil(C / E) cycles, hidden under the next tile's K steps when that is long enough.
 DRAIN_FACTORS = (1, 0.5, 0.25)
-#: Where the epilogue, attention-drain and vector-lane multipliers go: DSP48E2 slices, or LUT
-#: fabric (so that the array gets the DSPs).
-HELPERS = ("dsp", "fabric")
+#: Where the epilogue, attention-drain and vector-lane multipliers go: DSP48E2 slices, the
+#: vector lanes' in LUT fabric, or all in fabric (so that the array gets the DSPs).
+HELPERS = ("dsp", "vector-fabric", "fabric")
 
 
 @dataclass(frozen=True)
@@ -82,12 +82,14 @@ def candidates(plan) -> list[tuple[int, int, int, int, str]]:
 
 
 def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
-             clock_mhz: float, batch: int = 1, helpers: str = "dsp") -> Point:
+             clock_mhz: float, batch: int = 1, helpers: str = "dsp", _cycles=None) -> Point:
     """Price one design. The engine reads the weights once per image, so ``batch`` changes
-    neither the cycles nor the bandwidth per image (recorded for the table)."""
-    est = estimate_plan(plan.with_engine(rows, cols, lanes, bytes_per_cycle(part, clock_mhz),
-                                         drain, helpers), part, clock_mhz)
-    res = est["resources"]
+    neither the cycles nor the bandwidth per image (recorded for the table). ``_cycles``: an
+    estimate of the same design with other helper multipliers (only the resources differ)."""
+    design = plan.with_engine(rows, cols, lanes, bytes_per_cycle(part, clock_mhz), drain,
+                              helpers)
+    est = _cycles or estimate_plan(design, part, clock_mhz)
+    res = est["resources"] if _cycles is None else resources(design, part)
     info = part_info(part) or {}
     ddr = est["ddr"]
     avail = float(info.get("ddr_gbps") or 0.0)
@@ -99,13 +101,14 @@ def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
 
 
 def pareto(points: list[Point]) -> list[Point]:
-    """The designs no other fitting design beats on latency, DSP, BRAM36, URAM and DDR."""
+    """The designs no other fitting design beats on latency, DSP, LUTs, BRAM36, URAM and DDR."""
     keys = lambda p: (p.cycles, p.dsp, p.luts, p.bram36, p.uram, p.ddr_gbps)  # noqa: E731
-    fit = [p for p in points if p.fits]
-    front = []
-    for p in fit:
+    front: list = []
+    # in key order a dominating design comes first, and a design dominated by anything is
+    # dominated by a member of the front (transitivity): compare with the front only
+    for p in sorted((p for p in points if p.fits), key=keys):
         kp = keys(p)
-        if not any(all(a <= b for a, b in zip(keys(q), kp)) and keys(q) != kp for q in fit):
+        if not any(all(a <= b for a, b in zip(keys(q), kp)) and keys(q) != kp for q in front):
             front.append(p)
     return sorted(front, key=lambda p: (p.cycles, p.dsp))
 
@@ -121,8 +124,15 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     if batch < 1:
         raise IvitError(f"--batch {batch}: need at least 1")
     plan = plan or lower(model, 4, 4)
-    points = [evaluate(plan, r, c, lanes, e, part, clock_mhz, batch, h)
-              for r, c, lanes, e, h in candidates(plan)]
+    points, cycles = [], {}
+    bpc = bytes_per_cycle(part, clock_mhz)
+    for r, c, lanes, e, h in candidates(plan):
+        # the helpers' binding changes the resources, not the cycles: estimate once
+        if (r, c, lanes, e) not in cycles:
+            cycles[(r, c, lanes, e)] = estimate_plan(plan.with_engine(r, c, lanes, bpc, e),
+                                                     part, clock_mhz)
+        points.append(evaluate(plan, r, c, lanes, e, part, clock_mhz, batch, h,
+                               cycles[(r, c, lanes, e)]))
     front = pareto(points)
     if not front:
         raise IvitError(f"no engine configuration of the sweep fits {part}")

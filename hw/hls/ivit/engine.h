@@ -214,7 +214,8 @@ struct EpiRequant {
     TO* out; int ldo; const int32_t* bias; const int32_t* m; const uint8_t* e; int bits;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
-        out[i * ldo + j] = static_cast<TO>(requant_sat<IVIT_W_ACC, IVIT_W_M>(acc, m[j], e[j], bits));
+        out[i * ldo + j] = static_cast<TO>(
+            requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m[j], e[j], bits));
     }
 };
 
@@ -235,8 +236,8 @@ struct EpiResidual {
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
         trace_put(trace_branch, static_cast<long>(i) * ldo + j, acc);
-        const int64_t s = requant<IVIT_W_ACC, IVIT_W_M>(acc, m_a[j], e_a[j]) +
-                          requant<IVIT_W_RES, IVIT_W_M>(res[i * ldo + j], m_b, e_b);
+        const int64_t s = requant<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m_a[j], e_a[j]) +
+                          requant<IVIT_W_RES, IVIT_W_M, IVIT_FABRIC_EPI>(res[i * ldo + j], m_b, e_b);
         out[i * ldo + j] = static_cast<TO>(saturate(s, bits));
     }
 };
@@ -249,8 +250,10 @@ struct GeluUnit {
     int64_t operator()(int64_t x) const {
         if (form == GELU_TABLE) return table[x + half];
         if (form == GELU_SHIFT)
-            return requant_sat<GELU_CORE_W, IVIT_W_M>(shift_gelu_shift(x, k, recip), m, e, bits);
-        return requant_sat<GELU_CORE_W, IVIT_W_M>(shift_gelu_symmetric(x, k, i0, n), m, e, bits);
+            return requant_sat<GELU_CORE_W, IVIT_W_M, IVIT_FABRIC_EPI>(
+                shift_gelu_shift(x, k, recip), m, e, bits);
+        return requant_sat<GELU_CORE_W, IVIT_W_M, IVIT_FABRIC_EPI>(
+            shift_gelu_symmetric(x, k, i0, n), m, e, bits);
     }
 };
 
@@ -261,7 +264,7 @@ struct EpiGelu {
     GeluUnit<TT> g; long trace_fc1;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
-        const int64_t v = requant_sat<IVIT_W_ACC, IVIT_W_M>(acc, m[j], e[j], bits);
+        const int64_t v = requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m[j], e[j], bits);
         trace_put(trace_fc1, static_cast<long>(i) * ldo + j, v);
         out[i * ldo + j] = static_cast<TO>(g(v));
     }
@@ -274,7 +277,8 @@ struct EpiPatch {
     const TP* pos; int bits;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
-        const int64_t v = requant<IVIT_W_ACC, IVIT_W_M>(acc, m[j], e[j]) + pos[i * dim + j];
+        const int64_t v =
+            requant<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m[j], e[j]) + pos[i * dim + j];
         out[(i + 1) * dim + j] = static_cast<TO>(saturate(v, bits));
     }
 };
@@ -285,7 +289,8 @@ struct EpiScalar {
     TO* out; int ldo; int64_t m; int e; int bits;
     int32_t init(int) const { return 0; }
     void store(int i, int j, int32_t acc) {
-        out[i * ldo + j] = static_cast<TO>(requant_sat<IVIT_W_ACC, IVIT_W_M>(acc, m, e, bits));
+        out[i * ldo + j] =
+            static_cast<TO>(requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m, e, bits));
     }
 };
 

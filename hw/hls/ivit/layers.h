@@ -160,7 +160,8 @@ sm_norm:
     for (int j = 0; j < len; ++j) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=16 max=1024
-        p[j] = static_cast<TP>((hmul<IVIT_W_EXP, IVIT_W_FACTOR>(ebuf[j], factor) + (int64_t(1) << (shift - 1))) >> shift);
+        const int64_t ef = hmul<IVIT_W_EXP, IVIT_W_FACTOR, IVIT_FABRIC_VEC>(ebuf[j], factor);
+        p[j] = static_cast<TP>((ef + (int64_t(1) << (shift - 1))) >> shift);
         eng::trace_put(trace, j, p[j]);
     }
 }
@@ -210,7 +211,7 @@ att_heads:
 #pragma HLS PIPELINE II=1
                         for (int r = r0; r < r0 + DR && r < rows; ++r) {
                             for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
-                                const int64_t v = requant_sat<IVIT_W_ACC, IVIT_W_M>(
+                                const int64_t v = requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(
                                     static_cast<int32_t>(acc[r][c]), QK::M[it],
                                     static_cast<int>(QK::E[it]), static_cast<int>(QK::OUT_BITS[it]));
                                 s[r][j0 + c] = static_cast<TS>(v);
@@ -241,9 +242,10 @@ att_heads:
                         for (int r = r0; r < r0 + DR && r < rows; ++r) {
                             for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
                                 ctx[(i0 + r) * H * HD + h * HD + j0 + c] = static_cast<typename PV::out_t>(
-                                    requant_sat<IVIT_W_ACC, IVIT_W_M>(static_cast<int32_t>(acc[r][c]), PV::M[it],
-                                                static_cast<int>(PV::E[it]),
-                                                static_cast<int>(PV::OUT_BITS[it])));
+                                    requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(
+                                        static_cast<int32_t>(acc[r][c]), PV::M[it],
+                                        static_cast<int>(PV::E[it]),
+                                        static_cast<int>(PV::OUT_BITS[it])));
                             }
                         }
                     }
@@ -373,8 +375,10 @@ res_rows:
 #pragma HLS UNROLL factor=CFG::L
             const int i = t * CFG::COLS + c;
             const int64_t s =
-                requant<IVIT_W_ACC, IVIT_W_M>(branch[i], CFG::m_a[it][c], CFG::e_a[it][c]) +
-                requant<IVIT_W_RES, IVIT_W_M>(residual[i], CFG::M_B[it], static_cast<int>(CFG::E_B[it]));
+                requant<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_VEC>(branch[i], CFG::m_a[it][c],
+                                                               CFG::e_a[it][c]) +
+                requant<IVIT_W_RES, IVIT_W_M, IVIT_FABRIC_VEC>(residual[i], CFG::M_B[it],
+                                                               static_cast<int>(CFG::E_B[it]));
             out[i] = static_cast<typename CFG::out_t>(saturate(s, static_cast<int>(CFG::OUT_BITS[it])));
         }
     }
@@ -411,9 +415,11 @@ ln_rows:
         for (int c = 0; c < COLS; ++c) {
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CFG::L
-            const int64_t nv = (hmul<IVIT_W_LN_DIFF, LN_RECIP_W>(row[c] * LN_MEAN_SCALE - mean, recip) + half) >> shift;
+            const int64_t d = row[c] * LN_MEAN_SCALE - mean;
+            const int64_t nv = (hmul<IVIT_W_LN_DIFF, LN_RECIP_W, IVIT_FABRIC_VEC>(d, recip) + half) >> shift;
             o[c] = static_cast<typename CFG::out_t>(
-                requant_sat<IVIT_W_LN_NORM, IVIT_W_M>(nv, CFG::m[it][c], CFG::e[it][c], static_cast<int>(CFG::OUT_BITS[it]),
+                requant_sat<IVIT_W_LN_NORM, IVIT_W_M, IVIT_FABRIC_VEC>(
+                    nv, CFG::m[it][c], CFG::e[it][c], static_cast<int>(CFG::OUT_BITS[it]),
                             CFG::bias[it][c]));
         }
     }

@@ -46,9 +46,10 @@ inline int64_t gelu_recip(int64_t i0) {
 inline int64_t shift_gelu_shift(int64_t x, int k, int64_t r) {
 #pragma HLS INLINE
     const int64_t ax = x < 0 ? -x : x;
-    int64_t y = ((hmul<IVIT_W_GELU_IN + 1, GELU_R_BITS>(ax, r) << k) + (int64_t(1) << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT;
+    const int64_t axr = hmul<IVIT_W_GELU_IN + 1, GELU_R_BITS, IVIT_FABRIC_EPI>(ax, r);
+    int64_t y = ((axr << k) + (int64_t(1) << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT;
     if (y > GELU_Y_MAX) y = GELU_Y_MAX;
-    const int64_t y2 = hmul<GELU_Y_BITS, GELU_Y_BITS>(y, y);
+    const int64_t y2 = hmul<GELU_Y_BITS, GELU_Y_BITS, IVIT_FABRIC_EPI>(y, y);
     const int64_t h = (int64_t(1) << GELU_Y_FRAC) + y + (y >> 4) + (y >> 5) +
                       (y2 >> (GELU_Y_FRAC + 1)) + (y2 >> (GELU_Y_FRAC + 4));
     const int64_t q = h >> GELU_Y_FRAC;
@@ -57,7 +58,7 @@ inline int64_t shift_gelu_shift(int64_t x, int k, int64_t r) {
     const int sh = static_cast<int>(q + GELU_Y_FRAC > 62 ? 62 : q + GELU_Y_FRAC);
     const int64_t p = (mant << GELU_SIGMOID_BITS) >> sh;  // ~ 2^15 Phi(-|a|), <= 2^14 + 16
     const int64_t sigma = x >= 0 ? (int64_t(1) << GELU_SIGMOID_BITS) - p : p;
-    return hmul<IVIT_W_GELU_IN, GELU_SIGMA_W>(x, sigma);
+    return hmul<IVIT_W_GELU_IN, GELU_SIGMA_W, IVIT_FABRIC_EPI>(x, sigma);
 }
 
 /// Symmetric ShiftGELU core of one element: x * sigma_q, sigma_q = (num << 15) // den.

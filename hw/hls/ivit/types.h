@@ -46,8 +46,13 @@
 #ifndef IVIT_W_FACTOR
 #define IVIT_W_FACTOR 64    // Shiftmax 2^M // row sum
 #endif
-#ifndef IVIT_HELPERS_FABRIC
-#define IVIT_HELPERS_FABRIC 0
+// Helper multipliers bound to LUT fabric (1) or left to DSP48E2 slices (0): the epilogue lanes
+// with the attention drain, and the vector lanes.
+#ifndef IVIT_FABRIC_EPI
+#define IVIT_FABRIC_EPI 0
+#endif
+#ifndef IVIT_FABRIC_VEC
+#define IVIT_FABRIC_VEC 0
 #endif
 
 static_assert((-7 >> 1) == -4, "ivit-hls needs an arithmetic (flooring) >> on signed integers");
@@ -120,39 +125,55 @@ struct wint {
 };
 #endif
 
-/// A product of a helper unit (epilogue lane, attention drain, vector lane; never the PE
-/// array) of a WA-bit and a WB-bit signed operand. A generated engine that puts these
-/// multipliers in LUT fabric, so that the array gets the DSP48E2 slices, defines
-/// IVIT_HELPERS_FABRIC to 1 before including the library.
-template <int WA = 64, int WB = 64>
-inline int64_t hmul(int64_t a, int64_t b) {
+/// A WA-bit x WB-bit signed product.
+template <int WA, int WB>
+inline int64_t mul_w(int64_t a, int64_t b) {
 #pragma HLS INLINE
 #ifdef __SYNTHESIS__
     const ap_int<WA + WB> p = ap_int<WA>(a) * ap_int<WB>(b);
+    return static_cast<int64_t>(p);
 #else
     check_width(a, WA);
     check_width(b, WB);
-    const int64_t p = a * b;
+    return a * b;
 #endif
-#if IVIT_HELPERS_FABRIC
+}
+
+/// The same product on a LUT-fabric multiplier (BIND_OP impl=fabric).
+template <int WA, int WB>
+inline int64_t mul_w_fabric(int64_t a, int64_t b) {
+#pragma HLS INLINE
+#ifdef __SYNTHESIS__
+    const ap_int<WA + WB> p = ap_int<WA>(a) * ap_int<WB>(b);
 #pragma HLS BIND_OP variable=p op=mul impl=fabric
-#endif
     return static_cast<int64_t>(p);
+#else
+    return mul_w<WA, WB>(a, b);
+#endif
+}
+
+/// A product of a helper unit (epilogue lane, attention drain, vector lane; never the PE
+/// array) of a WA-bit and a WB-bit signed operand, in fabric when FABRIC is set (a generated
+/// engine that gives the DSP48E2 slices to the array sets IVIT_FABRIC_EPI / IVIT_FABRIC_VEC).
+template <int WA = 64, int WB = 64, int FABRIC = 0>
+inline int64_t hmul(int64_t a, int64_t b) {
+#pragma HLS INLINE
+    return FABRIC ? mul_w_fabric<WA, WB>(a, b) : mul_w<WA, WB>(a, b);
 }
 
 /// Dyadic requantization without saturation: (acc*m + offset + 2^(e-1)) >> e in int64, the
-/// product on a WA x WB multiplier.
-template <int WA = 64, int WB = 64>
+/// product on a WA x WB multiplier (in fabric when FABRIC is set).
+template <int WA = 64, int WB = 64, int FABRIC = 0>
 inline int64_t requant(int64_t acc, int64_t m, int e, int64_t offset = 0) {
 #pragma HLS INLINE
-    return round_shift(hmul<WA, WB>(acc, m) + offset, e);
+    return round_shift(hmul<WA, WB, FABRIC>(acc, m) + offset, e);
 }
 
 /// Dyadic requantization saturated to `bits` signed bits.
-template <int WA = 64, int WB = 64>
+template <int WA = 64, int WB = 64, int FABRIC = 0>
 inline int64_t requant_sat(int64_t acc, int64_t m, int e, int bits, int64_t offset = 0) {
 #pragma HLS INLINE
-    return saturate(requant<WA, WB>(acc, m, e, offset), bits);
+    return saturate(requant<WA, WB, FABRIC>(acc, m, e, offset), bits);
 }
 
 /// x * 2^k for a possibly negative x (a defined left shift).
