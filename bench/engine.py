@@ -2,8 +2,9 @@
 
 For every (model, board) the explorer picks the fastest fitting design within 1.25x of its
 array's MAC-bound ideal (the fastest fitting one when none is), and the table prints its
-array, cycles, ms/image, ratio to that ideal, DDR bandwidth needed vs available and
-DSP / BRAM36 / URAM used vs available. The cycles are the estimate that the project's
+array, where its helper multipliers go (DSPs, vector lanes in fabric, all in fabric), cycles,
+ms/image, ratio to that ideal, DDR bandwidth needed vs available and DSP / counted LUTs /
+BRAM36 / URAM used vs available. The cycles are the estimate that the project's
 cycle-accounting C-simulation reproduces exactly (tests/test_hls_project.py).
 
 Usage: python bench/engine.py [--clock 300MHz] [--models deit_tiny,deit_s,deit_b]
@@ -36,9 +37,10 @@ def main() -> None:
 
     clock = parse_clock(args.clock)
     rows = []
-    head = (f"| model | board | array | vector / epilogue lanes | cycles | ms/image | x MAC bound | MAC-bound ms "
-            f"| DDR GB/s need / have | DSP | BRAM36 | URAM |")
-    lines = [head, "|" + "---|" * 12]
+    head = ("| model | board | array | vector / epilogue lanes | helpers in fabric | cycles "
+            "| ms/image | x MAC bound | MAC-bound ms | DDR GB/s need / have | DSP | LUT (counted) "
+            "| BRAM36 | URAM |")
+    lines = [head, "|" + "---|" * 14]
     print(head)
     print(lines[1])
     for name in args.models.split(","):
@@ -52,8 +54,9 @@ def main() -> None:
             try:
                 res = explore(model, part, clock, plan=plan)
             except IvitError:
-                line = (f"| {name} | {board} | no design of the sweep fits | | | | | | | "
-                        f"/ {info['dsp']} | / {info['bram36']} | / {info['uram']} |")
+                line = (f"| {name} | {board} | no design of the sweep fits | | | | | | | | "
+                        f"/ {info['dsp']} | / {info['luts']:,} | / {info['bram36']} "
+                        f"| / {info['uram']} |")
                 lines.append(line)
                 print(line, flush=True)
                 rows.append({"model": name, "board": board, "part": part, "fits": False})
@@ -61,12 +64,17 @@ def main() -> None:
             b = res["best"]
             row = {"model": name, "board": board, "part": part, **b.to_dict(),
                    "mac_bound_ms": res["mac_bound_ms"], "dsp_have": info["dsp"],
+                   "luts_have": info["luts"],
                    "bram36_have": info["bram36"], "uram_have": info["uram"]}
+            fast = res["pareto"][0]
+            row["fastest_fitting"] = fast.to_dict()
             rows.append(row)
-            line = (f"| {name} | {board} | {b.rows}x{b.cols} | {b.lanes} / {b.drain} | {b.cycles:,} | "
-                    f"{b.ms:.3f} | {b.ratio:.3f} | {res['mac_bound_ms']:.3f} | "
+            fabric = {"dsp": "none", "vector-fabric": "vector lanes", "fabric": "all"}[b.helpers]
+            line = (f"| {name} | {board} | {b.rows}x{b.cols} | {b.lanes} / {b.drain} | {fabric} "
+                    f"| {b.cycles:,} | {b.ms:.3f} | {b.ratio:.3f} | {res['mac_bound_ms']:.3f} | "
                     f"{b.ddr_gbps:.2f} / {b.ddr_available:g} | {b.dsp} / {info['dsp']} | "
-                    f"{b.bram36} / {info['bram36']} | {b.uram} / {info['uram']} |")
+                    f"{b.luts:,} / {info['luts']:,} | {b.bram36} / {info['bram36']} "
+                    f"| {b.uram} / {info['uram']} |")
             lines.append(line)
             print(line, flush=True)
         print(f"({name}: {time.perf_counter() - start:.0f} s)", flush=True)
@@ -79,6 +87,9 @@ def main() -> None:
         checks = [f"ratio {row['ratio']:.3f} {'<=' if row['ratio'] <= 1.25 else '>'} 1.25"]
         if target:
             checks.append(f"{row['ms']:.3f} ms {'<=' if row['ms'] <= target else '>'} {target} ms")
+        f = row["fastest_fitting"]
+        checks.append(f"fastest fitting {f['rows']}x{f['cols']} L{f['lanes']} E{f['drain']} "
+                      f"{f['helpers']}: {f['ms']:.3f} ms at {f['ratio']:.3f}x")
         print(f"{row['model']} on {row['board']}: " + ", ".join(checks))
     if args.json:
         with open(args.json, "w") as f:

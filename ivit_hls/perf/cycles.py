@@ -294,7 +294,8 @@ def resources(plan, part: str) -> dict:
     lut_array = r * c * operand_widths(plan)["acc"]
     luts = lut_array + sum(h["luts"] * h["count"] for h in helpers)
     out = {"dsp": dsp, "dsp_array": dsp_array, "luts": luts, "luts_array": lut_array,
-           "helper_multipliers": helpers, "bram36": bram, "uram": uram,
+           "helper_multipliers": helpers, "helpers": plan.helpers,
+           "datapath_widths": dict(width_macros(plan)), "bram36": bram, "uram": uram,
            "onchip_buffer_bytes": plan.buffer_bytes(), "constant_bytes": plan.constant_bytes(),
            "memories": mems, "part": part,
            "part_capacity": info}

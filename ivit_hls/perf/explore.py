@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import IvitError
-from .cycles import estimate_plan, mac_bound_cycles, resources
+from .cycles import LUT_BUDGET, estimate_plan, mac_bound_cycles, resources
 from .parts import bytes_per_cycle, part_info
 
 #: The chosen design: the fastest fitting one whose cycles are within this factor of its
@@ -116,7 +116,8 @@ def pareto(points: list[Point]) -> list[Point]:
 def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
             plan=None) -> dict:
     """Sweep the engine for ``model`` on ``part``: every point, the Pareto set, and the best:
-    the fastest Pareto design within ``MAX_RATIO`` of its MAC bound (else the fastest)."""
+    the fastest Pareto design within ``MAX_RATIO`` of its MAC bound (else the fastest); among
+    equally fast ones, the one using the smaller share of the part's DSPs or LUT budget."""
     from ..hls.lower import lower
 
     if part_info(part) is None:
@@ -137,7 +138,11 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     if not front:
         raise IvitError(f"no engine configuration of the sweep fits {part}")
     efficient = [p for p in front if p.ratio <= MAX_RATIO]
-    best = (efficient or front)[0]
+    # among equally fast designs, the one that leaves the most of the part's scarcest
+    # resource (DSP or LUT budget) free
+    info = part_info(part)
+    best = min(efficient or front, key=lambda p: (
+        p.cycles, max(p.dsp / info["dsp"], p.luts / (LUT_BUDGET * info["luts"]))))
     macs = estimate_plan(plan.with_engine(best.rows, best.cols, best.lanes, 64), part,
                          clock_mhz)["total_macs"]
     return {"part": part, "clock_mhz": clock_mhz, "batch": batch, "points": points,
