@@ -145,7 +145,7 @@ INSTANCE_COST = {
     "vector requant lane": ("n", "ivit_requant_lane", (496, 134, 4)),
     "residual lane a": ("n", "ivit_requant_lane", (514, 134, 4)),
     "residual lane b": ("n", "ivit_requant_lane", (365, 119, 2)),
-    "shiftexp lane": ("n", "ivit_shiftexp_lane", (654, 154, 1)),
+    "shiftexp lane": ("n", "ivit_shiftexp_lane", (482, 181, 1)),
     "layernorm divider": ("1", "ivit_divseq", (426, 200, 0)),
     "shiftmax divider": ("1", "ivit_divseq", (582, 200, 0)),
     "axi-lite control": ("1", "ivit_engine_axil", (458, 310, 0)),
@@ -160,7 +160,7 @@ INSTANCE_COST = {
 LANE_OWN_COST = {
     "layernorm": ("ivit_ilayernorm", (1182, 394, 14)),
     "shiftmax": ("ivit_shiftmax", (1242, 338, 12)),
-    "gelu (shift)": ("ivit_gelu_shift", (569, 276, 6)),
+    "gelu (shift)": ("ivit_gelu_shift", (416, 268, 6)),
     "residual add": ("ivit_residual_add", (232, 32, 0)),
     "array requant": ("ivit_requant", (132, 64, 0)),
     "vector requant": ("ivit_requant", (132, 64, 0)),
