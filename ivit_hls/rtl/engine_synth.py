@@ -95,7 +95,9 @@ def engine_ports(params: dict) -> list[tuple[str, str, int]]:
         msb = 0
         if m.group(2):
             expr = re.sub(r"\b([A-Za-z_]\w*)\b", lambda w: str(env[w.group(1)]), m.group(2))
-            msb = eval(expr.replace("/", "//"), {"__builtins__": {}})  # digits and + - * //
+            if not re.fullmatch(r"[\d+\-*/() ]+", expr):
+                raise IvitError(f"{TOP}: cannot read the width of port {m.group(3)}")
+            msb = eval(expr.replace("/", "//"), {"__builtins__": {}})  # integers, + - * //
         ports.append((m.group(1), m.group(3), msb + 1))
     return ports
 
