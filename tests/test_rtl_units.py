@@ -37,6 +37,45 @@ def test_shiftexp(scale, n, exp_form):
     assert r["cycles_free"] == cycles.stream_cycles(100, cycles.shiftexp_latency(5))
 
 
+@pytest.mark.parametrize("i0,n", [(4095, 26), (1, 31), (2047, 12)])
+def test_shiftexp_whole_i0_range(i0, n):
+    # I0 anywhere in its 12 bits (the per-unit intercepts need I0_W + 10 bits), the output
+    # still within OUT_W = 40 bits.
+    p = dict(LANES=3, IN_W=20, I0_W=12, QB=5, OUT_W=40, EXP_FORM=1)
+    run_bench("ivit_shiftexp", p, "tb_shift", "shiftexp_random", vectors=300, i0=i0, n=n)
+
+
+def test_shiftexp_lane_line_selection_every_i0():
+    """The rule ivit_shiftexp_lane selects the corrected mantissa's line by (line 0 while
+    10a <= b1 - b0, line 2 once 7a > b2 - b1, else line 1; intercept 64*I0 + 63 - b_j) gives
+    exp2_neg_frac for every 12-bit I0 and every a < I0."""
+    import numpy as np
+    from ivit_hls.spec.shift import exp2_neg_frac, exp_corr_constants
+
+    for i0 in range(1, 1 << 12):
+        a = np.arange(i0, dtype=np.int64)
+        b0, b1, b2 = exp_corr_constants(i0)
+        sel0, sel2 = 10 * a <= b1 - b0, 7 * a > b2 - b1
+        lead = np.where(sel0, 64 * i0 + 63 - b0, np.where(sel2, 64 * i0 + 63 - b2,
+                                                          64 * i0 + 63 - b1))
+        v = (lead - 31 * a - np.where(sel0, 10 * a, np.where(sel2, -7 * a, 0))) >> 6
+        assert np.array_equal(v, exp2_neg_frac(a, i0)), i0
+
+
+def test_gelu_shift_mantissa_arithmetic_every_g():
+    """ivit_gelu_shift's mantissa (I0 = 1024: constant crossings g <= 323, g >= 714; 18-bit
+    sum 32*(K - g) + low5 + {~9g, 8g, g}) equals exp2_neg_frac(g, 1024) for every g."""
+    import numpy as np
+    from ivit_hls.spec.shift import exp2_neg_frac
+
+    g = np.arange(1024, dtype=np.int64)
+    sel0, sel2 = g <= 323, g >= 714
+    mk = np.where(sel0, 2052, np.where(sel2, 1794, 1950)) - g
+    ms2 = np.where(sel0, ~(9 * g) & ((1 << 18) - 1), np.where(sel2, 8 * g, g))
+    total = ((mk << 5) + np.where(sel0, 0, 31) + ms2) & ((1 << 18) - 1)
+    np.testing.assert_array_equal((total >> 6) & 2047, exp2_neg_frac(g, 1024))
+
+
 def test_shiftgelu():
     k, i0 = spec.exp_constants(0.05)
     p = dict(LANES=4, IN_W=8, K_W=4, I0_W=12, QB=5, OUT_W=25)
