@@ -77,6 +77,24 @@ def test_bad_clock_and_part(small, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_generate_batch(small, tmp_path, capsys):
+    """--batch N sizes the buffers for N images and prices a batch; a bad N is one error line."""
+    import json
+
+    _model, path, _project = small
+    assert main(["generate", "--ivit", str(path), "--out", str(tmp_path / "o"), "--array",
+                 "2x2", "--batch", "0"]) == 2
+    assert "--batch" in _one_error_line(capsys)
+    assert not (tmp_path / "o").exists()
+    assert main(["generate", "--ivit", str(path), "--out", str(tmp_path / "o"), "--array",
+                 "2x2", "--batch", "4"]) == 0
+    assert "batch 4:" in capsys.readouterr().out
+    assert "#define IVIT_MAX_BATCH 4" in (tmp_path / "o" / "src" / "ivit_top.h").read_text()
+    est = json.loads((tmp_path / "o" / "reports" / "estimate.json").read_text())
+    assert est["batch"]["images"] == 4
+    assert json.loads((tmp_path / "o" / "manifest.json").read_text())["options"]["batch"] == 4
+
+
 def test_range_analysis_failure(small, tmp_path, capsys):
     model, _path, _project = small
     import copy

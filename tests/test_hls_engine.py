@@ -120,3 +120,38 @@ def test_helper_multipliers_priced_where_they_are_bound(small_int_model, mode):
     assert res["dsp"] == 12 + 4 + sum(h["dsp"] * h["count"] for h in res["helper_multipliers"])
     assert res["luts"] == res["luts_array"] + sum(h["luts"] * h["count"]
                                                   for h in res["helper_multipliers"])
+
+
+def test_batch_reads_each_weight_panel_once(small_int_model):
+    """A batch of B images: the token-wise GEMMs run over B x T rows (one pass over the weight
+    panels), attention over B x heads, the memories hold B images; a partial batch of one
+    costs what the batch-1 program costs."""
+    from ivit_hls.hls.lower import lower
+    from ivit_hls.perf.cycles import estimate_plan
+    from ivit_hls.perf.explore import evaluate
+
+    part = "xczu9eg-ffvb1156-2-e"
+    one = lower(small_int_model, 4, 4)
+    four = one.with_engine(4, 4, 4, 64, batch=4)
+    e1, e4 = estimate_plan(one, part, 300.0), estimate_plan(four, part, 300.0)
+    eng = EngineSpec(4, 4, 4, 64)
+    for a, b in zip(e1["layers"], e4["layers"]):
+        assert b["ddr_weight_bytes"] == a["ddr_weight_bytes"]     # once per batch
+        assert b["ddr_activation_bytes"] == 4 * a["ddr_activation_bytes"]
+    layers = {ly["name"]: ly for ly in e4["layers"]}
+    fc2 = next(ly for ly in one.layers if ly.layer.name.endswith("blocks.0.mlp.fc2"))
+    k, n = np.asarray(fc2.layer.params["weight"]).shape[::-1]
+    assert layers[fc2.layer.name]["cycles"] == gemm_ddr(4 * 5, n, k, eng)[0]
+    qk = next(ly for ly in one.layers if ly.layer.kind == "qk_matmul")
+    a = qk.layer.attrs
+    pv = next(ly for ly in one.layers if ly.layer.kind == "pv_matmul")
+    slices = 1 if one.types[pv.layer.inputs[0]].dtype.bits <= 8 else 2
+    assert layers[qk.layer.name]["cycles"] == attention_cycles(5, 4 * a.heads, a.head_dim,
+                                                               slices, eng)
+    assert e4["ddr"]["weight_bytes_per_batch"] == e1["ddr"]["weight_bytes_per_image"]
+    assert e4["total_cycles"] < 4 * e1["total_cycles"]
+    assert e4["resources"]["onchip_buffer_bytes"] == 4 * e1["resources"]["onchip_buffer_bytes"]
+    assert estimate_plan(four, part, 300.0, images=1)["layers"] == e1["layers"]
+    p = evaluate(one, 4, 4, 4, 4, part, 300.0, batch=4)
+    assert p.cycles == pytest.approx(e4["total_cycles"] / 4, abs=0.1)
+    assert p.ms == e4["batch"]["ms_per_image"]

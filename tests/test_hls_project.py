@@ -78,6 +78,13 @@ def tiny_project(tiny, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def tiny_batch_project(tiny, tmp_path_factory):
+    out = tmp_path_factory.mktemp("hls") / "deit_tiny_b3"
+    generate(tiny, out, HlsOptions(rows=8, cols=16, tb_images=1, batch=3))
+    return out
+
+
+@pytest.fixture(scope="module")
 def small_block():
     return _quantize("deit_s", depth=1)
 
@@ -203,6 +210,44 @@ def test_cycle_accounting_equals_estimate(tiny, tiny_project):
     np.testing.assert_array_equal(logits3, golden_run(tiny, images).logits)
 
 
+def _modelled(project):
+    est = json.loads((project / "reports" / "estimate.json").read_text())
+    return est, np.array([[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
+                          for ly in est["layers"]], dtype=np.int64)
+
+
+def test_batch_reads_weights_once_per_batch(tiny, tiny_project, tiny_batch_project):
+    """The batch build (IVIT_MAX_BATCH = 3): 3 images are one batch whose cycle accounting
+    equals its estimate per layer, with every weight byte read once for the batch; 1 image is
+    a partial batch that costs exactly what the batch-1 build's estimate says; 4 images are a
+    full batch and a partial one. Logits bit-exact every time."""
+    images = tb_images(tiny, 4, seed=5)
+    est1, one = _modelled(tiny_project)
+    est3, three = _modelled(tiny_batch_project)
+    assert (est3["batch"]["images"], est3["batch"]["max_batch"]) == (3, 3)
+    counted3, logits3 = _run_cycles(tiny_batch_project, images[:3])
+    np.testing.assert_array_equal(logits3, golden_run(tiny, images[:3]).logits)
+    np.testing.assert_array_equal(counted3, three)
+    blob = est3["ddr"]["weight_blob_bytes"]
+    assert blob == est1["ddr"]["weight_blob_bytes"]
+    assert int(counted3[:, 1].sum()) == est3["ddr"]["weight_bytes_per_batch"] <= 1.05 * blob
+    assert est3["ddr"]["weight_bytes_per_image"] == pytest.approx(blob / 3, abs=0.1)
+    # batching saves cycles per image (one panel load per batch), never adds to them
+    assert est3["total_cycles"] < 3 * est1["total_cycles"]
+    assert est3["batch"]["cycles_per_image"] == pytest.approx(est3["total_cycles"] / 3, abs=0.1)
+    counted1, logits1 = _run_cycles(tiny_batch_project, images[:1])
+    np.testing.assert_array_equal(logits1, golden_run(tiny, images[:1]).logits)
+    np.testing.assert_array_equal(counted1, one)
+    counted4, logits4 = _run_cycles(tiny_batch_project, images)
+    np.testing.assert_array_equal(logits4, golden_run(tiny, images).logits)
+    np.testing.assert_array_equal(counted4, three + one)
+    # the activation buffers and the im2col buffer hold three images
+    top = (tiny_batch_project / "src" / "ivit_top.cpp").read_text()
+    assert "#define IVIT_MAX_BATCH 3" in (tiny_batch_project / "src" / "ivit_top.h").read_text()
+    assert "static int16_t buf0[591][192];" in top                 # 3 x 197 tokens
+    assert est3["resources"]["onchip_buffer_bytes"] == 3 * est1["resources"]["onchip_buffer_bytes"]
+
+
 def test_engine_program_structure(tiny_project):
     """Blocks run as one loop over the slots' tables; the top holds one call per block step."""
     top = (tiny_project / "src" / "ivit_top.cpp").read_text()
@@ -218,17 +263,18 @@ def test_engine_program_structure(tiny_project):
 
 
 def test_generated_code_is_clean_under_sanitizers(tmp_path):
-    """The generated C++ (block loop, fused units, trace) runs clean under ASan + UBSan."""
+    """The generated C++ (block loop, fused units, trace, a full and a partial batch of two)
+    runs clean under ASan + UBSan."""
     import subprocess
 
     model = _quantize("deit_tiny", depth=2, img_size=32)
-    out = generate(model, tmp_path / "san", HlsOptions(rows=3, cols=5, tb_images=2))
+    out = generate(model, tmp_path / "san", HlsOptions(rows=3, cols=5, tb_images=3, batch=2))
     exe = _build(out, "csim_san", ["-O1", "-g", "-fsanitize=address,undefined", "-DIVIT_CHECK_WIDTHS",
                                    "-fno-sanitize-recover=all", "-DIVIT_TRACE"],
                  ["tb/tb_main.cpp"])
     proc = subprocess.run([str(exe), "data"], cwd=out, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
-    assert "PASS 2 image(s)" in proc.stdout and "runtime error" not in proc.stderr
+    assert "PASS 3 image(s)" in proc.stdout and "runtime error" not in proc.stderr
 
 
 def test_wide_array_attention_drain_and_fabric_helpers(tmp_path):

@@ -23,7 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--part", default=DEFAULT_PART,
                    help=f"FPGA part or board (ZCU102, KV260, U250, U55C; default {DEFAULT_PART})")
     p.add_argument("--clock", default=DEFAULT_CLOCK, help=f"target clock (default {DEFAULT_CLOCK})")
-    p.add_argument("--batch", type=int, default=1, help="images per kernel call (default 1)")
+    p.add_argument("--batch", type=int, default=1,
+                   help="images held on chip and run together, each weight read once per "
+                        "batch; cycles and ms are per image (default 1)")
     p.add_argument("--out", metavar="DIR", default="explore",
                    help="folder for explore.json and explore.png (default ./explore)")
     p.add_argument("--top", type=int, default=12, help="Pareto rows to print (default 12)")
@@ -41,15 +43,14 @@ def resolve_part(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..hls.options import parse_clock, parse_seed
+    from ..hls.options import parse_batch, parse_clock, parse_seed
     from ..perf.explore import explore, plot
     from .generate import load_model
 
     part = resolve_part(args.part)
     clock = parse_clock(args.clock)
     parse_seed(args.seed)
-    if args.batch < 1:
-        raise IvitError(f"--batch {args.batch}: need at least 1")
+    parse_batch(args.batch)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise IvitError(f"--out {out}: exists and is not a folder")
@@ -63,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     plotted = plot(result, out / "explore.png")
     front = result["pareto"]
     print(f"{model.config.get('name')} on {part} at {clock:g} MHz: {len(result['points'])} "
-          f"designs, {sum(p.fits for p in result['points'])} fit, {len(front)} on the Pareto "
+          f"designs at batch {args.batch}, {sum(p.fits for p in result['points'])} fit, "
+          f"{len(front)} on the Pareto "
           f"set (MAC-bound ideal of the best array: {result['mac_bound_ms']} ms)")
     print(f"{'array':>9} {'lanes':>5} {'epi':>4} {'cycles':>12} {'ms':>8} {'xMAC':>6} {'DSP':>6} "
           f"{'BRAM36':>6} {'URAM':>5} {'DDR GB/s':>9}")

@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clock", default=DEFAULT_CLOCK, help=f"target clock (default {DEFAULT_CLOCK})")
     p.add_argument("--tb-images", type=int, default=DEFAULT_TB_IMAGES, metavar="N",
                    help=f"golden test images the testbench checks (default {DEFAULT_TB_IMAGES})")
+    p.add_argument("--batch", type=int, default=1, metavar="N",
+                   help="images held on chip and run together, each weight read once per "
+                        "batch (IVIT_MAX_BATCH; default 1)")
     p.add_argument("--seed", type=int, default=0, help="random init seed for --model")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out directory")
 
@@ -51,8 +54,8 @@ def load_model(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..hls.options import (HlsOptions, parse_array, parse_clock, parse_part, parse_seed,
-                               parse_tb_images)
+    from ..hls.options import (HlsOptions, parse_array, parse_batch, parse_clock, parse_part,
+                               parse_seed, parse_tb_images)
     from ..hls.project import generate
     from ..outdir import check_out_dir
 
@@ -61,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     rows, cols = (16, 16) if auto else parse_array(args.array)
     options = HlsOptions(rows=rows, cols=cols, part=parse_part(args.part),
                          clock_mhz=parse_clock(args.clock),
-                         tb_images=parse_tb_images(args.tb_images))
+                         tb_images=parse_tb_images(args.tb_images),
+                         batch=parse_batch(args.batch))
     parse_seed(args.seed)
     if args.ivit and args.seed:
         raise IvitError("--seed goes with --model, not --ivit")
@@ -84,14 +88,15 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     est = json.loads((out / "reports" / "estimate.json").read_text())
-    res, ddr, arr = est["resources"], est["ddr"], est["array"]
+    res, ddr, arr, per = est["resources"], est["ddr"], est["array"], est["batch"]
     verdict = {True: "fits", False: "does NOT fit", None: "(capacities unknown for)"}[
         res.get("fits")]
     print(f"wrote {out}: {len(model.layers)} layers, {options.tb_images} golden image(s), "
           f"in {time.perf_counter() - start:.1f} s")
     print(f"engine model: {rows}x{cols} array, {arr['vector_lanes']} vector / "
-          f"{arr['epilogue_lanes']} epilogue lanes: {est['total_cycles']:,} cycles/image = "
-          f"{est['latency_ms']} ms at {options.clock_mhz:g} MHz ({est['ratio_to_mac_bound']}x "
+          f"{arr['epilogue_lanes']} epilogue lanes, batch {options.batch}: "
+          f"{per['cycles_per_image']:,} cycles/image = {per['ms_per_image']} ms at "
+          f"{options.clock_mhz:g} MHz ({est['ratio_to_mac_bound']}x "
           f"the MAC bound), DDR {ddr['needed_gbps']} GB/s needed on a "
           f"{ddr['port_gbps']} GB/s weight port; DSP {res['dsp']}, BRAM36 {res['bram36']}, "
           f"URAM {res['uram']}: {verdict} {options.part}")

@@ -45,11 +45,20 @@ class Step:
                 tuple(t.buffer for t in self.inputs), self.out.buffer)
 
     def args(self, it: str) -> list[str]:
-        """Arguments of the call: input buffers, output buffer, weights, iteration."""
+        """Arguments of the call: input buffers, output buffer, weights, iteration and the
+        batch's image count ``nb`` (engine units run over the whole batch)."""
         ins = ["img" if t.buffer == "image" else f"{t.buffer}[0]" for t in self.inputs]
         out = [f"{self.out.buffer}[0]"]
         w = ["weights"] if self.weighted else []
-        return ins + out + w + ([it] if self.engine else [])
+        return ins + out + w + ([it, "nb"] if self.engine else [])
+
+    def image_args(self, n: str) -> list[str]:
+        """Arguments of a plain layer kernel (one image) for image ``n`` of the batch: each
+        buffer's image starts at ``n`` times its tensor's size."""
+        ins = [f"img + {n} * IVIT_IMAGE_SIZE" if t.buffer == "image"
+               else f"{t.buffer}[0] + {n} * {t.size}" for t in self.inputs]
+        out = [f"{self.out.buffer}[0] + {n} * {self.out.size}"]
+        return ins + out + (["weights"] if self.weighted else [])
 
     def template_args(self) -> str:
         return ", ".join(s.cname for s in self.slots)

@@ -159,6 +159,7 @@ class Plan:
     types: dict = field(default_factory=dict)   # the model's tensor types (computed once)
     widths: dict = field(default_factory=dict)  # datapath widths, per-model sums (computed once)
     helpers: str = "dsp"     # helper multipliers in fabric: "dsp" (none), "vector-fabric", "fabric"
+    batch: int = 1           # images the on-chip buffers hold (IVIT_MAX_BATCH)
 
     def __post_init__(self):
         self.drain = self.drain or self.cols
@@ -179,9 +180,13 @@ class Plan:
                 return int(st.layers[0].layer.attrs.head_dim)
         return 0
 
+    def buffer_rows(self, shape) -> int:
+        """Rows of a buffer holding tensors of ``shape``: one per image of the batch."""
+        return self.batch * int(np.prod(shape[:-1]))
+
     def buffer_bytes(self) -> int:
-        """Bytes of the on-chip activation buffers."""
-        return sum(int(np.prod(shape)) * np.dtype(numpy_dtype(c)).itemsize
+        """Bytes of the on-chip activation buffers (every image of the batch)."""
+        return sum(self.batch * int(np.prod(shape)) * np.dtype(numpy_dtype(c)).itemsize
                    for _n, c, shape, _p in self.buffers)
 
     def constant_bytes(self) -> int:
@@ -208,16 +213,17 @@ class Plan:
         return -(-total // WEIGHT_ALIGN) * WEIGHT_ALIGN
 
     def with_engine(self, rows: int, cols: int, lanes: int, bpc: int,
-                    drain: int | None = None, helpers: str | None = None) -> "Plan":
-        """The same program on another engine, for the model only (no weights blob, no
-        per-layer trace or buffer names change): what the explorer sweeps."""
+                    drain: int | None = None, helpers: str | None = None,
+                    batch: int | None = None) -> "Plan":
+        """The same program on another engine (and batch), for the model only (no weights
+        blob, no per-layer trace or buffer names change): what the explorer sweeps."""
         import dataclasses
 
         buffers = [(n, c, shape, _partition(self.steps, n, rows, cols, lanes))
                    for n, c, shape, _p in self.buffers]
         return dataclasses.replace(self, buffers=buffers, weights=b"", rows=rows, cols=cols,
                                    lanes=lanes, bpc=bpc, drain=drain or cols,
-                                   helpers=helpers or self.helpers)
+                                   helpers=helpers or self.helpers, batch=batch or self.batch)
 
 
 def _fits(where: str, values, ctype: str) -> np.ndarray:
@@ -358,14 +364,17 @@ def _allocate(steps: list, image: Tensor) -> list:
 
 
 def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None = None,
-          bpc: int = 64, drain: int | None = None, helpers: str = "dsp") -> Plan:
+          bpc: int = 64, drain: int | None = None, helpers: str = "dsp", batch: int = 1) -> Plan:
     """Build the engine program of ``model`` for an ``rows x cols`` array, ``lanes`` vector
     lanes (default ``cols``), ``bpc`` DDR bytes per cycle on the weight port, ``drain``
     epilogue lanes (default ``cols``) and ``helpers``: the epilogue and vector multipliers on
     DSP48E2 slices (``dsp``), the vector lanes' bound to LUT fabric (``vector-fabric``) or
-    all of them (``fabric``)."""
+    all of them (``fabric``); ``batch`` images held on chip and run through every unit
+    together (each weight panel read once per batch)."""
     if helpers not in HELPER_MODES:
         raise IvitError(f"helpers={helpers!r}: expected one of {', '.join(HELPER_MODES)}")
+    if int(batch) < 1:
+        raise IvitError(f"--batch {batch}: need at least 1")
     model.validate()
     lanes = lanes or cols
     types = model.tensor_types()
@@ -380,7 +389,11 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
         offset += out.size
         ins = [tensors[name] for name in layer.inputs]
         low.current = (index, layer, ins, out)
-        layers.append(layer.op.hls(layer, [types[s] for s in layer.inputs], t, low))
+        op = layer.op.hls(layer, [types[s] for s in layer.inputs], t, low)
+        if layer.kind == "layernorm":
+            # the input rows per image (more than ROWS for the class-token LayerNorm)
+            op.dims["IN_ROWS"] = int(types[layer.inputs[0]].shape[0])
+        layers.append(op)
         tensors[layer.name] = out
     final = layers[-1].out
     if final.shape[0] != 1:
@@ -424,7 +437,7 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
                    for name, ctype, shape in buffers]
     return Plan(model, image, layers, slots, prologue, body, epilogue, iterations, partitioned,
                 bytes(low.blob), low.layout, int(final.shape[-1]), offset, rows, cols, lanes,
-                kmax, bpc, min(drain or cols, cols), types, helpers=helpers)
+                kmax, bpc, min(drain or cols, cols), types, helpers=helpers, batch=int(batch))
 
 
 def _partition(steps: list, buffer: str, rows: int, cols: int, lanes: int) -> tuple:

@@ -25,6 +25,7 @@ class HlsOptions:
     lanes: int = 0          # vector-unit lanes (0: the columns)
     drain: int = 0          # epilogue lanes (0: the columns)
     helpers: str = "dsp"    # helper multipliers in fabric: "dsp" (none), "vector-fabric", "fabric"
+    batch: int = 1          # images held on chip and run together (IVIT_MAX_BATCH)
     part: str = DEFAULT_PART
     clock_mhz: float = 300.0
     tb_images: int = DEFAULT_TB_IMAGES
@@ -70,6 +71,17 @@ def parse_tb_images(value: int) -> int:
     """Check ``--tb-images``: 1..MAX_TB_IMAGES golden images in the project."""
     if not 1 <= int(value) <= MAX_TB_IMAGES:
         raise IvitError(f"--tb-images {value}: expected 1..{MAX_TB_IMAGES}")
+    return int(value)
+
+
+#: Most images the on-chip buffers may hold (every activation buffer grows with the batch).
+MAX_BATCH = 64
+
+
+def parse_batch(value: int) -> int:
+    """Check ``--batch``: 1..MAX_BATCH images held on chip and run together."""
+    if not 1 <= int(value) <= MAX_BATCH:
+        raise IvitError(f"--batch {value}: expected 1..{MAX_BATCH}")
     return int(value)
 
 

@@ -21,7 +21,7 @@ from ..outdir import check_out_dir, write_project
 from ..golden import run as golden_run
 from ..ir.model import IntegerModel
 from ..perf import EngineSpec, bytes_per_cycle, estimate_plan
-from ..perf.cycles import logits_cycles, width_macros
+from ..perf.cycles import width_macros
 from ..resources import SOURCE_ROOT, source_dir
 from .build import ABI_VERSION, BUILD
 from .lower import Plan, lower, numpy_dtype
@@ -118,7 +118,8 @@ def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]
     # vector / epilogue lanes: HlsOptions fields when present (0 or absent: the columns)
     plan = lower(model, options.rows, options.cols, getattr(options, "lanes", None) or None,
                  bytes_per_cycle(options.part, options.clock_mhz),
-                 getattr(options, "drain", None) or None, getattr(options, "helpers", "dsp"))
+                 getattr(options, "drain", None) or None, getattr(options, "helpers", "dsp"),
+                 getattr(options, "batch", 1))
     images = tb_images(model, options.tb_images, options.tb_seed)
     logits = golden_run(model, images).logits
     img_dtype = numpy_dtype(plan.image.ctype)
@@ -133,8 +134,8 @@ def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]
         "banner": _BANNER, "model_name": model.config.get("name", "model"), "plan": plan,
         "opts": options, "abi": abi, "build": BUILD,
         "c_values": _c_values, "legacy_cycles": legacy,
-        "logits_cycles": logits_cycles(plan.num_classes), "widths": width_macros(plan),
-        "buffer_rows": lambda shape: int(np.prod(shape[:-1])),
+        "widths": width_macros(plan),
+        "buffer_rows": plan.buffer_rows,
         "clock_text": f"{options.clock_mhz:g}MHz",
         "period_ns": f"{1000.0 / options.clock_mhz:.4g}",
     }

@@ -186,8 +186,22 @@ def _width(ctype: str) -> int:
             "uint32_t": 32, "int64_t": 64}[ctype]
 
 
-def step_costs(plan, engine: EngineSpec) -> dict:
-    """``{layer index: (cycles, DDR weight bytes, DDR activation bytes)}`` of the program."""
+def _stacked(t, images: int):
+    """The tensor type of ``images`` images' rows stacked (what a token-wise unit runs over)."""
+    return dataclasses.replace(t, shape=(t.shape[0] * images, *t.shape[1:]))
+
+
+#: Engine kinds that loop over the batch's images (per-image operands); the other engine
+#: units run once over the stacked rows of the whole batch.
+_PER_IMAGE_KINDS = ("qk_matmul", "pv_matmul")
+
+
+def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
+    """``{layer index: (cycles, DDR weight bytes, DDR activation bytes)}`` of one batch of
+    ``images`` images (default: the plan's batch) through the program, as the generated
+    top runs it: token-wise units over the batch's stacked rows (weights read once),
+    attention over images and heads, plain layer kernels once per image."""
+    nb = int(images or plan.batch)
     types = plan.types or plan.model.tensor_types()
     cost = {ly.index: [0, 0, 0] for ly in plan.layers}
     for st in plan.steps:
@@ -201,23 +215,32 @@ def step_costs(plan, engine: EngineSpec) -> dict:
                 a = layer.attrs
                 pv = s.layers[2].layer
                 slices = slices_of(types[pv.inputs[0]].dtype)
-                cost[first.index][0] += attention_cycles(ins[0].shape[0], a.heads, a.head_dim,
-                                                         slices, engine)
+                cost[first.index][0] += attention_cycles(ins[0].shape[0], nb * a.heads,
+                                                         a.head_dim, slices, engine)
                 continue
-            cost[first.index][0] += int(layer.op.cycles(layer, ins, out, engine))
             shape = layer.op.gemm(layer, ins)
+            if layer.kind == "patch_embed":
+                image_bytes = ins[0].size * _width(plan.image.ctype) // 8
+                load = -(-image_bytes // WORD_BYTES) + DDR_LATENCY   # each image, once
+                cost[first.index][0] += nb * load + gemm_ddr(nb * shape.m, shape.n, shape.k,
+                                                             engine)[0]
+                cost[first.index][2] += nb * image_bytes
+            elif not st.engine or layer.kind in _PER_IMAGE_KINDS:
+                cost[first.index][0] += nb * int(layer.op.cycles(layer, ins, out, engine))
+            else:
+                cost[first.index][0] += int(layer.op.cycles(
+                    layer, [_stacked(t, nb) for t in ins], _stacked(out, nb), engine))
             if first.weighted and st.engine and shape is not None:
                 cost[first.index][1] += gemm_ddr(shape.m, shape.n, shape.k, engine)[1]
-            if layer.kind == "patch_embed":
-                cost[first.index][2] += ins[0].size * _width(plan.image.ctype) // 8
     last = plan.layers[-1].index
-    cost[last][0] += -(-plan.num_classes * 4 // WORD_BYTES) + DDR_LATENCY
-    cost[last][2] += plan.num_classes * 4
+    cost[last][0] += logits_cycles(nb * plan.num_classes)
+    cost[last][2] += nb * plan.num_classes * 4
     return cost
 
 
 def logits_cycles(num_classes: int) -> int:
-    """Cycles of writing the int32 logits back over the activation port."""
+    """Cycles of writing ``num_classes`` int32 logits (a batch's) back over the activation
+    port, as one burst."""
     return -(-num_classes * 4 // WORD_BYTES) + DDR_LATENCY
 
 
@@ -240,7 +263,7 @@ def memories(plan) -> list[dict]:
     r, c, lanes = plan.rows, plan.cols, plan.lanes
     mems = []
     for name, ctype, shape, parts in plan.buffers:
-        rows, cols = int(math.prod(shape[:-1])), int(shape[-1])
+        rows, cols = plan.batch * int(math.prod(shape[:-1])), int(shape[-1])
         f1, f2 = min(parts[0][2], rows), min(parts[1][2], cols)
         mems.append({"name": name, "banks": f1, "depth": -(-rows // f1) * -(-cols // f2),
                      "width": f2 * _width(ctype)})
@@ -257,7 +280,7 @@ def memories(plan) -> list[dict]:
     pe = [ly for ly in plan.layers if ly.layer.kind == "patch_embed"]
     if pe:
         a = pe[0].layer.attrs
-        patches, k = a.grid[0] * a.grid[1], a.in_chans * a.patch * a.patch
+        patches, k = plan.batch * a.grid[0] * a.grid[1], a.in_chans * a.patch * a.patch
         mems.append({"name": "im2col", "banks": min(r, patches), "depth": -(-patches // r) * k,
                      "width": _width(plan.image.ctype)})
     const_bits = plan.constant_bytes() * 8
@@ -329,10 +352,13 @@ def memories_with_blocks(plan, info: dict | None) -> list[dict]:
     return mems
 
 
-def estimate_plan(plan, part: str, clock_mhz: float) -> dict:
-    """Per-layer and total cycles, DDR traffic and bandwidth, MAC utilisation and resources."""
+def estimate_plan(plan, part: str, clock_mhz: float, images: int | None = None) -> dict:
+    """Per-layer and total cycles, DDR traffic and bandwidth, MAC utilisation and resources
+    of one call with ``images`` images (default: a full batch, ``plan.batch``); the
+    per-image figures are the call's divided by ``images``."""
+    nb = int(images or plan.batch)
     engine = EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc, plan.drain)
-    costs = step_costs(plan, engine)
+    costs = step_costs(plan, engine, nb)
     types = plan.types or plan.model.tensor_types()
     fused = {ly.index: st.layers[0].layer.name
              for step in plan.steps for st in (step.iterations or [step])
@@ -342,7 +368,7 @@ def estimate_plan(plan, part: str, clock_mhz: float) -> dict:
     for ly in plan.layers:
         layer = ly.layer
         shape = layer.op.gemm(layer, [types[s] for s in layer.inputs])
-        macs = shape.macs if shape else 0
+        macs = nb * shape.macs if shape else 0
         macs_total += macs
         cyc, wbytes, abytes = costs[ly.index]
         entry = {"name": layer.name, "kind": layer.kind, "cycles": cyc, "macs": macs,
@@ -367,12 +393,17 @@ def estimate_plan(plan, part: str, clock_mhz: float) -> dict:
         "ddr": {"port_bytes_per_cycle": plan.bpc,
                 "port_gbps": round(plan.bpc * clock_mhz / 1e3, 3),
                 "available_gbps": info["ddr_gbps"] if info else None,
-                "weight_bytes_per_image": wbytes, "activation_bytes_per_image": abytes,
+                "weight_bytes_per_batch": wbytes, "activation_bytes_per_batch": abytes,
+                "weight_bytes_per_image": _per(wbytes, nb),
+                "activation_bytes_per_image": _per(abytes, nb),
                 "weight_blob_bytes": plan.blob_bytes(),
                 "weight_matrix_bytes": plan.plain_weight_bytes(),
                 "needed_gbps": round(need, 3)},
         "program": {"prologue_steps": len(plan.prologue), "block_steps": len(plan.body),
                     "block_iterations": plan.iterations, "epilogue_steps": len(plan.epilogue)},
+        "batch": {"images": nb, "max_batch": plan.batch,
+                  "cycles_per_image": _per(total, nb),
+                  "ms_per_image": round(total / nb / (clock_mhz * 1e3), 4)},
         "layers": layers,
         "total_cycles": total,
         "total_macs": macs_total,
@@ -382,6 +413,11 @@ def estimate_plan(plan, part: str, clock_mhz: float) -> dict:
         "latency_ms": round(total / (clock_mhz * 1e3), 4),
         "resources": resources(plan, part),
     }
+
+
+def _per(total: int, images: int):
+    """``total`` per image: an int when it divides evenly."""
+    return total // images if total % images == 0 else round(total / images, 1)
 
 
 def estimate(model, engine: Engine, part: str, clock_mhz: float, **_ignored) -> dict:

@@ -43,8 +43,8 @@ class Point:
     drain: int
     helpers: str
     batch: int
-    cycles: int
-    ms: float
+    cycles: float           # per image: the batch's cycles / batch
+    ms: float               # per image
     ratio: float
     dsp: int
     luts: int
@@ -83,19 +83,21 @@ def candidates(plan) -> list[tuple[int, int, int, int, str]]:
 
 def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
              clock_mhz: float, batch: int = 1, helpers: str = "dsp", _cycles=None) -> Point:
-    """Price one design. The engine reads the weights once per image, so ``batch`` changes
-    neither the cycles nor the bandwidth per image (recorded for the table). ``_cycles``: an
-    estimate of the same design with other helper multipliers (only the resources differ)."""
+    """Price one design holding ``batch`` images on chip (each weight panel read once per
+    batch): cycles and ms per image are the batch's divided by ``batch``; the memories hold
+    ``batch`` images' activations. ``_cycles``: an estimate of the same design with other
+    helper multipliers (only the resources differ)."""
     design = plan.with_engine(rows, cols, lanes, bytes_per_cycle(part, clock_mhz), drain,
-                              helpers)
+                              helpers, batch)
     est = _cycles or estimate_plan(design, part, clock_mhz)
     res = est["resources"] if _cycles is None else resources(design, part)
     info = part_info(part) or {}
     ddr = est["ddr"]
     avail = float(info.get("ddr_gbps") or 0.0)
     fits = bool(res.get("fits")) and ddr["needed_gbps"] <= avail
-    return Point(rows, cols, lanes, drain, helpers, batch, est["total_cycles"],
-                 est["latency_ms"], est["ratio_to_mac_bound"], res["dsp"], res["luts"],
+    per = est["batch"]
+    return Point(rows, cols, lanes, drain, helpers, batch, per["cycles_per_image"],
+                 per["ms_per_image"], est["ratio_to_mac_bound"], res["dsp"], res["luts"],
                  res["bram36"], res["uram"],
                  ddr["needed_gbps"], avail, fits)
 
@@ -130,8 +132,8 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     for r, c, lanes, e, h in candidates(plan):
         # the helpers' binding changes the resources, not the cycles: estimate once
         if (r, c, lanes, e) not in cycles:
-            cycles[(r, c, lanes, e)] = estimate_plan(plan.with_engine(r, c, lanes, bpc, e),
-                                                     part, clock_mhz)
+            cycles[(r, c, lanes, e)] = estimate_plan(
+                plan.with_engine(r, c, lanes, bpc, e, batch=batch), part, clock_mhz)
         points.append(evaluate(plan, r, c, lanes, e, part, clock_mhz, batch, h,
                                cycles[(r, c, lanes, e)]))
     front = pareto(points)
@@ -143,7 +145,7 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     info = part_info(part)
     best = min(efficient or front, key=lambda p: (
         p.cycles, max(p.dsp / info["dsp"], p.luts / (LUT_BUDGET * info["luts"]))))
-    macs = estimate_plan(plan.with_engine(best.rows, best.cols, best.lanes, 64), part,
+    macs = estimate_plan(plan.with_engine(best.rows, best.cols, best.lanes, 64, batch=1), part,
                          clock_mhz)["total_macs"]
     return {"part": part, "clock_mhz": clock_mhz, "batch": batch, "points": points,
             "pareto": front, "best": best,

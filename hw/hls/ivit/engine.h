@@ -19,6 +19,12 @@
 extern int64_t* ivit_trace_sink;
 #endif
 
+/// Images per call the on-chip buffers hold (generate --batch): token-wise units see a batch
+/// as its images' rows stacked, so each weight panel crosses DDR once per batch.
+#ifndef IVIT_MAX_BATCH
+#define IVIT_MAX_BATCH 1
+#endif
+
 namespace ivit {
 namespace eng {
 
@@ -159,8 +165,9 @@ inline int64_t panel_load_cycles(int K, int C, int bpc) {
 /// Bytes of one tile-major panel in the weight blob.
 inline int64_t panel_stride(int K, int C) { return cdiv(static_cast<int64_t>(K) * C, WORD_BYTES) * WORD_BYTES; }
 
-/// The GEMM engine with weights from DDR: y = epi(A (M x K) * W (K x N)). Column panels
-/// outermost, so every weight byte crosses DDR once per image; the next panel loads while
+/// The GEMM engine with weights from DDR: y = epi(A (M x K) * W (K x N)), M = the rows of
+/// every image of the batch. Column panels outermost, so every weight byte crosses DDR once
+/// per batch; the next panel loads while
 /// the current one is computed (ping-pong); row tiles stream through the array with their
 /// drain (one row of C results per cycle) overlapped with the next tile (ping-pong acc).
 template <int R, int C, int E, int KMAX, int BPC, class A, class Epi>
@@ -270,16 +277,18 @@ struct EpiGelu {
     }
 };
 
-/// Patch embedding: token i+1 = sat(rq(acc, m[j], e[j]) + pos[i][j]).
+/// Patch embedding: row i = patch p of image b (i = b * np + p) becomes token p + 1 of that
+/// image (`tokens` rows per image) = sat(rq(acc, m[j], e[j]) + pos[p][j]).
 template <typename TO, typename TP>
 struct EpiPatch {
     TO* out; int dim; const int32_t* bias; const int32_t* m; const uint8_t* e;
-    const TP* pos; int bits;
+    const TP* pos; int bits; int np; int tokens;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
+        const int b = i / np, p = i - b * np;
         const int64_t v =
-            requant<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m[j], e[j]) + pos[i * dim + j];
-        out[(i + 1) * dim + j] = static_cast<TO>(saturate(v, bits));
+            requant<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m[j], e[j]) + pos[p * dim + j];
+        out[(b * tokens + p + 1) * dim + j] = static_cast<TO>(saturate(v, bits));
     }
 };
 

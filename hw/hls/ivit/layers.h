@@ -5,7 +5,10 @@
 // NAME[it], per-channel arrays name[it][c]), with W_OFF[it] (weight panels), TRACE[it]
 // (trace offset) and IDX[it] (layer index for the cycle accounting). Engine parameters:
 // R, C (array), EL (epilogue lanes), L (vector lanes), KMAX (panel depth), BPC (DDR bytes
-// per cycle).
+// per cycle). Every engine kernel takes `nb`, the images of this batch (1..IVIT_MAX_BATCH):
+// image b's tensor starts at b times the tensor's size in every buffer, so token-wise units
+// run over nb * ROWS rows (one GEMM per weight panel for the whole batch) and attention loops
+// over the images.
 #ifndef IVIT_LAYERS_H
 #define IVIT_LAYERS_H
 
@@ -60,82 +63,93 @@ eng::GeluUnit<typename GeluTable<CFG>::type> gelu_unit(int it) {
             GeluTable<CFG>::get(it), int64_t(1) << (CFG::IN_BITS - 1)};
 }
 
-/// Patch embedding: the image is read once over the activation port, one 64-byte word per
-/// cycle, straight into an im2col buffer (row = patch, column = (c, kh, kw)); then one GEMM
-/// (patches x W^T) whose epilogue adds positions; token 0 is the class token.
-template <class CFG>
+/// Patch embedding: each image of the batch is read once over the activation port, one
+/// 64-byte word per cycle, straight into an im2col buffer (row = image x patch, column =
+/// (c, kh, kw)); then one GEMM over the whole batch (nb x patches rows x W^T) whose epilogue
+/// adds positions; token 0 of every image is the class token. MAXB is part of the kernel's
+/// name, so the im2col buffer of one batch size never stands for another's (g++ merges a
+/// template's static locals across the shared libraries of one process).
+template <class CFG, int MAXB = IVIT_MAX_BATCH>
 void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
-                 const int8_t* weights, int it) {
+                 const int8_t* weights, int it, int nb) {
     typedef typename CFG::in_t TI;
     constexpr int K = CFG::CH * CFG::P * CFG::P, SW = CFG::GW * CFG::P;
     constexpr int SIZE = CFG::CH * CFG::GH * CFG::P * SW;
+    constexpr int NP = CFG::GH * CFG::GW, T = NP + 1;
     constexpr int PER_WORD = eng::WORD_BYTES / static_cast<int>(sizeof(TI));
-    static TI cols[CFG::GH * CFG::GW][K];
+    static TI cols[MAXB * NP][K];
 #pragma HLS ARRAY_PARTITION variable=cols cyclic factor=CFG::R dim=1
-pe_load:
-    for (int w = 0; w < (SIZE + PER_WORD - 1) / PER_WORD; ++w) {
-#pragma HLS PIPELINE II=1
-        for (int b = 0; b < PER_WORD; ++b) {
-            const int i = w * PER_WORD + b;
-            if (i >= SIZE) break;
-            const int x = i % SW, y = (i / SW) % (CFG::GH * CFG::P), c = i / (SW * CFG::GH * CFG::P);
-            cols[(y / CFG::P) * CFG::GW + x / CFG::P][(c * CFG::P + y % CFG::P) * CFG::P + x % CFG::P] = image[i];
-        }
-    }
     const int64_t bytes = static_cast<int64_t>(SIZE) * sizeof(TI);
-    eng::account(CFG::IDX[it], eng::cdiv(bytes, eng::WORD_BYTES) + eng::DDR_LATENCY, 0, bytes);
-pe_cls:
-    for (int j = 0; j < CFG::DIM; ++j) tokens[j] = static_cast<typename CFG::out_t>(CFG::cls[it][j]);
+pe_images:
+    for (int n = 0; n < nb; ++n) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=IVIT_MAX_BATCH
+        const TI* src = image + static_cast<long>(n) * SIZE;
+    pe_load:
+        for (int w = 0; w < (SIZE + PER_WORD - 1) / PER_WORD; ++w) {
+#pragma HLS PIPELINE II=1
+            for (int b = 0; b < PER_WORD; ++b) {
+                const int i = w * PER_WORD + b;
+                if (i >= SIZE) break;
+                const int x = i % SW, y = (i / SW) % (CFG::GH * CFG::P), c = i / (SW * CFG::GH * CFG::P);
+                cols[n * NP + (y / CFG::P) * CFG::GW + x / CFG::P]
+                    [(c * CFG::P + y % CFG::P) * CFG::P + x % CFG::P] = src[i];
+            }
+        }
+        eng::account(CFG::IDX[it], eng::cdiv(bytes, eng::WORD_BYTES) + eng::DDR_LATENCY, 0, bytes);
+    pe_cls:
+        for (int j = 0; j < CFG::DIM; ++j)
+            tokens[static_cast<long>(n) * T * CFG::DIM + j] = static_cast<typename CFG::out_t>(CFG::cls[it][j]);
+    }
     eng::Rows<TI> a{&cols[0][0], K, 0};
     eng::EpiPatch<typename CFG::out_t, typename std::remove_cv<typename std::remove_reference<decltype(CFG::pos[0][0])>::type>::type>
         epi{tokens, CFG::DIM, CFG::bias[it], CFG::m[it], CFG::e[it], CFG::pos[it],
-            static_cast<int>(CFG::OUT_BITS[it])};
+            static_cast<int>(CFG::OUT_BITS[it]), NP, T};
     eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(
-        weights, CFG::W_OFF[it], CFG::GH * CFG::GW, CFG::DIM, CFG::CH * CFG::P * CFG::P, 1, a,
-        epi, CFG::IDX[it]);
+        weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it]);
 }
 
 /// Linear layer with a per-channel requant: (ROWS, IN) -> (ROWS, OUT).
 template <class CFG>
-void linear(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights, int it) {
+void linear(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights, int it,
+            int nb) {
     eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
     eng::EpiRequant<typename CFG::out_t> epi{y, CFG::OUT, CFG::bias[it], CFG::m[it], CFG::e[it],
                                              static_cast<int>(CFG::OUT_BITS[it])};
-    eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], CFG::ROWS,
+    eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], nb * CFG::ROWS,
                                                        CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it]);
 }
 
 /// Linear layer keeping the int32 accumulator (a residual branch not fused with its add).
 template <class CFG>
 void linear_raw(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights,
-                int it) {
+                int it, int nb) {
     eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
     eng::EpiRaw epi{y, CFG::OUT, CFG::bias[it]};
-    eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], CFG::ROWS,
+    eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], nb * CFG::ROWS,
                                                        CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it]);
 }
 
 /// Fused: a raw linear branch and the residual add that consumes it (out may alias res).
 template <class LIN, class ADD>
 void linear_residual(const typename LIN::in_t* x, const typename ADD::in1_t* res,
-                     typename ADD::out_t* out, const int8_t* weights, int it) {
+                     typename ADD::out_t* out, const int8_t* weights, int it, int nb) {
     eng::Rows<typename LIN::in_t> a{x, LIN::IN, 0};
     eng::EpiResidual<typename ADD::in1_t, typename ADD::out_t> epi{
         res, out, LIN::OUT, LIN::bias[it], ADD::m_a[it], ADD::e_a[it], ADD::M_B[it],
         static_cast<int>(ADD::E_B[it]), static_cast<int>(ADD::OUT_BITS[it]), LIN::TRACE[it]};
-    eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], LIN::ROWS,
+    eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], nb * LIN::ROWS,
                                                        LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it]);
 }
 
 /// Fused: a requantized linear layer and the element-wise GELU after it.
 template <class LIN, class GEL>
 void linear_gelu(const typename LIN::in_t* x, typename GEL::out_t* y, const int8_t* weights,
-                 int it) {
+                 int it, int nb) {
     eng::Rows<typename LIN::in_t> a{x, LIN::IN, 0};
     eng::EpiGelu<typename GEL::out_t, typename GeluTable<GEL>::type> epi{
         y, LIN::OUT, LIN::bias[it], LIN::m[it], LIN::e[it], static_cast<int>(LIN::OUT_BITS[it]),
         gelu_unit<GEL>(it), LIN::TRACE[it]};
-    eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], LIN::ROWS,
+    eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], nb * LIN::ROWS,
                                                        LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it]);
 }
 
@@ -169,9 +183,9 @@ sm_norm:
 /// Fused attention: per head and R-row strip, q.k^T on the array (row max in its drain, DR
 /// rows per cycle), Shiftmax of the strip on the vector unit, P.v on the array; scores and
 /// probabilities exist only as one strip. The vector work of a strip overlaps the array work
-/// of the next.
+/// of the next (across heads and images: the images of a batch run one after another).
 template <class QK, class SM, class PV>
-void attention(const typename QK::in_t* qkv, typename PV::out_t* ctx, int it) {
+void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch, int it, int nb) {
     constexpr int R = QK::R, C = QK::C, T = QK::T, H = QK::H, HD = QK::HD, W = 3 * H * HD;
     // drain rows per cycle: an R-row tile of q.k^T drains in ceil(R/DR) * ceil(C/EL) cycles,
     // within its K = HD array steps, so the drain stays hidden under the next tile
@@ -188,6 +202,11 @@ void attention(const typename QK::in_t* qkv, typename PV::out_t* ctx, int it) {
     int64_t top[R];
     int64_t cycles = eng::ROW_LATENCY + eng::VEC_DEPTH;
     bool first = true;
+att_images:
+    for (int n = 0; n < nb; ++n) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=IVIT_MAX_BATCH
+    const typename QK::in_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
+    typename PV::out_t* ctx = ctx_batch + static_cast<long>(n) * T * H * HD;
 att_heads:
     for (int h = 0; h < H; ++h) {
     att_strips:
@@ -259,14 +278,20 @@ att_heads:
             first = false;
         }
     }
+    }
     eng::account(QK::IDX[it], cycles);
 }
 
 /// q.k^T per head on the array (not fused with its Shiftmax): (T, 3*H*HD) -> (H, T, T).
 template <class CFG>
-void qk_matmul(const typename CFG::in_t* qkv, typename CFG::out_t* scores, int it) {
+void qk_matmul(const typename CFG::in_t* qkv_batch, typename CFG::out_t* scores_batch, int it,
+               int nb) {
     constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
     int64_t cycles = 0;
+qk_images:
+    for (int n = 0; n < nb; ++n) {
+    const typename CFG::in_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
+    typename CFG::out_t* scores = scores_batch + static_cast<long>(n) * H * T * T;
 qk_heads:
     for (int h = 0; h < H; ++h) {
         eng::Rows<typename CFG::in_t> qa{qkv, W, h * HD};
@@ -289,15 +314,21 @@ qk_heads:
                                         eng::drain_cycles(CFG::R, CFG::C, CFG::EL));
         }
     }
+    }
     eng::account(CFG::IDX[it], cycles);
 }
 
 /// P.v per head on the array (not fused): probabilities (H, T, T) and qkv -> (T, H*HD).
 template <class CFG>
-void pv_matmul(const typename CFG::in_t* probs, const typename CFG::in1_t* qkv,
-               typename CFG::out_t* out, int it) {
+void pv_matmul(const typename CFG::in_t* probs_batch, const typename CFG::in1_t* qkv_batch,
+               typename CFG::out_t* out_batch, int it, int nb) {
     constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
     int64_t cycles = 0;
+pv_images:
+    for (int n = 0; n < nb; ++n) {
+    const typename CFG::in_t* probs = probs_batch + static_cast<long>(n) * H * T * T;
+    const typename CFG::in1_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
+    typename CFG::out_t* out = out_batch + static_cast<long>(n) * T * H * HD;
 pv_heads:
     for (int h = 0; h < H; ++h) {
         eng::Rows<typename CFG::in_t> pa{probs + h * T * T, T, 0};
@@ -320,15 +351,16 @@ pv_heads:
                                         eng::drain_cycles(CFG::R, CFG::C, CFG::EL));
         }
     }
+    }
     eng::account(CFG::IDX[it], cycles);
 }
 
 /// Shiftmax over ROWS rows of LEN logits (not fused): max pass, exp pass, normalize pass.
 template <class CFG>
-void shiftmax(const typename CFG::in_t* x, typename CFG::out_t* y, int it) {
+void shiftmax(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
     static int64_t ebuf[CFG::LEN];
 sm_rows:
-    for (int t = 0; t < CFG::ROWS; ++t) {
+    for (int t = 0; t < nb * CFG::ROWS; ++t) {
         const typename CFG::in_t* row = x + static_cast<long>(t) * CFG::LEN;
         int64_t top = row[0];
     sm_max:
@@ -338,16 +370,16 @@ sm_rows:
         }
         shiftmax_row<CFG>(row, y + static_cast<long>(t) * CFG::LEN, CFG::LEN, top, ebuf, it, -1);
     }
-    eng::account(CFG::IDX[it], eng::vector_cycles(CFG::ROWS, CFG::LEN, 3, CFG::L) + eng::ROW_LATENCY);
+    eng::account(CFG::IDX[it], eng::vector_cycles(nb * CFG::ROWS, CFG::LEN, 3, CFG::L) + eng::ROW_LATENCY);
 }
 
 /// GELU over ROWS tokens of COLS channels (not fused), LANES elements per cycle.
 template <class CFG>
-void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it) {
-    constexpr int N = CFG::ROWS * CFG::COLS;
+void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
+    const int N = nb * CFG::ROWS * CFG::COLS;
     if (CFG::FORM == GELU_ROWMAX) {
         // the paper's row-max form: its own pass structure (two passes, a division per element)
-        shift_gelu(x, y, CFG::ROWS, CFG::COLS, static_cast<int>(CFG::K[it]), CFG::I0[it],
+        shift_gelu(x, y, nb * CFG::ROWS, CFG::COLS, static_cast<int>(CFG::K[it]), CFG::I0[it],
                    static_cast<int>(CFG::N[it]), ivit::GELU_ROWMAX, CFG::M[it],
                    static_cast<int>(CFG::E[it]), static_cast<int>(CFG::OUT_BITS[it]));
     } else {
@@ -359,16 +391,16 @@ void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it) {
             y[i] = static_cast<typename CFG::out_t>(g(x[i]));
         }
     }
-    eng::account(CFG::IDX[it], eng::vector_cycles(CFG::ROWS, CFG::COLS,
+    eng::account(CFG::IDX[it], eng::vector_cycles(nb * CFG::ROWS, CFG::COLS,
                                                   CFG::FORM == GELU_ROWMAX ? 2 : 1, CFG::L));
 }
 
 /// Residual add (not fused): branch (per-channel multiplier) + residual stream.
 template <class CFG>
 void residual_add(const typename CFG::in_t* branch, const typename CFG::in1_t* residual,
-                  typename CFG::out_t* out, int it) {
+                  typename CFG::out_t* out, int it, int nb) {
 res_rows:
-    for (int t = 0; t < CFG::ROWS; ++t) {
+    for (int t = 0; t < nb * CFG::ROWS; ++t) {
     res_cols:
         for (int c = 0; c < CFG::COLS; ++c) {
 #pragma HLS PIPELINE II=1
@@ -382,20 +414,23 @@ res_rows:
             out[i] = static_cast<typename CFG::out_t>(saturate(s, static_cast<int>(CFG::OUT_BITS[it])));
         }
     }
-    eng::account(CFG::IDX[it], eng::vector_cycles(CFG::ROWS, CFG::COLS, 1, CFG::L));
+    eng::account(CFG::IDX[it], eng::vector_cycles(nb * CFG::ROWS, CFG::COLS, 1, CFG::L));
 }
 
-/// I-LayerNorm over ROWS rows (ROWS = 1: the class token only): one statistics pass (sum and
-/// sum of squares; the variance about the floor mean follows exactly from both), the row
-/// unit (mean by a constant reciprocal, isqrt, one division), one normalize pass.
+/// I-LayerNorm over ROWS rows of each image (ROWS = 1: the class token only, row 0 of the
+/// image's IN_ROWS input rows): one statistics pass (sum and sum of squares; the variance
+/// about the floor mean follows exactly from both), the row unit (mean by a constant
+/// reciprocal, isqrt, one division), one normalize pass.
 template <class CFG>
-void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it) {
+void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
     constexpr int COLS = CFG::COLS;
     const int shift = LN_RECIP_SHIFT - LN_FRAC_BITS;
     const int64_t half = int64_t(1) << (shift - 1);
 ln_rows:
-    for (int t = 0; t < CFG::ROWS; ++t) {
-        const typename CFG::in_t* row = x + static_cast<long>(t) * COLS;
+    for (int t = 0; t < nb * CFG::ROWS; ++t) {
+        const int n = t / CFG::ROWS;
+        const typename CFG::in_t* row =
+            x + (static_cast<long>(n) * CFG::IN_ROWS + t - n * CFG::ROWS) * COLS;
         int64_t sx = 0, sxx = 0;
     ln_stats:
         for (int c = 0; c < COLS; ++c) {
@@ -423,7 +458,7 @@ ln_rows:
                             CFG::bias[it][c]));
         }
     }
-    eng::account(CFG::IDX[it], eng::vector_cycles(CFG::ROWS, COLS, 2, CFG::L) + eng::ROW_LATENCY);
+    eng::account(CFG::IDX[it], eng::vector_cycles(nb * CFG::ROWS, COLS, 2, CFG::L) + eng::ROW_LATENCY);
 }
 
 }  // namespace layer
