@@ -8,12 +8,33 @@ command runs inside the shared error boundary (``ivit_host.cliutil``).
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
-from pathlib import Path
 
-from ivit_host.cliutil import OneLineParser, run_cli
 
-from . import __version__
+def _exit_before_boundary(signum, _frame):
+    """Ctrl-C / SIGTERM while the CLI's own imports run (before the error boundary is set
+    up): the boundary's one line and exit code; nothing has been written yet."""
+    word = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    where = f"ivit-hls {word}" if word else "ivit-hls"
+    interrupted = signum == signal.SIGINT
+    sys.stderr.write(f"{where}: {'interrupted' if interrupted else 'terminated'}\n")
+    sys.stderr.flush()
+    os._exit(130 if interrupted else 143)
+
+
+# Only as a program (``ivit-hls`` or ``python -m ivit_hls.cli``): importing the module from
+# Python must not take over the caller's signals.
+if __name__ == "__main__" or os.path.basename(sys.argv[0] or "") == "ivit-hls":
+    signal.signal(signal.SIGINT, _exit_before_boundary)
+    signal.signal(signal.SIGTERM, _exit_before_boundary)
+
+from pathlib import Path  # noqa: E402  (after the early handlers: imports take time)
+
+from ivit_host.cliutil import OneLineParser, run_cli  # noqa: E402
+
+from . import __version__  # noqa: E402
 
 #: Sub-command modules, in the order ``--help`` lists them.
 COMMAND_MODULES = [
