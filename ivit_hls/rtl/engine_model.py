@@ -187,13 +187,14 @@ def _glue_muxes(cfg) -> dict:
     the store word (1 of N banks) and the buffer write data (1 of 3);
     gemm: the A operand (17 bits, 1 of N words per lane) and B (8 bits per lane: 1 of N
     words in two orders or 1 of DATA_W/(8N) panel bytes, then 1 of 3);
-    vec: the output word (1 of 3), the requant input (25 bits, 1 of 2) and offset (64 bits)."""
+    vec: the A and B words (N*32 bits each, 1 of N banks), the output word (1 of 3), the
+    requant input (25 bits, 1 of 2) and offset (64 bits)."""
     n, word = cfg.n, cfg.n * 32
     cpb, kpb = max(1, cfg.data_w // word), max(1, cfg.data_w // (8 * n))
     return {
         "ivit_engine_core": 4 * word * mux_luts(cpb) + word * mux_luts(n) + word,
         "ivit_engine_gemm": n * 17 * mux_luts(n) + n * 8 * (2 * mux_luts(n) + mux_luts(kpb) + 1),
-        "ivit_engine_vec": n * (32 + 25 + 64),
+        "ivit_engine_vec": 2 * word * mux_luts(n) + n * (32 + 25 + 64),
     }
 
 
