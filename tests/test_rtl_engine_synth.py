@@ -190,3 +190,18 @@ def test_fmax_run_keeps_the_ecp5_counts_when_place_and_route_fails(monkeypatch, 
     assert rec["fmax_mhz"] is None and "not enough DSPs" in rec["pnr_error"]
     md = es.engine_markdown({"ecp5": {"small": rec}})
     assert "900 LUT4" in md and "no Fmax: nextpnr-ecp5 failed" in md
+
+
+def test_critical_path_of_a_nextpnr_report():
+    step = lambda kind, d, a, b: {"type": kind, "delay": d, "from": {"cell": a},
+                                  "to": {"cell": b}}
+    report = {"critical_paths": [
+        {"path": [step("clk-to-q", 0.5, "a", "b"), step("logic", 1.0, "b", "c")]},
+        {"path": [step("clk-to-q", 0.5, "x", "y"), step("logic", 2.0, "y", "z"),
+                  step("routing", 3.0, "z", "w"), step("logic", 1.5, "w", "v")]}]}
+    cp = es.critical_path(report)
+    assert cp == {"from": "x", "to": "v", "logic_levels": 2, "logic_ns": 3.5, "total_ns": 7.0}
+    assert es.critical_path({}) == {}
+    rec = {"params": es.preset("small"), "counts": {"LUT": 1, "FF": 1, "DSP": 0, "BRAM36": 0},
+           "fmax_mhz": 40.0, "rtl_commit": "abc", "critical_path": cp}
+    assert "Critical path: `x` to `v`, 2 logic levels" in es.engine_markdown({"ecp5": {"s": rec}})

@@ -222,6 +222,21 @@ def run_engine(name: str, hier: bool = False, workdir: Path | None = None) -> di
     return rec
 
 
+def critical_path(report: dict) -> dict:
+    """Start and end cell, logic levels and delays of the longest path in a nextpnr report
+    (empty when the report lists none)."""
+    paths = [p for p in report.get("critical_paths", []) if p.get("path")]
+    if not paths:
+        return {}
+    steps = max(paths, key=lambda p: sum(float(s.get("delay", 0)) for s in p["path"]))["path"]
+    logic = [s for s in steps if s.get("type") == "logic"]
+    return {"from": steps[0].get("from", {}).get("cell", "?"),
+            "to": steps[-1].get("to", {}).get("cell", "?"),
+            "logic_levels": len(logic),
+            "logic_ns": round(sum(float(s.get("delay", 0)) for s in logic), 2),
+            "total_ns": round(sum(float(s.get("delay", 0)) for s in steps), 2)}
+
+
 def run_engine_fmax(name: str = FMAX_PRESET, workdir: Path | None = None) -> dict:
     """Synthesize the engine (inside ``fmax_wrapper``) with ``synth_ecp5`` and place and
     route it on ECP5-85k: its ECP5 cell counts and Fmax."""
@@ -240,6 +255,7 @@ def run_engine_fmax(name: str = FMAX_PRESET, workdir: Path | None = None) -> dic
                "counts": columns(cells, "ecp5"), "fmax_mhz": None}
         try:
             rec["fmax_mhz"] = round(synth._nextpnr_fmax(net, tmp), 2)
+            rec["critical_path"] = critical_path(json.loads((tmp / "report.json").read_text()))
         except IvitError as exc:   # keep the synthesis counts; say why there is no Fmax
             rec["pnr_error"] = str(exc)
     rec["seconds"] = round(time.monotonic() - t0)
@@ -398,6 +414,10 @@ def engine_markdown(data: dict) -> str:
                 + (f"Fmax {rec['fmax_mhz']:.1f} MHz" if rec.get("fmax_mhz") is not None
                    else f"no Fmax: {rec.get('pnr_error', 'not placed and routed')}")
                 + f" (RTL commit {rec['rtl_commit']})."]
+        cp = rec.get("critical_path")
+        if cp:
+            out[-1] += (f" Critical path: `{cp['from']}` to `{cp['to']}`, {cp['logic_levels']} "
+                        f"logic levels, {cp['logic_ns']} ns logic of {cp['total_ns']} ns.")
     return "\n".join(out) + "\n"
 
 
