@@ -7,7 +7,12 @@ ms/image, ratio to that ideal, DDR bandwidth needed vs available and DSP / count
 BRAM36 / URAM used vs available. The cycles are the estimate that the project's
 cycle-accounting C-simulation reproduces exactly (tests/test_hls_project.py).
 
+With ``--batches 1,4,...`` it also prices each chosen design holding N images on chip (each
+weight panel read once per batch; ms per image = the batch's / N; memories for N images) and
+names the fastest fitting design of the sweep at that batch.
+
 Usage: python bench/engine.py [--clock 300MHz] [--models deit_tiny,deit_s,deit_b]
+                              [--boards ZCU102,KV260,U250,U55C] [--batches 1,4,8]
                               [--json FILE] [--markdown FILE]
 """
 
@@ -25,6 +30,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clock", default="300MHz")
     parser.add_argument("--models", default="deit_tiny,deit_s,deit_b")
+    parser.add_argument("--boards", default=None, help="comma-separated subset of the boards")
+    parser.add_argument("--batches", default=None,
+                        help="comma-separated batch sizes to price the chosen designs at")
     parser.add_argument("--json", default=None, help="write the rows as JSON")
     parser.add_argument("--markdown", default=None, help="write the table as Markdown")
     args = parser.parse_args()
@@ -32,7 +40,7 @@ def main() -> None:
     from ivit_hls.errors import IvitError
     from ivit_hls.hls.lower import lower
     from ivit_hls.hls.options import parse_clock
-    from ivit_hls.perf.explore import explore
+    from ivit_hls.perf.explore import evaluate, explore
     from ivit_hls.perf.parts import BOARDS, part_info
 
     clock = parse_clock(args.clock)
@@ -49,7 +57,9 @@ def main() -> None:
             warnings.simplefilter("ignore")
             model = quantize_model(name, calib_random=2)
         plan = lower(model, 4, 4)
-        for board, part in BOARDS.items():
+        boards = [b for b in BOARDS if not args.boards or b in args.boards.split(",")]
+        for board in boards:
+            part = BOARDS[board]
             info = part_info(part)
             try:
                 res = explore(model, part, clock, plan=plan)
@@ -77,6 +87,9 @@ def main() -> None:
                     f"| {b.uram} / {info['uram']} |")
             lines.append(line)
             print(line, flush=True)
+            if args.batches:
+                row["batches"] = _batches(model, plan, part, clock, b, args.batches, evaluate,
+                                          explore, IvitError)
         print(f"({name}: {time.perf_counter() - start:.0f} s)", flush=True)
     print()
     for row in rows:
@@ -97,6 +110,27 @@ def main() -> None:
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write("\n".join(lines) + "\n")
+
+
+def _batches(model, plan, part, clock, b, batches, evaluate, explore, error) -> list:
+    """The chosen design ``b`` at each batch size, and the sweep's best design at it."""
+    out = []
+    print(f"  batch | {b.rows}x{b.cols} L{b.lanes} E{b.drain} {b.helpers}: ms/image, "
+          f"DDR GB/s, BRAM36, URAM, fits | best of the sweep at this batch")
+    for n in (int(x) for x in batches.split(",")):
+        p = evaluate(plan, b.rows, b.cols, b.lanes, b.drain, part, clock, n, b.helpers)
+        try:
+            best = explore(model, part, clock, n, plan=plan)["best"]
+            text = (f"{best.rows}x{best.cols} L{best.lanes} E{best.drain} {best.helpers}: "
+                    f"{best.ms:.3f} ms/image, {best.ddr_gbps:.2f} GB/s, BRAM36 {best.bram36}, "
+                    f"URAM {best.uram}")
+            best = best.to_dict()
+        except error:
+            text, best = "no design of the sweep fits", None
+        print(f"  {n:>5} | {p.ms:.3f}, {p.ddr_gbps:.2f}, {p.bram36}, {p.uram}, "
+              f"{'yes' if p.fits else 'no'} | {text}", flush=True)
+        out.append({"batch": n, "chosen_design": p.to_dict(), "best": best})
+    return out
 
 
 if __name__ == "__main__":
