@@ -1,5 +1,6 @@
 """A model with kinds the engine has no unit for (a small Swin): the generated project runs
-them through their layer kernels, bit-exact per layer, and still accounts every cycle."""
+them through their layer kernels (once per image of a batch), bit-exact per layer, and still
+accounts every cycle."""
 
 from __future__ import annotations
 
@@ -37,13 +38,14 @@ def _small_swin_model():
 def test_swin_layers_run_through_their_kernels(tmp_path):
     model = _small_swin_model()
     assert {ly.kind for ly in model.layers} - ENGINE_KINDS   # some kinds have no engine unit
-    out = generate(model, tmp_path / "swin", HlsOptions(rows=4, cols=4, tb_images=1))
-    image = tb_images(model, 1, seed=1)
+    out = generate(model, tmp_path / "swin", HlsOptions(rows=4, cols=4, tb_images=1, batch=2))
+    image = tb_images(model, 2, seed=1)
     logits, trace = CsimLibrary(out).run_trace(image[0])
-    golden = golden_run(model, image, trace=True)
+    golden = golden_run(model, image[:1], trace=True)
     assert_traces_equal(golden.trace, trace, [ly.name for ly in model.layers])
     np.testing.assert_array_equal(logits, golden.logits)
-    # cycle accounting: engine units count their loops, layer kernels add the op table's figure
+    # cycle accounting of one batch of two: engine units count their loops over the batch,
+    # layer kernels add the op table's figure once per image
     cmd = ["g++", *CXXFLAGS, "-DIVIT_CYCLES", "-fPIC", "-shared", "-Iinclude", "-Isrc",
            "src/ivit_top.cpp", "src/ivit_capi.cpp", "-o", "build/cycles.so"]
     proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
@@ -53,10 +55,52 @@ def test_swin_layers_run_through_their_kernels(tmp_path):
     counters = np.zeros(3 * n, dtype=np.int64)
     weights = np.fromfile(out / "data" / "weights.bin", dtype=np.int8)
     img = np.ascontiguousarray(image.astype(np.int8))
-    res = np.zeros(logits.shape[-1], dtype=np.int32)
+    res = np.zeros((2, logits.shape[-1]), dtype=np.int32)
     vp = ctypes.c_void_p
     assert so.ivit_run_cycles(vp(img.ctypes.data), vp(weights.ctypes.data), vp(res.ctypes.data),
-                              1, vp(counters.ctypes.data)) == 0
+                              2, vp(counters.ctypes.data)) == 0
+    np.testing.assert_array_equal(res, golden_run(model, image).logits)
+    est = json.loads((out / "reports" / "estimate.json").read_text())
+    modelled = [[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
+                for ly in est["layers"]]
+    np.testing.assert_array_equal(counters.reshape(n, 3), np.array(modelled, dtype=np.int64))
+
+
+def test_unfused_attention_and_ibert_kernels_in_batches(tmp_path):
+    """I-BERT softmax / GELU (no engine unit) split attention into q.k^T and P.v units that loop
+    over the batch's images: a batch of two is bit-exact and counts its estimate per layer."""
+    import torch
+
+    from ivit_hls.api import create_float_model
+    from ivit_hls.qat import QuantViT, calibrate
+    from ivit_hls.qat.ablation import apply_ablation
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = apply_ablation(QuantViT(create_float_model("deit_tiny", depth=1, img_size=32,
+                                                       seed=4)), softmax="ibert", gelu="ibert")
+        calibrate(q, [torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))],
+                  progress=False)
+        model = q.export("ibert")
+    kinds = {ly.kind for ly in model.layers}
+    assert {"qk_matmul", "pv_matmul", "ibert_softmax", "ibert_gelu"} <= kinds
+    out = generate(model, tmp_path / "ib", HlsOptions(rows=4, cols=4, tb_images=1, batch=2))
+    cmd = ["g++", *CXXFLAGS, "-DIVIT_CYCLES", "-DIVIT_CHECK_WIDTHS", "-fPIC", "-shared",
+           "-Iinclude", "-Isrc", "src/ivit_top.cpp", "src/ivit_capi.cpp", "-o", "build/cyc.so"]
+    (out / "build").mkdir(exist_ok=True)
+    proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr[-2000:]
+    so = ctypes.CDLL(str(out / "build" / "cyc.so"))
+    n = len(model.layers)
+    counters = np.zeros(3 * n, dtype=np.int64)
+    weights = np.fromfile(out / "data" / "weights.bin", dtype=np.int8)
+    image = tb_images(model, 2, seed=3)
+    img = np.ascontiguousarray(image.astype(np.int8))
+    res = np.zeros((2, model.config["num_classes"]), dtype=np.int32)
+    vp = ctypes.c_void_p
+    assert so.ivit_run_cycles(vp(img.ctypes.data), vp(weights.ctypes.data), vp(res.ctypes.data),
+                              2, vp(counters.ctypes.data)) == 0
+    np.testing.assert_array_equal(res, golden_run(model, image).logits)
     est = json.loads((out / "reports" / "estimate.json").read_text())
     modelled = [[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
                 for ly in est["layers"]]

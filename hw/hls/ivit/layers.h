@@ -205,79 +205,79 @@ void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch
 att_images:
     for (int n = 0; n < nb; ++n) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=IVIT_MAX_BATCH
-    const typename QK::in_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
-    typename PV::out_t* ctx = ctx_batch + static_cast<long>(n) * T * H * HD;
-att_heads:
-    for (int h = 0; h < H; ++h) {
-    att_strips:
-        for (int i0 = 0; i0 < T; i0 += R) {
+        const typename QK::in_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
+        typename PV::out_t* ctx = ctx_batch + static_cast<long>(n) * T * H * HD;
+    att_heads:
+        for (int h = 0; h < H; ++h) {
+        att_strips:
+            for (int i0 = 0; i0 < T; i0 += R) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=64
-            const int rows = T - i0 < R ? T - i0 : R;
-            eng::Rows<typename QK::in_t> qa{qkv, W, h * HD};
-            eng::Cols<typename QK::in_t> kb{qkv, W, H * HD + h * HD};
-            for (int r = 0; r < R; ++r) top[r] = INT64_MIN;
-        att_qk:
-            for (int j0 = 0; j0 < T; j0 += C) {
-                const int cols = T - j0 < C ? T - j0 : C;
-                eng::acc_t acc[R][C];
+                const int rows = T - i0 < R ? T - i0 : R;
+                eng::Rows<typename QK::in_t> qa{qkv, W, h * HD};
+                eng::Cols<typename QK::in_t> kb{qkv, W, H * HD + h * HD};
+                for (int r = 0; r < R; ++r) top[r] = INT64_MIN;
+            att_qk:
+                for (int j0 = 0; j0 < T; j0 += C) {
+                    const int cols = T - j0 < C ? T - j0 : C;
+                    eng::acc_t acc[R][C];
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=0
-                for (int r = 0; r < R; ++r)
-                    for (int c = 0; c < C; ++c) acc[r][c] = 0;
-                eng::mac_tile<R, C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
-            qk_drain:
-                for (int r0 = 0; r0 < rows; r0 += DR) {
-                    for (int c0 = 0; c0 < cols; c0 += QK::EL) {
+                    for (int r = 0; r < R; ++r)
+                        for (int c = 0; c < C; ++c) acc[r][c] = 0;
+                    eng::mac_tile<R, C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
+                qk_drain:
+                    for (int r0 = 0; r0 < rows; r0 += DR) {
+                        for (int c0 = 0; c0 < cols; c0 += QK::EL) {
 #pragma HLS PIPELINE II=1
-                        for (int r = r0; r < r0 + DR && r < rows; ++r) {
-                            for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
-                                const int64_t v = requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(
-                                    static_cast<int32_t>(acc[r][c]), QK::M[it],
-                                    static_cast<int>(QK::E[it]), static_cast<int>(QK::OUT_BITS[it]));
-                                s[r][j0 + c] = static_cast<TS>(v);
-                                eng::trace_put(QK::TRACE[it], (static_cast<long>(h) * T + i0 + r) * T + j0 + c, v);
-                                if (v > top[r]) top[r] = v;
+                            for (int r = r0; r < r0 + DR && r < rows; ++r) {
+                                for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
+                                    const int64_t v = requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(
+                                        static_cast<int32_t>(acc[r][c]), QK::M[it],
+                                        static_cast<int>(QK::E[it]), static_cast<int>(QK::OUT_BITS[it]));
+                                    s[r][j0 + c] = static_cast<TS>(v);
+                                    eng::trace_put(QK::TRACE[it], (static_cast<long>(h) * T + i0 + r) * T + j0 + c, v);
+                                    if (v > top[r]) top[r] = v;
+                                }
                             }
                         }
                     }
                 }
-            }
-            for (int r = 0; r < rows; ++r)
-                shiftmax_row<SM>(s[r], pr[r], T, top[r], ebuf, it,
-                                 SM::TRACE[it] + (static_cast<long>(h) * T + i0 + r) * T);
-            eng::Rows<TP> pa{&pr[0][0], T, 0};
-            eng::Rows<typename QK::in_t> vb{qkv, W, 2 * H * HD + h * HD};
-        att_pv:
-            for (int j0 = 0; j0 < HD; j0 += C) {
-                const int cols = HD - j0 < C ? HD - j0 : C;
-                eng::acc_t acc[R][C];
+                for (int r = 0; r < rows; ++r)
+                    shiftmax_row<SM>(s[r], pr[r], T, top[r], ebuf, it,
+                                     SM::TRACE[it] + (static_cast<long>(h) * T + i0 + r) * T);
+                eng::Rows<TP> pa{&pr[0][0], T, 0};
+                eng::Rows<typename QK::in_t> vb{qkv, W, 2 * H * HD + h * HD};
+            att_pv:
+                for (int j0 = 0; j0 < HD; j0 += C) {
+                    const int cols = HD - j0 < C ? HD - j0 : C;
+                    eng::acc_t acc[R][C];
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=0
-                for (int r = 0; r < R; ++r)
-                    for (int c = 0; c < C; ++c) acc[r][c] = 0;
-                eng::mac_tile<R, C>(acc, pa, vb, 0, j0, rows, cols, T, PV::SLICES);
-            pv_drain:
-                for (int r0 = 0; r0 < rows; r0 += DR) {
-                    for (int c0 = 0; c0 < cols; c0 += QK::EL) {
+                    for (int r = 0; r < R; ++r)
+                        for (int c = 0; c < C; ++c) acc[r][c] = 0;
+                    eng::mac_tile<R, C>(acc, pa, vb, 0, j0, rows, cols, T, PV::SLICES);
+                pv_drain:
+                    for (int r0 = 0; r0 < rows; r0 += DR) {
+                        for (int c0 = 0; c0 < cols; c0 += QK::EL) {
 #pragma HLS PIPELINE II=1
-                        for (int r = r0; r < r0 + DR && r < rows; ++r) {
-                            for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
-                                ctx[(i0 + r) * H * HD + h * HD + j0 + c] = static_cast<typename PV::out_t>(
-                                    requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(
-                                        static_cast<int32_t>(acc[r][c]), PV::M[it],
-                                        static_cast<int>(PV::E[it]),
-                                        static_cast<int>(PV::OUT_BITS[it])));
+                            for (int r = r0; r < r0 + DR && r < rows; ++r) {
+                                for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
+                                    ctx[(i0 + r) * H * HD + h * HD + j0 + c] = static_cast<typename PV::out_t>(
+                                        requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(
+                                            static_cast<int32_t>(acc[r][c]), PV::M[it],
+                                            static_cast<int>(PV::E[it]),
+                                            static_cast<int>(PV::OUT_BITS[it])));
+                                }
                             }
                         }
                     }
                 }
+                const int64_t d = eng::cdiv(R, DR) * eng::cdiv(C, QK::EL);
+                const int64_t array = eng::strip_cycles(static_cast<int>(eng::cdiv(T, C)), HD, 1, d) +
+                                      eng::strip_cycles(static_cast<int>(eng::cdiv(HD, C)), T, PV::SLICES, d);
+                const int64_t vec = static_cast<int64_t>(rows) * 2 * eng::cdiv(T, QK::L);
+                cycles += (first ? vec : 0) + eng::imax(array, vec);
+                first = false;
             }
-            const int64_t d = eng::cdiv(R, DR) * eng::cdiv(C, QK::EL);
-            const int64_t array = eng::strip_cycles(static_cast<int>(eng::cdiv(T, C)), HD, 1, d) +
-                                  eng::strip_cycles(static_cast<int>(eng::cdiv(HD, C)), T, PV::SLICES, d);
-            const int64_t vec = static_cast<int64_t>(rows) * 2 * eng::cdiv(T, QK::L);
-            cycles += (first ? vec : 0) + eng::imax(array, vec);
-            first = false;
         }
-    }
     }
     eng::account(QK::IDX[it], cycles);
 }
@@ -290,30 +290,30 @@ void qk_matmul(const typename CFG::in_t* qkv_batch, typename CFG::out_t* scores_
     int64_t cycles = 0;
 qk_images:
     for (int n = 0; n < nb; ++n) {
-    const typename CFG::in_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
-    typename CFG::out_t* scores = scores_batch + static_cast<long>(n) * H * T * T;
-qk_heads:
-    for (int h = 0; h < H; ++h) {
-        eng::Rows<typename CFG::in_t> qa{qkv, W, h * HD};
-        eng::Cols<typename CFG::in_t> kb{qkv, W, H * HD + h * HD};
-        eng::EpiScalar<typename CFG::out_t> epi{scores + h * T * T, T, CFG::M[it],
-                                                static_cast<int>(CFG::E[it]),
-                                                static_cast<int>(CFG::OUT_BITS[it])};
-        for (int i0 = 0; i0 < T; i0 += CFG::R) {
-            const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
-            for (int j0 = 0; j0 < T; j0 += CFG::C) {
-                const int cols = T - j0 < CFG::C ? T - j0 : CFG::C;
-                eng::acc_t acc[CFG::R][CFG::C];
-                for (int r = 0; r < CFG::R; ++r)
-                    for (int c = 0; c < CFG::C; ++c) acc[r][c] = 0;
-                eng::mac_tile<CFG::R, CFG::C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
-                for (int r = 0; r < rows; ++r)
-                    for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
+        const typename CFG::in_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
+        typename CFG::out_t* scores = scores_batch + static_cast<long>(n) * H * T * T;
+    qk_heads:
+        for (int h = 0; h < H; ++h) {
+            eng::Rows<typename CFG::in_t> qa{qkv, W, h * HD};
+            eng::Cols<typename CFG::in_t> kb{qkv, W, H * HD + h * HD};
+            eng::EpiScalar<typename CFG::out_t> epi{scores + h * T * T, T, CFG::M[it],
+                                                    static_cast<int>(CFG::E[it]),
+                                                    static_cast<int>(CFG::OUT_BITS[it])};
+            for (int i0 = 0; i0 < T; i0 += CFG::R) {
+                const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
+                for (int j0 = 0; j0 < T; j0 += CFG::C) {
+                    const int cols = T - j0 < CFG::C ? T - j0 : CFG::C;
+                    eng::acc_t acc[CFG::R][CFG::C];
+                    for (int r = 0; r < CFG::R; ++r)
+                        for (int c = 0; c < CFG::C; ++c) acc[r][c] = 0;
+                    eng::mac_tile<CFG::R, CFG::C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
+                    for (int r = 0; r < rows; ++r)
+                        for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
+                }
+                cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(T, CFG::C)), HD, 1,
+                                            eng::drain_cycles(CFG::R, CFG::C, CFG::EL));
             }
-            cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(T, CFG::C)), HD, 1,
-                                        eng::drain_cycles(CFG::R, CFG::C, CFG::EL));
         }
-    }
     }
     eng::account(CFG::IDX[it], cycles);
 }
@@ -326,31 +326,31 @@ void pv_matmul(const typename CFG::in_t* probs_batch, const typename CFG::in1_t*
     int64_t cycles = 0;
 pv_images:
     for (int n = 0; n < nb; ++n) {
-    const typename CFG::in_t* probs = probs_batch + static_cast<long>(n) * H * T * T;
-    const typename CFG::in1_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
-    typename CFG::out_t* out = out_batch + static_cast<long>(n) * T * H * HD;
-pv_heads:
-    for (int h = 0; h < H; ++h) {
-        eng::Rows<typename CFG::in_t> pa{probs + h * T * T, T, 0};
-        eng::Rows<typename CFG::in1_t> vb{qkv, W, 2 * H * HD + h * HD};
-        eng::EpiScalar<typename CFG::out_t> epi{out + h * HD, H * HD, CFG::M[it],
-                                                static_cast<int>(CFG::E[it]),
-                                                static_cast<int>(CFG::OUT_BITS[it])};
-        for (int i0 = 0; i0 < T; i0 += CFG::R) {
-            const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
-            for (int j0 = 0; j0 < HD; j0 += CFG::C) {
-                const int cols = HD - j0 < CFG::C ? HD - j0 : CFG::C;
-                eng::acc_t acc[CFG::R][CFG::C];
-                for (int r = 0; r < CFG::R; ++r)
-                    for (int c = 0; c < CFG::C; ++c) acc[r][c] = 0;
-                eng::mac_tile<CFG::R, CFG::C>(acc, pa, vb, i0, j0, rows, cols, T, CFG::SLICES);
-                for (int r = 0; r < rows; ++r)
-                    for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
+        const typename CFG::in_t* probs = probs_batch + static_cast<long>(n) * H * T * T;
+        const typename CFG::in1_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
+        typename CFG::out_t* out = out_batch + static_cast<long>(n) * T * H * HD;
+    pv_heads:
+        for (int h = 0; h < H; ++h) {
+            eng::Rows<typename CFG::in_t> pa{probs + h * T * T, T, 0};
+            eng::Rows<typename CFG::in1_t> vb{qkv, W, 2 * H * HD + h * HD};
+            eng::EpiScalar<typename CFG::out_t> epi{out + h * HD, H * HD, CFG::M[it],
+                                                    static_cast<int>(CFG::E[it]),
+                                                    static_cast<int>(CFG::OUT_BITS[it])};
+            for (int i0 = 0; i0 < T; i0 += CFG::R) {
+                const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
+                for (int j0 = 0; j0 < HD; j0 += CFG::C) {
+                    const int cols = HD - j0 < CFG::C ? HD - j0 : CFG::C;
+                    eng::acc_t acc[CFG::R][CFG::C];
+                    for (int r = 0; r < CFG::R; ++r)
+                        for (int c = 0; c < CFG::C; ++c) acc[r][c] = 0;
+                    eng::mac_tile<CFG::R, CFG::C>(acc, pa, vb, i0, j0, rows, cols, T, CFG::SLICES);
+                    for (int r = 0; r < rows; ++r)
+                        for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
+                }
+                cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(HD, CFG::C)), T, CFG::SLICES,
+                                            eng::drain_cycles(CFG::R, CFG::C, CFG::EL));
             }
-            cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(HD, CFG::C)), T, CFG::SLICES,
-                                        eng::drain_cycles(CFG::R, CFG::C, CFG::EL));
         }
-    }
     }
     eng::account(CFG::IDX[it], cycles);
 }
