@@ -35,6 +35,31 @@ def _small_swin_model():
         return q.export("small_swin")
 
 
+def _batch_of_two_counts_its_estimate(model, out, image, lib: str, checks: tuple = ()):
+    """Build the cycle-accounting library ``build/<lib>`` (plus ``checks`` defines), run a
+    batch of two: logits equal golden, every layer's cycles and DDR bytes equal
+    estimate.json. Each test names its own library: two loaded copies must not share one."""
+    cmd = ["g++", *CXXFLAGS, "-DIVIT_CYCLES", *checks, "-fPIC", "-shared", "-Iinclude",
+           "-Isrc", "src/ivit_top.cpp", "src/ivit_capi.cpp", "-o", f"build/{lib}"]
+    (out / "build").mkdir(exist_ok=True)
+    proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr[-2000:]
+    so = ctypes.CDLL(str(out / "build" / lib))
+    n = len(model.layers)
+    counters = np.zeros(3 * n, dtype=np.int64)
+    weights = np.fromfile(out / "data" / "weights.bin", dtype=np.int8)
+    img = np.ascontiguousarray(image.astype(np.int8))
+    res = np.zeros((2, model.config["num_classes"]), dtype=np.int32)
+    vp = ctypes.c_void_p
+    assert so.ivit_run_cycles(vp(img.ctypes.data), vp(weights.ctypes.data), vp(res.ctypes.data),
+                              2, vp(counters.ctypes.data)) == 0
+    np.testing.assert_array_equal(res, golden_run(model, image).logits)
+    est = json.loads((out / "reports" / "estimate.json").read_text())
+    modelled = [[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
+                for ly in est["layers"]]
+    np.testing.assert_array_equal(counters.reshape(n, 3), np.array(modelled, dtype=np.int64))
+
+
 def test_swin_layers_run_through_their_kernels(tmp_path):
     model = _small_swin_model()
     assert {ly.kind for ly in model.layers} - ENGINE_KINDS   # some kinds have no engine unit
@@ -46,24 +71,7 @@ def test_swin_layers_run_through_their_kernels(tmp_path):
     np.testing.assert_array_equal(logits, golden.logits)
     # cycle accounting of one batch of two: engine units count their loops over the batch,
     # layer kernels add the op table's figure once per image
-    cmd = ["g++", *CXXFLAGS, "-DIVIT_CYCLES", "-fPIC", "-shared", "-Iinclude", "-Isrc",
-           "src/ivit_top.cpp", "src/ivit_capi.cpp", "-o", "build/cycles.so"]
-    proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
-    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr[-2000:]
-    so = ctypes.CDLL(str(out / "build" / "cycles.so"))
-    n = len(model.layers)
-    counters = np.zeros(3 * n, dtype=np.int64)
-    weights = np.fromfile(out / "data" / "weights.bin", dtype=np.int8)
-    img = np.ascontiguousarray(image.astype(np.int8))
-    res = np.zeros((2, logits.shape[-1]), dtype=np.int32)
-    vp = ctypes.c_void_p
-    assert so.ivit_run_cycles(vp(img.ctypes.data), vp(weights.ctypes.data), vp(res.ctypes.data),
-                              2, vp(counters.ctypes.data)) == 0
-    np.testing.assert_array_equal(res, golden_run(model, image).logits)
-    est = json.loads((out / "reports" / "estimate.json").read_text())
-    modelled = [[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
-                for ly in est["layers"]]
-    np.testing.assert_array_equal(counters.reshape(n, 3), np.array(modelled, dtype=np.int64))
+    _batch_of_two_counts_its_estimate(model, out, image, "swin_cycles.so")
 
 
 def test_unfused_attention_and_ibert_kernels_in_batches(tmp_path):
@@ -85,23 +93,6 @@ def test_unfused_attention_and_ibert_kernels_in_batches(tmp_path):
     kinds = {ly.kind for ly in model.layers}
     assert {"qk_matmul", "pv_matmul", "ibert_softmax", "ibert_gelu"} <= kinds
     out = generate(model, tmp_path / "ib", HlsOptions(rows=4, cols=4, tb_images=1, batch=2))
-    cmd = ["g++", *CXXFLAGS, "-DIVIT_CYCLES", "-DIVIT_CHECK_WIDTHS", "-fPIC", "-shared",
-           "-Iinclude", "-Isrc", "src/ivit_top.cpp", "src/ivit_capi.cpp", "-o", "build/cyc.so"]
-    (out / "build").mkdir(exist_ok=True)
-    proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
-    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr[-2000:]
-    so = ctypes.CDLL(str(out / "build" / "cyc.so"))
-    n = len(model.layers)
-    counters = np.zeros(3 * n, dtype=np.int64)
-    weights = np.fromfile(out / "data" / "weights.bin", dtype=np.int8)
     image = tb_images(model, 2, seed=3)
-    img = np.ascontiguousarray(image.astype(np.int8))
-    res = np.zeros((2, model.config["num_classes"]), dtype=np.int32)
-    vp = ctypes.c_void_p
-    assert so.ivit_run_cycles(vp(img.ctypes.data), vp(weights.ctypes.data), vp(res.ctypes.data),
-                              2, vp(counters.ctypes.data)) == 0
-    np.testing.assert_array_equal(res, golden_run(model, image).logits)
-    est = json.loads((out / "reports" / "estimate.json").read_text())
-    modelled = [[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
-                for ly in est["layers"]]
-    np.testing.assert_array_equal(counters.reshape(n, 3), np.array(modelled, dtype=np.int64))
+    _batch_of_two_counts_its_estimate(model, out, image, "ibert_cycles.so",
+                                      checks=("-DIVIT_CHECK_WIDTHS",))
