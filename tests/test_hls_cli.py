@@ -95,6 +95,28 @@ def test_generate_batch(small, tmp_path, capsys):
     assert json.loads((tmp_path / "o" / "manifest.json").read_text())["options"]["batch"] == 4
 
 
+def test_explore_prints_the_chosen_design_of_its_json(small, tmp_path, capsys):
+    """explore writes explore.json (and the plot) and prints the Pareto rows with the helper
+    binding and counted LUTs; its "chosen" line is the JSON's best design."""
+    import json
+
+    _model, path, _project = small
+    out = tmp_path / "x"
+    assert main(["explore", "--ivit", str(path), "--part", "KV260", "--out", str(out),
+                 "--top", "3"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    data = json.loads((out / "explore.json").read_text())
+    best = data["best"]
+    header = text[1].split()
+    assert header[:4] == ["array", "lanes", "epi", "helpers"] and "LUT" in header
+    assert len(text) == 2 + min(3, len(data["pareto"])) + 1
+    assert text[-1].startswith(f"chosen: --array {best['rows']}x{best['cols']} (vector lanes "
+                               f"{best['lanes']}, epilogue lanes {best['drain']}, helper "
+                               f"multipliers {best['helpers']}): {best['ms']:.3f} ms/image")
+    row = text[2].split()
+    assert row[3] in ("dsp", "vector-fabric", "fabric") and "." not in row[4]   # whole cycles
+
+
 def test_range_analysis_failure(small, tmp_path, capsys):
     model, _path, _project = small
     import copy
