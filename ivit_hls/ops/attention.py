@@ -41,6 +41,7 @@ class QKMatmul(OpDef):
     """``scores[h] = requant(q_h·k_hᵀ, m, e, out_bits)``: (T, 3·H·hd) → (H, T, T)."""
 
     kind = "qk_matmul"
+    per_image = True
     Attrs = AttentionMatmulAttrs
     inputs = ("qkv",)
     unit = "array"
@@ -98,6 +99,7 @@ class PVMatmul(OpDef):
     (T, H·hd), heads concatenated head-major."""
 
     kind = "pv_matmul"
+    per_image = True
     Attrs = AttentionMatmulAttrs
     inputs = ("probs", "qkv")
     unit = "array"

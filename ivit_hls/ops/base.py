@@ -175,6 +175,9 @@ class OpDef:
     inputs: ClassVar[tuple] = ("x",)
     #: which hardware unit runs the layer: "array" (GEMM) or "vector"
     unit: ClassVar[str] = "vector"
+    #: True when the HLS engine runs the layer once per image of a batch (its operands are
+    #: per image); False when it runs once over the batch's stacked rows
+    per_image: ClassVar[bool] = False
 
     # -- schema ---------------------------------------------------------------------------
     def params(self, attrs) -> dict[str, ParamSpec]:
@@ -214,6 +217,11 @@ class OpDef:
     def rtl(self, layer, ins: list[TensorType], out: TensorType) -> "RtlParams":
         """Constants of the SystemVerilog unit for this layer (scalars and per-channel arrays)."""
         raise NotImplementedError
+
+    def datapath_widths(self, layer, ins: list[TensorType]) -> dict:
+        """Signed operand widths this layer needs of the HLS engine's shared units (keys of
+        ``ivit_hls.perf.cycles.operand_widths``; the engine takes the maximum over layers)."""
+        return {}
 
     def engine(self, layer, ins: list, ctx):
         """Emit the RTL engine's steps for the layer through ``ctx`` (an

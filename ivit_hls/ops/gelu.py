@@ -107,6 +107,10 @@ class Gelu(OpDef):
                                  "FORM": ctx.enum("gelu_form", a.form)},
                          arrays=arrays)
 
+    def datapath_widths(self, layer, ins):
+        # the shift form's multipliers (the other forms' per-element division is not priced)
+        return {"gelu_in": ins[0].dtype.bits, "gelu": layer.attrs.form == "shift"}
+
     def rtl(self, layer, ins, out):
         a = layer.attrs
         arrays = {}

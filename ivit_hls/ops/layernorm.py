@@ -77,6 +77,9 @@ class LayerNorm(OpDef):
                          arrays=[("m", DYADIC_M, p["m"]), ("e", DYADIC_E, p["e"]),
                                  ("bias", LN_OFFSET, p["bias"])])
 
+    def datapath_widths(self, layer, ins):
+        return {"ln_diff": ins[0].dtype.bits + 6}   # 16x - mean
+
     def rtl(self, layer, ins, out):
         p = layer.params
         return RtlParams(scalars={"OUT_BITS": layer.attrs.out_bits},

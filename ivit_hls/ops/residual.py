@@ -59,6 +59,10 @@ class ResidualAdd(OpDef):
                                  "OUT_BITS": a.out_bits},
                          arrays=[("m_a", DYADIC_M, p["m_a"]), ("e_a", DYADIC_E, p["e_a"])])
 
+    def datapath_widths(self, layer, ins):
+        # the second input is the residual stream (the first, the branch)
+        return {"res": ins[1].dtype.bits}
+
     def rtl(self, layer, ins, out):
         a, p = layer.attrs, layer.params
         return RtlParams(scalars={"M_B": a.m_b, "E_B": a.e_b, "OUT_BITS": a.out_bits},

@@ -81,6 +81,15 @@ class Shiftmax(OpDef):
                          consts={"K": a.k, "I0": a.i0, "N": a.n, "OUT_BITS": a.out_bits,
                                  "EXP_FORM": ctx.enum("exp_form", a.exp_form)})
 
+    def datapath_widths(self, layer, ins):
+        # every exponential <= the top element's (x - max = 0) plus the corrected mantissa's
+        # excess; the row sum >= the top element's, so factor <= 2^M // e(0)
+        a = layer.attrs
+        e_max = (a.i0 + (6 * a.i0 // 4096 + 1 if a.exp_form == "corrected" else 0)) << a.n
+        e0 = int(spec.shift_exp(np.array([0]), a.i0, a.n, a.exp_form)[0])
+        factor = (1 << shiftmax_div_bits(a.i0, a.n)) // max(1, e0)
+        return {"exp": e_max.bit_length() + 1, "factor": factor.bit_length() + 1}
+
     def rtl(self, layer, ins, out):
         a = layer.attrs
         return RtlParams(scalars={"K": a.k, "I0": a.i0, "N": a.n, "OUT_BITS": a.out_bits},

@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import numpy as np
-
 from ..ops.base import Engine
 from ..ops.common import (DDR_LATENCY, ROW_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
                           drain_lanes, gemm_cycles, gemm_ddr, slices_of, strip_cycles)
@@ -71,7 +69,6 @@ def operand_widths(plan) -> dict:
     if "acc" in plan.widths:
         return plan.widths
     from ..ir.ranges import analyze
-    from ..spec.shift import shift_exp, shiftmax_div_bits
 
     def bits(v: int) -> int:
         return int(v).bit_length() + 1
@@ -82,33 +79,20 @@ def operand_widths(plan) -> dict:
             if b.quantity.startswith(prefix):
                 top[key] = max(top[key], b.bound)
     types = plan.types or plan.model.tensor_types()
-    ins: dict = {}
-    exp_w, factor_w = 2, 2
+    need = {"res": 8, "gelu_in": 8, "ln_diff": 14, "exp": 2, "factor": 2, "gelu": False}
     for ly in plan.layers:
         layer = ly.layer
-        # the residual add's second input is the residual stream (the first, its branch)
-        src = layer.inputs[1:2] if layer.kind == "residual_add" else layer.inputs
-        ins.setdefault(layer.kind, []).append(max(types[n].dtype.bits for n in src))
-        if layer.kind == "shiftmax":
-            a = layer.attrs
-            # every exponential <= the top element's (x - max = 0) plus the corrected
-            # mantissa's excess; the row sum >= the top element's, so factor <= 2^M // e(0)
-            e_max = (a.i0 + (6 * a.i0 // 4096 + 1 if a.exp_form == "corrected" else 0)) << a.n
-            e0 = int(shift_exp(np.array([0]), a.i0, a.n, a.exp_form)[0])
-            exp_w = max(exp_w, bits(e_max))
-            factor_w = max(factor_w, bits((1 << shiftmax_div_bits(a.i0, a.n)) // max(1, e0)))
+        for key, v in layer.op.datapath_widths(layer, [types[n] for n in layer.inputs]).items():
+            need[key] = max(need[key], v)
     w = plan.widths
     w["acc"] = min(32, bits(top["acc"]))
     w["m"] = min(64, bits(top["m"]))
-    w["res"] = max(ins.get("residual_add", [8]))
-    w["gelu_in"] = min(63, max(ins.get("gelu", [8])))
-    w["ln_diff"] = min(64, max(ins.get("layernorm", [8])) + 6)
+    w["res"] = need["res"]
+    w["gelu_in"] = min(63, need["gelu_in"])
+    w["ln_diff"] = min(64, need["ln_diff"])
     w["ln_norm"] = LN_NORM_BITS
-    w["exp"], w["factor"] = exp_w, factor_w
-    # the shift form's multipliers (the default; the other forms' per-element division is
-    # not modelled)
-    w["gelu"] = any(ly.layer.kind == "gelu" and ly.layer.attrs.form == "shift"
-                    for ly in plan.layers)
+    w["exp"], w["factor"] = need["exp"], need["factor"]
+    w["gelu"] = need["gelu"]
     return w
 
 
@@ -191,11 +175,6 @@ def _stacked(t, images: int):
     return dataclasses.replace(t, shape=(t.shape[0] * images, *t.shape[1:]))
 
 
-#: Engine kinds that loop over the batch's images (per-image operands); the other engine
-#: units run once over the stacked rows of the whole batch.
-_PER_IMAGE_KINDS = ("qk_matmul", "pv_matmul")
-
-
 def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
     """``{layer index: (cycles, DDR weight bytes, DDR activation bytes)}`` of one batch of
     ``images`` images (default: the plan's batch) through the program, as the generated
@@ -225,7 +204,7 @@ def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
                 cost[first.index][0] += nb * load + gemm_ddr(nb * shape.m, shape.n, shape.k,
                                                              engine)[0]
                 cost[first.index][2] += nb * image_bytes
-            elif not st.engine or layer.kind in _PER_IMAGE_KINDS:
+            elif not st.engine or layer.op.per_image:
                 cost[first.index][0] += nb * int(layer.op.cycles(layer, ins, out, engine))
             else:
                 cost[first.index][0] += int(layer.op.cycles(
