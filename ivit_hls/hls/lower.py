@@ -390,9 +390,6 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
         ins = [tensors[name] for name in layer.inputs]
         low.current = (index, layer, ins, out)
         op = layer.op.hls(layer, [types[s] for s in layer.inputs], t, low)
-        if layer.kind == "layernorm":
-            # the input rows per image (more than ROWS for the class-token LayerNorm)
-            op.dims["IN_ROWS"] = int(types[layer.inputs[0]].shape[0])
         layers.append(op)
         tensors[layer.name] = out
     final = layers[-1].out

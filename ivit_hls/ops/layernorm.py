@@ -72,7 +72,9 @@ class LayerNorm(OpDef):
         return ctx.layer("layernorm", ins, out,
                          dims={"ROWS": out.shape[0], "COLS": out.shape[1],
                                "DIV_MUL": div.mul, "DIV_SHIFT": div.shift,
-                               "DIV_OFF": div.offset, "DIV_B": div.b},
+                               "DIV_OFF": div.offset, "DIV_B": div.b,
+                               # input rows per image (more than ROWS for the class token's)
+                               "IN_ROWS": int(ins[0].shape[0])},
                          consts={"OUT_BITS": layer.attrs.out_bits},
                          arrays=[("m", DYADIC_M, p["m"]), ("e", DYADIC_E, p["e"]),
                                  ("bias", LN_OFFSET, p["bias"])])
