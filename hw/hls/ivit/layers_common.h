@@ -1,0 +1,69 @@
+// Layer kernels of the engine, one per layer kind plus the fused pairs, each templated on the
+// config structs of its layers (generated into ivit_params.h). A config struct is a slot: the
+// same layer in every iteration of the block loop. Dimensions and element types are plain
+// members; every per-layer constant is a table indexed by the iteration `it` (scalars
+// NAME[it], per-channel arrays name[it][c]), with W_OFF[it] (weight panels), TRACE[it]
+// (trace offset) and IDX[it] (layer index for the cycle accounting). Engine parameters:
+// R, C (array), EL (epilogue lanes), L (vector lanes), KMAX (panel depth), BPC (DDR bytes
+// per cycle). Every engine kernel takes `nb`, the images of this batch (1..IVIT_MAX_BATCH):
+// image b's tensor starts at b times the tensor's size in every buffer, so token-wise units
+// run over nb * ROWS rows (one GEMM per weight panel for the whole batch) and attention loops
+// over the images.
+#ifndef IVIT_LAYERS_COMMON_H
+#define IVIT_LAYERS_COMMON_H
+
+#include <type_traits>
+
+#include "engine.h"
+
+namespace ivit {
+namespace layer {
+
+/// String-valued attributes of the integer model, as the config structs carry them.
+enum GeluFormId { GELU_SHIFT = 0, GELU_SYMMETRIC = 1, GELU_ROWMAX = 2, GELU_TABLE = 3 };
+enum ExpFormId { EXP_CORRECTED = 0, EXP_PAPER = 1 };
+
+}  // namespace layer
+}  // namespace ivit
+
+// Kinds without an engine unit: layer kernels of the plain contract
+// ivit::layer::KIND<CFG>(inputs..., output[, weights]) (Swin layers, I-BERT ablations).
+#include "ibert.h"
+#include "swin.h"
+
+namespace ivit {
+namespace layer {
+
+constexpr int exp_form(int id) { return id == EXP_PAPER ? ivit::EXP_PAPER : ivit::EXP_CORRECTED; }
+constexpr int gelu_form(int id) {
+    return id == GELU_SHIFT ? ivit::GELU_SHIFT
+                            : (id == GELU_TABLE ? ivit::GELU_TABLE
+                                                : (id == GELU_ROWMAX ? ivit::GELU_ROWMAX
+                                                                     : ivit::GELU_SYMMETRIC));
+}
+
+/// The GELU table of a slot (table form), or none.
+template <class CFG, class = void>
+struct GeluTable {
+    typedef int8_t type;
+    static const type* get(int) { return nullptr; }
+};
+template <class CFG>
+struct GeluTable<CFG, decltype((void)CFG::table, void())> {
+    typedef typename std::remove_cv<typename std::remove_reference<decltype(CFG::table[0][0])>::type>::type type;
+    static const type* get(int it) { return CFG::table[it]; }
+};
+
+template <class CFG>
+eng::GeluUnit<typename GeluTable<CFG>::type> gelu_unit(int it) {
+    return {gelu_form(CFG::FORM), static_cast<int>(CFG::K[it]), CFG::I0[it],
+            static_cast<int>(CFG::N[it]),
+            CFG::FORM == GELU_SHIFT ? gelu_recip(CFG::I0[it]) : 0,
+            CFG::M[it], static_cast<int>(CFG::E[it]), static_cast<int>(CFG::OUT_BITS[it]),
+            GeluTable<CFG>::get(it), int64_t(1) << (CFG::IN_BITS - 1)};
+}
+
+}  // namespace layer
+}  // namespace ivit
+
+#endif  // IVIT_LAYERS_COMMON_H
