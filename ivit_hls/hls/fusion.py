@@ -32,6 +32,7 @@ class Step:
     weighted: bool = False
     inplace: object = None           # the residual Tensor a fused add may overwrite
     engine: bool = True
+    array: bool = False              # runs on the GEMM array (takes the engine's shared state)
     slots: list = field(default_factory=list)
     iterations: list = field(default_factory=list)   # the same step in every block
 
@@ -50,7 +51,8 @@ class Step:
         ins = ["img" if t.buffer == "image" else f"{t.buffer}[0]" for t in self.inputs]
         out = [f"{self.out.buffer}[0]"]
         w = ["weights"] if self.weighted else []
-        return ins + out + w + ([it, "nb"] if self.engine else [])
+        state = ["eng_acc", "eng_panel"] if self.array else []
+        return ins + out + w + ([it, "nb"] + state if self.engine else [])
 
     def image_args(self, n: str) -> list[str]:
         """Arguments of a plain layer kernel (one image) for image ``n`` of the batch: each
@@ -87,13 +89,14 @@ def find_steps(layers: list, types: dict) -> list:
                 and op.layer.attrs.out_bits is None and nxt.layer.inputs[0] == op.layer.name
                 and nxt.layer.inputs[1] != op.layer.name and only(op, nxt)):
             steps.append(Step("linear_residual", [op, nxt], [op.inputs[0], nxt.inputs[1]],
-                              weighted=True, inplace=nxt.inputs[1]))
+                              weighted=True, inplace=nxt.inputs[1], array=True))
             i += 2
             continue
         if (kind == "linear" and nxt is not None and nxt.layer.kind == "gelu"
                 and op.layer.attrs.out_bits is not None
                 and nxt.layer.attrs.form in _FUSED_GELU_FORMS and only(op, nxt)):
-            steps.append(Step("linear_gelu", [op, nxt], [op.inputs[0]], weighted=True))
+            steps.append(Step("linear_gelu", [op, nxt], [op.inputs[0]], weighted=True,
+                              array=True))
             i += 2
             continue
         if (kind == "qk_matmul" and nxt is not None and nxt2 is not None
@@ -101,10 +104,12 @@ def find_steps(layers: list, types: dict) -> list:
                 and nxt.layer.inputs == [op.layer.name]
                 and nxt2.layer.inputs == [nxt.layer.name, op.layer.inputs[0]]
                 and only(op, nxt) and only(nxt, nxt2)):
-            steps.append(Step("attention", [op, nxt, nxt2], [op.inputs[0]]))
+            steps.append(Step("attention", [op, nxt, nxt2], [op.inputs[0]], array=True))
             i += 3
             continue
+        engine = kind in ENGINE_KINDS
+        gemm = op.layer.op.gemm(op.layer, [types[n] for n in op.layer.inputs])
         steps.append(Step(op.kernel, [op], list(op.inputs), weighted=op.weighted,
-                          engine=kind in ENGINE_KINDS))
+                          engine=engine, array=engine and gemm is not None))
         i += 1
     return steps

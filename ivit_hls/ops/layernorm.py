@@ -80,7 +80,8 @@ class LayerNorm(OpDef):
                                  ("bias", LN_OFFSET, p["bias"])])
 
     def datapath_widths(self, layer, ins):
-        return {"ln_diff": ins[0].dtype.bits + 6}   # 16x - mean
+        return {"ln_in": ins[0].dtype.bits,           # x (its square)
+                "ln_diff": ins[0].dtype.bits + 6}     # 16x - mean
 
     def rtl(self, layer, ins, out):
         p = layer.params

@@ -79,7 +79,8 @@ def operand_widths(plan) -> dict:
             if b.quantity.startswith(prefix):
                 top[key] = max(top[key], b.bound)
     types = plan.types or plan.model.tensor_types()
-    need = {"res": 8, "gelu_in": 8, "ln_diff": 14, "exp": 2, "factor": 2, "gelu": False}
+    need = {"res": 8, "gelu_in": 8, "ln_in": 8, "ln_diff": 14, "exp": 2, "factor": 2,
+            "gelu": False}
     for ly in plan.layers:
         layer = ly.layer
         for key, v in layer.op.datapath_widths(layer, [types[n] for n in layer.inputs]).items():
@@ -89,6 +90,7 @@ def operand_widths(plan) -> dict:
     w["m"] = min(64, bits(top["m"]))
     w["res"] = need["res"]
     w["gelu_in"] = min(63, need["gelu_in"])
+    w["ln_in"] = min(64, need["ln_in"])
     w["ln_diff"] = min(64, need["ln_diff"])
     w["ln_norm"] = LN_NORM_BITS
     w["exp"], w["factor"] = need["exp"], need["factor"]
@@ -100,7 +102,8 @@ def width_macros(plan) -> list[tuple[str, int]]:
     """``(macro, bits)`` of the datapath widths as ``ivit_params.h`` defines them."""
     w = operand_widths(plan)
     return [("IVIT_W_ACC", w["acc"]), ("IVIT_W_M", w["m"]), ("IVIT_W_RES", w["res"]),
-            ("IVIT_W_GELU_IN", w["gelu_in"]), ("IVIT_W_LN_DIFF", w["ln_diff"]),
+            ("IVIT_W_GELU_IN", w["gelu_in"]), ("IVIT_W_LN_IN", w["ln_in"]),
+            ("IVIT_W_LN_DIFF", w["ln_diff"]),
             ("IVIT_W_LN_NORM", w["ln_norm"]), ("IVIT_W_EXP", w["exp"]),
             ("IVIT_W_FACTOR", w["factor"])]
 

@@ -172,9 +172,7 @@ inline int64_t panel_stride(int K, int C) { return cdiv(static_cast<int64_t>(K) 
 /// drain (one row of C results per cycle) overlapped with the next tile (ping-pong acc).
 template <int R, int C, int E, int KMAX, int BPC, class A, class Epi>
 void gemm_ddr(const int8_t* wmem, long w_off, int M, int N, int K, int slices, A& a,
-              Epi& epi, int op) {
-    static int8_t panel[2][KMAX][C];
-#pragma HLS ARRAY_PARTITION variable=panel complete dim=3
+              Epi& epi, int op, acc_t accs[2][R][C], int8_t panel[2][KMAX][C]) {
     const int tiles = static_cast<int>(cdiv(M, R));
     const int panels = static_cast<int>(cdiv(N, C));
     const int64_t stride = panel_stride(K, C);
@@ -193,8 +191,7 @@ gemm_panels:
 #pragma HLS LOOP_TRIPCOUNT min=1 max=64
             const int i0 = t * R;
             const int rows = M - i0 < R ? M - i0 : R;
-            acc_t acc[R][C];
-#pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+            acc_t (&acc)[R][C] = accs[0];
             for (int r = 0; r < R; ++r)
                 for (int c = 0; c < C; ++c) acc[r][c] = c < cols ? epi.init(j0 + c) : 0;
             mac_tile<R, C>(acc, a, b, i0, j0, rows, cols, K, slices);
@@ -222,7 +219,7 @@ struct EpiRequant {
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
         out[i * ldo + j] = static_cast<TO>(
-            requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m[j], e[j], bits));
+            requant_product(lane_epi_requant(acc, m[j]), e[j], bits));
     }
 };
 
@@ -243,8 +240,8 @@ struct EpiResidual {
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
         trace_put(trace_branch, static_cast<long>(i) * ldo + j, acc);
-        const int64_t s = requant<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m_a[j], e_a[j]) +
-                          requant<IVIT_W_RES, IVIT_W_M, IVIT_FABRIC_EPI>(res[i * ldo + j], m_b, e_b);
+        const int64_t s = round_shift(lane_epi_requant(acc, m_a[j]), e_a[j]) +
+                          round_shift(lane_epi_residual(res[i * ldo + j], m_b), e_b);
         out[i * ldo + j] = static_cast<TO>(saturate(s, bits));
     }
 };
@@ -256,11 +253,9 @@ struct GeluUnit {
     const TT* table; int64_t half;
     int64_t operator()(int64_t x) const {
         if (form == GELU_TABLE) return table[x + half];
-        if (form == GELU_SHIFT)
-            return requant_sat<GELU_CORE_W, IVIT_W_M, IVIT_FABRIC_EPI>(
-                shift_gelu_shift(x, k, recip), m, e, bits);
-        return requant_sat<GELU_CORE_W, IVIT_W_M, IVIT_FABRIC_EPI>(
-            shift_gelu_symmetric(x, k, i0, n), m, e, bits);
+        const int64_t core = form == GELU_SHIFT ? shift_gelu_shift(x, k, recip)
+                                                : shift_gelu_symmetric(x, k, i0, n);
+        return requant_product(lane_gelu_requant(core, m), e, bits);
     }
 };
 
@@ -271,7 +266,7 @@ struct EpiGelu {
     GeluUnit<TT> g; long trace_fc1;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
-        const int64_t v = requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m[j], e[j], bits);
+        const int64_t v = requant_product(lane_epi_requant(acc, m[j]), e[j], bits);
         trace_put(trace_fc1, static_cast<long>(i) * ldo + j, v);
         out[i * ldo + j] = static_cast<TO>(g(v));
     }
@@ -287,7 +282,7 @@ struct EpiPatch {
     void store(int i, int j, int32_t acc) {
         const int b = i / np, p = i - b * np;
         const int64_t v =
-            requant<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m[j], e[j]) + pos[p * dim + j];
+            round_shift(lane_epi_requant(acc, m[j]), e[j]) + pos[p * dim + j];
         out[(b * tokens + p + 1) * dim + j] = static_cast<TO>(saturate(v, bits));
     }
 };
@@ -299,7 +294,7 @@ struct EpiScalar {
     int32_t init(int) const { return 0; }
     void store(int i, int j, int32_t acc) {
         out[i * ldo + j] =
-            static_cast<TO>(requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m, e, bits));
+            static_cast<TO>(requant_product(lane_epi_requant(acc, m), e, bits));
     }
 };
 

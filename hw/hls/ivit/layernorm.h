@@ -15,6 +15,24 @@ constexpr int LN_RECIP_SHIFT = 46;
 /// Signed width of 2^46 // sd (sd >= 1): the LayerNorm normalize multiplier's wide operand.
 constexpr int LN_RECIP_W = LN_RECIP_SHIFT + 2;
 
+/// Helper-multiplier roles of a LayerNorm vector lane (see types.h): x * x (sum of squares),
+/// (16x - mean) * recip, and the folded affine requant of the normalized value.
+inline int64_t lane_ln_square(int64_t x) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_W_LN_IN, IVIT_W_LN_IN, IVIT_FABRIC_VEC>(x, x);
+}
+inline int64_t lane_ln_norm(int64_t d, int64_t recip) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_W_LN_DIFF, LN_RECIP_W, IVIT_FABRIC_VEC>(d, recip);
+}
+inline int64_t lane_ln_requant(int64_t nv, int64_t m) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_W_LN_NORM, IVIT_W_M, IVIT_FABRIC_VEC>(nv, m);
+}
+
 /// floor(sqrt(v)) for 0 <= v < 2^62: start 2^ceil(bitlen(v)/2), x = min(x, (x + v//x) >> 1).
 inline int64_t isqrt(int64_t v) {
 #pragma HLS INLINE

@@ -25,6 +25,29 @@ constexpr int GELU_Y_BITS = 14;
 constexpr int GELU_SIGMA_W = 17;
 constexpr int GELU_CORE_W = IVIT_W_GELU_IN + GELU_SIGMA_W > 64 ? 64 : IVIT_W_GELU_IN + GELU_SIGMA_W;
 
+/// Helper-multiplier roles of GELU in an epilogue lane (see types.h): |x| * r, y * y,
+/// x * sigma and the requant of that core.
+inline int64_t lane_gelu_abs_r(int64_t ax, int64_t r) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_W_GELU_IN + 1, GELU_R_BITS, IVIT_FABRIC_EPI>(ax, r);
+}
+inline int64_t lane_gelu_yy(int64_t y) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<GELU_Y_BITS, GELU_Y_BITS, IVIT_FABRIC_EPI>(y, y);
+}
+inline int64_t lane_gelu_x_sigma(int64_t x, int64_t sigma) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_W_GELU_IN, GELU_SIGMA_W, IVIT_FABRIC_EPI>(x, sigma);
+}
+inline int64_t lane_gelu_requant(int64_t core, int64_t m) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<GELU_CORE_W, IVIT_W_M, IVIT_FABRIC_EPI>(core, m);
+}
+
 /// GELU form codes (the generated code passes these).
 enum GeluForm { GELU_SYMMETRIC = 0, GELU_ROWMAX = 1, GELU_SHIFT = 2, GELU_TABLE = 3 };
 
@@ -46,10 +69,10 @@ inline int64_t gelu_recip(int64_t i0) {
 inline int64_t shift_gelu_shift(int64_t x, int k, int64_t r) {
 #pragma HLS INLINE
     const int64_t ax = x < 0 ? -x : x;
-    const int64_t axr = hmul<IVIT_W_GELU_IN + 1, GELU_R_BITS, IVIT_FABRIC_EPI>(ax, r);
+    const int64_t axr = lane_gelu_abs_r(ax, r);
     int64_t y = ((axr << k) + (int64_t(1) << (GELU_R_SHIFT - 1))) >> GELU_R_SHIFT;
     if (y > GELU_Y_MAX) y = GELU_Y_MAX;
-    const int64_t y2 = hmul<GELU_Y_BITS, GELU_Y_BITS, IVIT_FABRIC_EPI>(y, y);
+    const int64_t y2 = lane_gelu_yy(y);
     const int64_t h = (int64_t(1) << GELU_Y_FRAC) + y + (y >> 4) + (y >> 5) +
                       (y2 >> (GELU_Y_FRAC + 1)) + (y2 >> (GELU_Y_FRAC + 4));
     const int64_t q = h >> GELU_Y_FRAC;
@@ -58,7 +81,7 @@ inline int64_t shift_gelu_shift(int64_t x, int k, int64_t r) {
     const int sh = static_cast<int>(q + GELU_Y_FRAC > 62 ? 62 : q + GELU_Y_FRAC);
     const int64_t p = (mant << GELU_SIGMOID_BITS) >> sh;  // ~ 2^15 Phi(-|a|), <= 2^14 + 16
     const int64_t sigma = x >= 0 ? (int64_t(1) << GELU_SIGMOID_BITS) - p : p;
-    return hmul<IVIT_W_GELU_IN, GELU_SIGMA_W, IVIT_FABRIC_EPI>(x, sigma);
+    return lane_gelu_x_sigma(x, sigma);
 }
 
 /// Symmetric ShiftGELU core of one element: x * sigma_q, sigma_q = (num << 15) // den.
@@ -69,7 +92,7 @@ inline int64_t shift_gelu_symmetric(int64_t x, int k, int64_t i0, int n) {
     const int64_t e0 = i0 << n;
     const int64_t num = z >= 0 ? e0 : t;
     const int64_t sigma = (num << GELU_SIGMOID_BITS) / (e0 + t);  // both positive: floor
-    return x * sigma;
+    return lane_gelu_x_sigma(x, sigma);
 }
 
 /// Core of one element for the element-wise forms (GELU_SHIFT or GELU_SYMMETRIC).

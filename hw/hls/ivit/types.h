@@ -34,6 +34,9 @@
 #ifndef IVIT_W_GELU_IN
 #define IVIT_W_GELU_IN 63   // GELU input x
 #endif
+#ifndef IVIT_W_LN_IN
+#define IVIT_W_LN_IN 64     // LayerNorm input x (its sum of squares)
+#endif
 #ifndef IVIT_W_LN_DIFF
 #define IVIT_W_LN_DIFF 64   // LayerNorm 16x - mean
 #endif
@@ -174,6 +177,35 @@ template <int WA = 64, int WB = 64, int FABRIC = 0>
 inline int64_t requant_sat(int64_t acc, int64_t m, int e, int bits, int64_t offset = 0) {
 #pragma HLS INLINE
     return saturate(requant<WA, WB, FABRIC>(acc, m, e, offset), bits);
+}
+
+/// Requantize a product: sat_bits((product + offset + 2^(e-1)) >> e).
+inline int64_t requant_product(int64_t product, int e, int bits, int64_t offset = 0) {
+#pragma HLS INLINE
+    return saturate(round_shift(product + offset, e), bits);
+}
+
+// -- the engine's helper multipliers --------------------------------------------------------------
+// Every multiplier of the engine outside the PE array has a role, and every role is one
+// function that is never inlined: the generated top holds each role to the instances its
+// busiest unit needs at once (`ALLOCATION function instances=ivit::lane_... limit=N`), and
+// the resource model (ivit_hls/hls/lanes.py) prices exactly those N, so the code and the
+// DSP / LUT figures describe the same hardware. Roles of the epilogue lanes (and the
+// attention drain) bind to fabric with IVIT_FABRIC_EPI, those of the vector lanes with
+// IVIT_FABRIC_VEC.
+
+/// Epilogue / attention drain: the requant product acc * m.
+inline int64_t lane_epi_requant(int64_t acc, int64_t m) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m);
+}
+
+/// Epilogue: the residual stream's requant product res * m_b.
+inline int64_t lane_epi_residual(int64_t res, int64_t m) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_W_RES, IVIT_W_M, IVIT_FABRIC_EPI>(res, m);
 }
 
 /// x * 2^k for a possibly negative x (a defined left shift).

@@ -13,7 +13,9 @@ namespace layer {
 /// probabilities exist only as one strip. The vector work of a strip overlaps the array work
 /// of the next (across heads and images: the images of a batch run one after another).
 template <class QK, class SM, class PV>
-void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch, int it, int nb) {
+void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch, int it, int nb,
+               eng::acc_t accs[2][QK::R][QK::C], int8_t panel[2][QK::KMAX][QK::C]) {
+    (void)panel;  // on-chip operands only: no weight panels
     constexpr int R = QK::R, C = QK::C, T = QK::T, H = QK::H, HD = QK::HD, W = 3 * H * HD;
     // drain rows per cycle: an R-row tile of q.k^T drains in ceil(R/DR) * ceil(C/EL) cycles,
     // within its K = HD array steps, so the drain stays hidden under the next tile
@@ -47,8 +49,7 @@ att_images:
             att_qk:
                 for (int j0 = 0; j0 < T; j0 += C) {
                     const int cols = T - j0 < C ? T - j0 : C;
-                    eng::acc_t acc[R][C];
-#pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+                    eng::acc_t (&acc)[R][C] = accs[0];
                     for (int r = 0; r < R; ++r)
                         for (int c = 0; c < C; ++c) acc[r][c] = 0;
                     eng::mac_tile<R, C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
@@ -58,8 +59,8 @@ att_images:
 #pragma HLS PIPELINE II=1
                             for (int r = r0; r < r0 + DR && r < rows; ++r) {
                                 for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
-                                    const int64_t v = requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(
-                                        static_cast<int32_t>(acc[r][c]), QK::M[it],
+                                    const int64_t v = requant_product(
+                                        lane_epi_requant(static_cast<int32_t>(acc[r][c]), QK::M[it]),
                                         static_cast<int>(QK::E[it]), static_cast<int>(QK::OUT_BITS[it]));
                                     s[r][j0 + c] = static_cast<TS>(v);
                                     eng::trace_put(QK::TRACE[it], (static_cast<long>(h) * T + i0 + r) * T + j0 + c, v);
@@ -77,8 +78,7 @@ att_images:
             att_pv:
                 for (int j0 = 0; j0 < HD; j0 += C) {
                     const int cols = HD - j0 < C ? HD - j0 : C;
-                    eng::acc_t acc[R][C];
-#pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+                    eng::acc_t (&acc)[R][C] = accs[0];
                     for (int r = 0; r < R; ++r)
                         for (int c = 0; c < C; ++c) acc[r][c] = 0;
                     eng::mac_tile<R, C>(acc, pa, vb, 0, j0, rows, cols, T, PV::SLICES);
@@ -89,8 +89,8 @@ att_images:
                             for (int r = r0; r < r0 + DR && r < rows; ++r) {
                                 for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
                                     ctx[(i0 + r) * H * HD + h * HD + j0 + c] = static_cast<typename PV::out_t>(
-                                        requant_sat<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(
-                                            static_cast<int32_t>(acc[r][c]), PV::M[it],
+                                        requant_product(
+                                            lane_epi_requant(static_cast<int32_t>(acc[r][c]), PV::M[it]),
                                             static_cast<int>(PV::E[it]),
                                             static_cast<int>(PV::OUT_BITS[it])));
                                 }

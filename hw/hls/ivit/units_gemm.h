@@ -16,7 +16,8 @@ namespace layer {
 /// template's static locals across the shared libraries of one process).
 template <class CFG, int MAXB = IVIT_MAX_BATCH>
 void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
-                 const int8_t* weights, int it, int nb) {
+                 const int8_t* weights, int it, int nb,
+    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
     typedef typename CFG::in_t TI;
     constexpr int K = CFG::CH * CFG::P * CFG::P, SW = CFG::GW * CFG::P;
     constexpr int SIZE = CFG::CH * CFG::GH * CFG::P * SW;
@@ -50,58 +51,63 @@ pe_images:
         epi{tokens, CFG::DIM, CFG::bias[it], CFG::m[it], CFG::e[it], CFG::pos[it],
             static_cast<int>(CFG::OUT_BITS[it]), NP, T};
     eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(
-        weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it]);
+        weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it], accs, panel);
 }
 
 /// Linear layer with a per-channel requant: (ROWS, IN) -> (ROWS, OUT).
 template <class CFG>
 void linear(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights, int it,
-            int nb) {
+            int nb,
+    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
     eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
     eng::EpiRequant<typename CFG::out_t> epi{y, CFG::OUT, CFG::bias[it], CFG::m[it], CFG::e[it],
                                              static_cast<int>(CFG::OUT_BITS[it])};
     eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], nb * CFG::ROWS,
-                                                       CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it]);
+                                                       CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it], accs, panel);
 }
 
 /// Linear layer keeping the int32 accumulator (a residual branch not fused with its add).
 template <class CFG>
 void linear_raw(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights,
-                int it, int nb) {
+                int it, int nb,
+    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
     eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
     eng::EpiRaw epi{y, CFG::OUT, CFG::bias[it]};
     eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], nb * CFG::ROWS,
-                                                       CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it]);
+                                                       CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it], accs, panel);
 }
 
 /// Fused: a raw linear branch and the residual add that consumes it (out may alias res).
 template <class LIN, class ADD>
 void linear_residual(const typename LIN::in_t* x, const typename ADD::in1_t* res,
-                     typename ADD::out_t* out, const int8_t* weights, int it, int nb) {
+                     typename ADD::out_t* out, const int8_t* weights, int it, int nb,
+    eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C]) {
     eng::Rows<typename LIN::in_t> a{x, LIN::IN, 0};
     eng::EpiResidual<typename ADD::in1_t, typename ADD::out_t> epi{
         res, out, LIN::OUT, LIN::bias[it], ADD::m_a[it], ADD::e_a[it], ADD::M_B[it],
         static_cast<int>(ADD::E_B[it]), static_cast<int>(ADD::OUT_BITS[it]), LIN::TRACE[it]};
     eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], nb * LIN::ROWS,
-                                                       LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it]);
+                                                       LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it], accs, panel);
 }
 
 /// Fused: a requantized linear layer and the element-wise GELU after it.
 template <class LIN, class GEL>
 void linear_gelu(const typename LIN::in_t* x, typename GEL::out_t* y, const int8_t* weights,
-                 int it, int nb) {
+                 int it, int nb,
+    eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C]) {
     eng::Rows<typename LIN::in_t> a{x, LIN::IN, 0};
     eng::EpiGelu<typename GEL::out_t, typename GeluTable<GEL>::type> epi{
         y, LIN::OUT, LIN::bias[it], LIN::m[it], LIN::e[it], static_cast<int>(LIN::OUT_BITS[it]),
         gelu_unit<GEL>(it), LIN::TRACE[it]};
     eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], nb * LIN::ROWS,
-                                                       LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it]);
+                                                       LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it], accs, panel);
 }
 
 /// q.k^T per head on the array (not fused with its Shiftmax): (T, 3*H*HD) -> (H, T, T).
 template <class CFG>
 void qk_matmul(const typename CFG::in_t* qkv_batch, typename CFG::out_t* scores_batch, int it,
-               int nb) {
+               int nb, eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
+    (void)panel;  // on-chip operands only: no weight panels
     constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
     int64_t cycles = 0;
 qk_images:
@@ -119,7 +125,7 @@ qk_images:
                 const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
                 for (int j0 = 0; j0 < T; j0 += CFG::C) {
                     const int cols = T - j0 < CFG::C ? T - j0 : CFG::C;
-                    eng::acc_t acc[CFG::R][CFG::C];
+                    eng::acc_t (&acc)[CFG::R][CFG::C] = accs[0];
                     for (int r = 0; r < CFG::R; ++r)
                         for (int c = 0; c < CFG::C; ++c) acc[r][c] = 0;
                     eng::mac_tile<CFG::R, CFG::C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
@@ -137,7 +143,9 @@ qk_images:
 /// P.v per head on the array (not fused): probabilities (H, T, T) and qkv -> (T, H*HD).
 template <class CFG>
 void pv_matmul(const typename CFG::in_t* probs_batch, const typename CFG::in1_t* qkv_batch,
-               typename CFG::out_t* out_batch, int it, int nb) {
+               typename CFG::out_t* out_batch, int it, int nb,
+    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
+    (void)panel;  // on-chip operands only: no weight panels
     constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
     int64_t cycles = 0;
 pv_images:
@@ -156,7 +164,7 @@ pv_images:
                 const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
                 for (int j0 = 0; j0 < HD; j0 += CFG::C) {
                     const int cols = HD - j0 < CFG::C ? HD - j0 : CFG::C;
-                    eng::acc_t acc[CFG::R][CFG::C];
+                    eng::acc_t (&acc)[CFG::R][CFG::C] = accs[0];
                     for (int r = 0; r < CFG::R; ++r)
                         for (int c = 0; c < CFG::C; ++c) acc[r][c] = 0;
                     eng::mac_tile<CFG::R, CFG::C>(acc, pa, vb, i0, j0, rows, cols, T, CFG::SLICES);

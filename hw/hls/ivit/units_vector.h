@@ -29,7 +29,7 @@ sm_norm:
     for (int j = 0; j < len; ++j) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=16 max=1024
-        const int64_t ef = hmul<IVIT_W_EXP, IVIT_W_FACTOR, IVIT_FABRIC_VEC>(ebuf[j], factor);
+        const int64_t ef = lane_sm_factor(ebuf[j], factor);
         p[j] = static_cast<TP>((ef + (int64_t(1) << (shift - 1))) >> shift);
         eng::trace_put(trace, j, p[j]);
     }
@@ -86,11 +86,11 @@ res_rows:
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CFG::L
             const int i = t * CFG::COLS + c;
+            // the epilogue lanes' requant multipliers (shared roles, see types.h)
             const int64_t s =
-                requant<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_VEC>(branch[i], CFG::m_a[it][c],
-                                                               CFG::e_a[it][c]) +
-                requant<IVIT_W_RES, IVIT_W_M, IVIT_FABRIC_VEC>(residual[i], CFG::M_B[it],
-                                                               static_cast<int>(CFG::E_B[it]));
+                round_shift(lane_epi_requant(branch[i], CFG::m_a[it][c]), CFG::e_a[it][c]) +
+                round_shift(lane_epi_residual(residual[i], CFG::M_B[it]),
+                            static_cast<int>(CFG::E_B[it]));
             out[i] = static_cast<typename CFG::out_t>(saturate(s, static_cast<int>(CFG::OUT_BITS[it])));
         }
     }
@@ -117,7 +117,7 @@ ln_rows:
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CFG::L
             sx += row[c];
-            sxx += static_cast<int64_t>(row[c]) * row[c];
+            sxx += lane_ln_square(row[c]);
         }
         // y_c = 16 x_c - mean: sum y^2 = 256 sxx - 32 mean sx + COLS mean^2 (exact)
         const int64_t mean = eng::div_const(sx * LN_MEAN_SCALE, CFG::DIV_MUL, CFG::DIV_SHIFT,
@@ -131,11 +131,10 @@ ln_rows:
 #pragma HLS PIPELINE II=1
 #pragma HLS UNROLL factor=CFG::L
             const int64_t d = row[c] * LN_MEAN_SCALE - mean;
-            const int64_t nv = (hmul<IVIT_W_LN_DIFF, LN_RECIP_W, IVIT_FABRIC_VEC>(d, recip) + half) >> shift;
+            const int64_t nv = (lane_ln_norm(d, recip) + half) >> shift;
             o[c] = static_cast<typename CFG::out_t>(
-                requant_sat<IVIT_W_LN_NORM, IVIT_W_M, IVIT_FABRIC_VEC>(
-                    nv, CFG::m[it][c], CFG::e[it][c], static_cast<int>(CFG::OUT_BITS[it]),
-                            CFG::bias[it][c]));
+                requant_product(lane_ln_requant(nv, CFG::m[it][c]), CFG::e[it][c],
+                                static_cast<int>(CFG::OUT_BITS[it]), CFG::bias[it][c]));
         }
     }
     eng::account(CFG::IDX[it], eng::vector_cycles(nb * CFG::ROWS, COLS, 2, CFG::L) + eng::ROW_LATENCY);
