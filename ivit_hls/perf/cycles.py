@@ -15,6 +15,7 @@ import math
 from ..ops.base import Engine
 from ..ops.common import (DDR_LATENCY, ROW_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
                           drain_lanes, gemm_cycles, gemm_ddr, slices_of, strip_cycles)
+from ..ops.attention_cost import attention_cycles, attention_drain_rows  # noqa: F401
 from .parts import bytes_per_cycle, part_info
 
 #: BRAM36 aspect ratios (depth, width) and the URAM288 shape.
@@ -133,34 +134,6 @@ class EngineSpec(Engine):
 
     ddr_bytes_per_cycle: int = 64
     drain_lanes: int = 0
-
-
-def attention_drain_rows(rows: int, cols: int, lanes: int, head_dim: int) -> int:
-    """Rows the attention unit drains per cycle (``DR`` in ``layers.h``), each in
-    ceil(C / E) chunks of its E epilogue lanes: enough that an R-row q.k^T tile (K = the head
-    dimension) drains within its own array steps."""
-    return min(rows, -(-rows * -(-cols // lanes) // head_dim))
-
-
-def attention_cycles(tokens: int, heads: int, head_dim: int, slices: int,
-                     engine: Engine) -> int:
-    """The fused attention unit (``ivit::layer::attention``): per head and R-row strip, q.k^T
-    and P.v on the array, each tile drained ``DR`` rows x E lanes per cycle under the next
-    tile, overlapped with the strip's Shiftmax on the vector unit (two passes; the max comes
-    from the drain)."""
-    r, c, lanes = engine.rows, engine.cols, engine.lanes
-    e = drain_lanes(engine)
-    d = -(-r // attention_drain_rows(r, c, e, head_dim)) * -(-c // e)
-    array = (strip_cycles(-(-tokens // c), head_dim, 1, d)
-             + strip_cycles(-(-head_dim // c), tokens, slices, d))
-    total = ROW_LATENCY + VEC_DEPTH
-    first = True
-    for _h in range(heads):
-        for i0 in range(0, tokens, r):
-            vec = min(r, tokens - i0) * 2 * -(-tokens // lanes)
-            total += (vec if first else 0) + max(array, vec)
-            first = False
-    return total
 
 
 def mac_bound_cycles(macs: int, rows: int, cols: int) -> float:
