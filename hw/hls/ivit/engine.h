@@ -11,6 +11,7 @@
 #define IVIT_ENGINE_H
 
 #include "layernorm.h"
+#include "pe_array.h"
 #include "shiftgelu.h"
 #include "shiftmax.h"
 #include "types.h"
@@ -34,6 +35,7 @@ constexpr int EPI_DEPTH = 8;         // 32x32 requant multiply (4), round, shift
 constexpr int DDR_LATENCY = 64;      // first beat of a weight burst
 constexpr int ROW_LATENCY = 100;     // shared row unit: pipelined isqrt + 64-bit divider
 constexpr int VEC_DEPTH = 8;         // vector unit pipeline
+constexpr int ROW_DIV_DEPTH = 68;    // the row unit's pipelined 64-bit divider (row_div)
 constexpr int WORD_BYTES = 64;       // one 512-bit m_axi beat
 
 inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -66,30 +68,6 @@ inline void trace_put(long, long, int64_t) {}
 #endif
 
 // -- the PE array --------------------------------------------------------------------------------
-/// A PE accumulator: IVIT_W_ACC bits, enough for every partial sum of every GEMM (range
-/// analysis bounds the sum of the products' magnitudes, which bounds each partial sum).
-typedef wint<IVIT_W_ACC> acc_t;
-
-/// One cycle of the R x C array: every PE multiplies its row operand by its column operand
-/// (`sh` = 8 for the high byte of a byte-sliced 16-bit operand) and adds the product to its
-/// IVIT_W_ACC-bit accumulator.
-/// Not inlined: every GEMM of the program calls this one function, so the top's
-/// `ALLOCATION function ... limit=1` can hold the array to one instance.
-template <int R, int C>
-void pe_step(acc_t acc[R][C], const int32_t av[R], const int32_t bv[C], int sh) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-pe_rows:
-    for (int r = 0; r < R; ++r) {
-#pragma HLS UNROLL
-    pe_cols:
-        for (int c = 0; c < C; ++c) {
-#pragma HLS UNROLL
-            acc[r][c] = acc[r][c] + av[r] * bv[c] * (1 << sh);
-        }
-    }
-}
-
 /// acc[r][c] += sum_k A(i0+r, k) B(k, j0+c) over `rows` x `cols` valid lanes. `slices` = 2
 /// feeds a 9..16-bit unsigned A operand as two bytes (low, then high shifted by 8), so every
 /// PE stays an 8-bit multiplier (two per DSP48E2).

@@ -208,6 +208,16 @@ inline int64_t lane_epi_residual(int64_t res, int64_t m) {
     return hmul<IVIT_W_RES, IVIT_W_M, IVIT_FABRIC_EPI>(res, m);
 }
 
+/// The row unit's divider: floor(num / den) for num >= 0, den > 0 (the per-row divisions:
+/// Shiftmax's 2^M // row sum, LayerNorm's reciprocal and its square-root steps). One
+/// instance in the whole engine (the top's ALLOCATION limit=1), pipelined: a new division
+/// every cycle, each ROW_DIV_DEPTH cycles (engine.h).
+inline int64_t row_div(int64_t num, int64_t den) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return num / den;
+}
+
 /// x * 2^k for a possibly negative x (a defined left shift).
 inline int64_t shl(int64_t x, int k) {
 #pragma HLS INLINE
