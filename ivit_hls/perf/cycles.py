@@ -21,7 +21,8 @@ from .parts import bytes_per_cycle, part_info
 #: BRAM36 aspect ratios (depth, width) and the URAM288 shape.
 BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
 URAM_SHAPE = (4096, 72)
-#: Banks of at most this many bits, or at most this many words deep, are LUTRAM / registers.
+#: Banks of at most this many bits, or at most this many words deep, are distributed RAM
+#: (LUTRAM), priced in LUTs by ``lutram_luts``.
 LUTRAM_BITS = 2048
 LUTRAM_DEPTH = 64
 #: The DSP48E2 multiplier is 27 x 18 bits, signed; a wider operand is split into a signed top
@@ -38,14 +39,8 @@ DSP_ROW_UNIT = 4
 #: Share of the part's LUTs the counted logic may take; the rest is left to what the model
 #: does not count (control, address generation, AXI adapters, operand and drain muxes).
 LUT_BUDGET = 0.7
-#: Signed operand widths fixed by the integer spec (shiftgelu.h, layernorm.h): round(2^20 / I0)
-#: for I0 >= 1, the capped y <= 2^13 - 1, sigma <= 2^15, 2^46 // sd for sd >= 1; and the
-#: LayerNorm normalized value: |16x_c - mean| <= sd = isqrt(sum of squares), so
-#: |nv| <= 2^16 (one guard bit more).
-GELU_R_BITS = 22
-GELU_Y_BITS = 14
-GELU_SIGMA_BITS = 17
-LN_RECIP_BITS = 48
+#: The LayerNorm normalized value: |16x_c - mean| <= sd = isqrt(sum of squares), so
+#: |nv| <= 2^16 (one guard bit more). (The helper multipliers' spec widths: hls/lanes.py.)
 LN_NORM_BITS = 19
 
 
@@ -107,25 +102,6 @@ def width_macros(plan) -> list[tuple[str, int]]:
             ("IVIT_W_LN_DIFF", w["ln_diff"]),
             ("IVIT_W_LN_NORM", w["ln_norm"]), ("IVIT_W_EXP", w["exp"]),
             ("IVIT_W_FACTOR", w["factor"])]
-
-
-def helper_multipliers(plan) -> dict:
-    """``{unit: [(name, a bits, b bits), ...]}`` of the multipliers per lane of the epilogue
-    (the union of the fused epilogues: one lane serves whichever GEMM drains), of the extra
-    attention drain rows and of the vector unit, with the widths the C++ gives them."""
-    w = operand_widths(plan)
-    epi = [("requant acc*m", w["acc"], w["m"]), ("residual res*m_b", w["res"], w["m"])]
-    if w["gelu"]:
-        core = min(64, w["gelu_in"] + GELU_SIGMA_BITS)
-        epi += [("gelu |x|*r", w["gelu_in"] + 1, GELU_R_BITS),
-                ("gelu y*y", GELU_Y_BITS, GELU_Y_BITS),
-                ("gelu x*sigma", w["gelu_in"], GELU_SIGMA_BITS),
-                ("gelu requant", core, w["m"])]
-    vec = [("layernorm (16x-mean)*recip", w["ln_diff"], LN_RECIP_BITS),
-           ("layernorm requant", w["ln_norm"], w["m"]),
-           ("shiftmax e*factor", w["exp"], w["factor"])]
-    return {"epilogue_lane": epi, "attention_drain_lane": [("requant acc*m", w["acc"], w["m"])],
-            "vector_lane": vec}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,6 +182,16 @@ def bram_blocks(depth: int, width: int) -> int:
     return min(-(-width // w) * -(-depth // d) for d, w in BRAM36_SHAPES)
 
 
+def lutram_luts(depth: int, width: int) -> int:
+    """LUT6s of one bank kept in distributed RAM (one that ``bram_blocks`` leaves out): a
+    simple dual-port RAM32M holds 32 words x 6 bits in 4 LUTs, a RAM64M 64 words x 3 bits."""
+    if bram_blocks(depth, width):
+        return 0
+    if depth <= 32:
+        return 4 * -(-width // 6)
+    return 4 * -(-width // 3) * -(-depth // 64)
+
+
 def uram_blocks(depth: int, width: int) -> int:
     """URAM288 blocks of one bank."""
     if depth * width <= LUTRAM_BITS or depth <= LUTRAM_DEPTH:
@@ -251,27 +237,29 @@ def resources(plan, part: str) -> dict:
     mems = memories_with_blocks(plan, info)
     bram = sum(m.get("bram36", 0) for m in mems)
     uram = sum(m.get("uram", 0) for m in mems)
-    r, c, lanes = plan.rows, plan.cols, plan.lanes
+    r, c = plan.rows, plan.cols
     dsp_array = -(-r * c // 2)
-    units = {"epilogue_lane": plan.drain, "vector_lane": lanes,
-             "attention_drain_lane": (attention_drain_rows(r, c, plan.drain, plan.head_dim) - 1)
-             * plan.drain
-             if plan.head_dim else 0}
+    from ..hls.lanes import allocation
     from ..hls.lower import HELPER_MODES
 
     epi_fabric, vec_fabric = HELPER_MODES[plan.helpers]
     helpers = []
-    for unit, muls in helper_multipliers(plan).items():
-        fabric = vec_fabric if unit == "vector_lane" else epi_fabric
-        for name, a, b in muls:
-            helpers.append({"unit": unit, "multiplier": name, "bits": [a, b],
-                            "count": units[unit], "impl": "fabric" if fabric else "dsp",
-                            "dsp": 0 if fabric else mul_dsp(a, b),
-                            "luts": mul_luts(a, b) if fabric else 0})
+    for role in allocation(plan):
+        a, b = role["bits"]
+        fabric = vec_fabric if role["group"] == "vec" else epi_fabric
+        helpers.append({"function": role["function"], "multiplier": role["what"],
+                        "group": role["group"], "bits": [a, b], "count": role["count"],
+                        "impl": "fabric" if fabric else "dsp",
+                        "dsp": 0 if fabric else mul_dsp(a, b),
+                        "luts": mul_luts(a, b) if fabric else 0})
     dsp = dsp_array + DSP_ROW_UNIT + sum(h["dsp"] * h["count"] for h in helpers)
     lut_array = r * c * operand_widths(plan)["acc"]
-    luts = lut_array + sum(h["luts"] * h["count"] for h in helpers)
+    lutram = sum(m.get("lutram_luts", 0) for m in mems)
+    luts = lut_array + lutram + sum(h["luts"] * h["count"] for h in helpers)
+    # the ping-pong accumulators are registers: two R x C arrays of IVIT_W_ACC bits
+    ffs = 2 * r * c * operand_widths(plan)["acc"]
     out = {"dsp": dsp, "dsp_array": dsp_array, "luts": luts, "luts_array": lut_array,
+           "luts_lutram": lutram, "ffs_accumulators": ffs,
            "helper_multipliers": helpers, "helpers": plan.helpers,
            "datapath_widths": dict(width_macros(plan)), "bram36": bram, "uram": uram,
            "onchip_buffer_bytes": plan.buffer_bytes(), "constant_bytes": plan.constant_bytes(),
@@ -279,7 +267,8 @@ def resources(plan, part: str) -> dict:
            "part_capacity": info}
     if info:
         out["fits"] = (dsp <= info["dsp"] and bram <= info["bram36"] and uram <= info["uram"]
-                       and luts <= LUT_BUDGET * info["luts"])
+                       and luts <= LUT_BUDGET * info["luts"]
+                       and ffs <= LUT_BUDGET * info["ffs"])
         out["dsp_fraction"] = round(dsp / info["dsp"], 4)
         out["lut_fraction"] = round(luts / info["luts"], 4)
         out["bram_fraction"] = round(bram / info["bram36"], 4)
@@ -292,6 +281,7 @@ def memories_with_blocks(plan, info: dict | None) -> list[dict]:
     mems = memories(plan)
     for m in mems:
         m["bram36"] = m["banks"] * bram_blocks(m["depth"], m["width"])
+        m["lutram_luts"] = m["banks"] * lutram_luts(m["depth"], m["width"])
     if not info or not info["uram"]:
         return mems
     bram = sum(m["bram36"] for m in mems)

@@ -37,8 +37,10 @@ def part_info(part: str) -> dict | None:
     if family not in PARTS:
         return None
     dsp, bram, uram, luts, port, total = PARTS[family]
+    # every CLB pairs each LUT with two flip-flops (UltraScale+: 8 LUTs and 16 FFs a CLB;
+    # 7-series: 4 LUTs and 8 FFs a slice)
     return {"family": family, "dsp": dsp, "bram36": bram, "uram": uram, "luts": luts,
-            "port_gbps": port, "ddr_gbps": total}
+            "ffs": 2 * luts, "port_gbps": port, "ddr_gbps": total}
 
 
 def bytes_per_cycle(part: str, clock_mhz: float) -> int:

@@ -1,0 +1,135 @@
+"""The engine's helper multipliers: what the generated top allocates and the model prices.
+
+Every multiplication of the engine outside the PE array goes through one non-inlined C++
+function per *role* (``ivit::lane_*`` in hw/hls/ivit: types.h, shiftgelu.h, layernorm.h,
+shiftmax.h). Every unit calls the roles it needs on each of its lanes; the units run one
+after another, so a role needs as many instances as the busiest unit drives at once. The
+generated top holds each role to exactly that many (``ALLOCATION function
+instances=ivit::lane_X limit=N``), and ``ivit_hls.perf.cycles.resources`` prices exactly those
+N at the role's operand widths: the code and the DSP / LUT figures describe the same
+multipliers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Signed operand widths fixed by the integer spec (shiftgelu.h, layernorm.h): round(2^20 / I0)
+#: for I0 >= 1, the capped y <= 2^13 - 1, sigma <= 2^15 and 2^46 // sd for sd >= 1.
+GELU_R_BITS = 22
+GELU_Y_BITS = 14
+GELU_SIGMA_BITS = 17
+LN_RECIP_BITS = 48
+
+
+@dataclass(frozen=True)
+class Role:
+    """One helper-multiplier role: its C++ function, what it multiplies, and which fabric
+    switch binds it (``epi``: IVIT_FABRIC_EPI, the epilogue lanes and attention drain;
+    ``vec``: IVIT_FABRIC_VEC, the vector lanes)."""
+
+    function: str
+    what: str
+    group: str
+
+    def bits(self, w: dict) -> tuple[int, int]:
+        """Signed operand widths, from the plan's datapath widths ``w``."""
+        return _WIDTHS[self.function](w)
+
+
+ROLES = (
+    Role("lane_epi_requant", "requant acc*m", "epi"),
+    Role("lane_epi_residual", "residual res*m_b", "epi"),
+    Role("lane_gelu_abs_r", "gelu |x|*r", "epi"),
+    Role("lane_gelu_yy", "gelu y*y", "epi"),
+    Role("lane_gelu_x_sigma", "gelu x*sigma", "epi"),
+    Role("lane_gelu_requant", "gelu requant", "epi"),
+    Role("lane_ln_square", "layernorm x*x", "vec"),
+    Role("lane_ln_norm", "layernorm (16x-mean)*recip", "vec"),
+    Role("lane_ln_requant", "layernorm requant", "vec"),
+    Role("lane_sm_factor", "shiftmax e*factor", "vec"),
+)
+
+_WIDTHS = {
+    "lane_epi_requant": lambda w: (w["acc"], w["m"]),
+    "lane_epi_residual": lambda w: (w["res"], w["m"]),
+    "lane_gelu_abs_r": lambda w: (w["gelu_in"] + 1, GELU_R_BITS),
+    "lane_gelu_yy": lambda w: (GELU_Y_BITS, GELU_Y_BITS),
+    "lane_gelu_x_sigma": lambda w: (w["gelu_in"], GELU_SIGMA_BITS),
+    "lane_gelu_requant": lambda w: (min(64, w["gelu_in"] + GELU_SIGMA_BITS), w["m"]),
+    "lane_ln_square": lambda w: (w["ln_in"], w["ln_in"]),
+    "lane_ln_norm": lambda w: (w["ln_diff"], LN_RECIP_BITS),
+    "lane_ln_requant": lambda w: (w["ln_norm"], w["m"]),
+    "lane_sm_factor": lambda w: (w["exp"], w["factor"]),
+}
+
+#: The GELU roles of each element-wise form (the table form is a lookup).
+_GELU = {"shift": ("lane_gelu_abs_r", "lane_gelu_yy", "lane_gelu_x_sigma", "lane_gelu_requant"),
+         "symmetric": ("lane_gelu_x_sigma", "lane_gelu_requant"),
+         "table": ()}
+
+#: Lanes each engine kernel (units_*.h) drives at once, per role: "E" the epilogue lanes,
+#: "DRE" the attention drain (DR rows x E lanes), "L" the vector lanes, "1" one at a time.
+#: "gelu" stands for the roles of the kernel's GELU form.
+KERNEL_LANES = {
+    "patch_embed": {"lane_epi_requant": "E"},
+    "linear": {"lane_epi_requant": "E"},
+    "linear_raw": {},
+    "linear_residual": {"lane_epi_requant": "E", "lane_epi_residual": "E"},
+    "linear_gelu": {"lane_epi_requant": "E", "gelu": "E"},
+    "attention": {"lane_epi_requant": "DRE", "lane_sm_factor": "L"},
+    "qk_matmul": {"lane_epi_requant": "1"},
+    "pv_matmul": {"lane_epi_requant": "1"},
+    "shiftmax": {"lane_sm_factor": "L"},
+    "gelu": {"gelu": "L"},
+    "residual_add": {"lane_epi_requant": "L", "lane_epi_residual": "L"},
+    "layernorm": {"lane_ln_square": "L", "lane_ln_norm": "L", "lane_ln_requant": "L"},
+}
+
+
+#: Kernels that divide once per row through the row unit's one divider (``ivit::row_div``).
+ROW_UNIT_KERNELS = frozenset({"layernorm", "shiftmax", "attention"})
+
+
+def uses_row_unit(plan) -> bool:
+    """Whether the program has a unit that divides through ``ivit::row_div``."""
+    return any(st.engine and st.kernel in ROW_UNIT_KERNELS for st in plan.steps)
+
+
+def _gelu_form(step) -> str | None:
+    for ly in step.layers:
+        form = getattr(ly.layer.attrs, "form", None)
+        if form in _GELU:
+            return form
+    return None
+
+
+def step_roles(step, lanes: dict) -> dict[str, int]:
+    """``{role function: instances}`` one engine step drives at once; ``lanes`` maps the
+    lane symbols ("E", "DRE", "L", "1") to counts."""
+    out: dict[str, int] = {}
+    for role, sym in KERNEL_LANES.get(step.kernel, {}).items():
+        names = _GELU.get(_gelu_form(step) or "table", ()) if role == "gelu" else (role,)
+        for name in names:
+            out[name] = max(out.get(name, 0), lanes[sym])
+    return out
+
+
+def allocation(plan) -> list[dict]:
+    """Every role the program uses: ``{function, what, group, bits, count}`` with ``count``
+    the instances of its busiest unit (the top's ALLOCATION limit), in ROLES order."""
+    from ..ops.attention_cost import attention_drain_rows
+    from ..perf.cycles import operand_widths
+
+    dr = attention_drain_rows(plan.rows, plan.cols, plan.drain, plan.head_dim) \
+        if plan.head_dim else 1
+    lanes = {"E": plan.drain, "DRE": dr * plan.drain, "L": plan.lanes, "1": 1}
+    need: dict[str, int] = {}
+    for st in plan.steps:
+        if not st.engine:
+            continue
+        for name, n in step_roles(st, lanes).items():
+            need[name] = max(need.get(name, 0), n)
+    w = operand_widths(plan)
+    return [{"function": r.function, "what": r.what, "group": r.group, "bits": list(r.bits(w)),
+             "count": need[r.function]} for r in ROLES if r.function in need]
