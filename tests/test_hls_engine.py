@@ -49,18 +49,25 @@ def test_drain_bound_tiles_and_attention():
     d = 99 * 4
     assert strip_cycles(7, 64, 1, d) == 7 * d + d + 14          # K=64 < drain: drain-bound
     assert onchip_gemm_cycles(GemmShape(197, 197, 64, 6), eng) == 6 * 2 * strip_cycles(7, 64, 1, d)
-    # attention drains ceil(99 / 64) = 2 rows per cycle: 50 cycles per tile, under K = 64
+    # the attention unit: per strip two merged loops plus one pair before the first,
+    # A = q.k^T of the next strip | row divisions + normalize of this one (depth 68, the divider),
+    # B = P.v of this strip | exp pass of the next (depth 6 + 8). 99 x 32, L = 32: the drain
+    # takes ceil(99 / 64) = 2 rows per cycle, D = 50; q.k^T 7 x max(64, 50) + 50, P.v
+    # 2 x max(2 x 197, 50) + 50; exp pass ceil(rows / 32) x 197 (L rows of one column per
+    # cycle); rows divisions and 68 cycles before the normalize pass (also ceil(rows / 32) x 197)
     eng = EngineSpec(99, 32, 32, 64)
-    array = strip_cycles(7, 64, 1, 50) + strip_cycles(2, 197, 2, 50)
-    vec = [99 * 2 * 7, 98 * 2 * 7]
-    want = 108 + vec[0] + 6 * sum(max(array, v) for v in vec)
-    assert attention_cycles(197, 6, 64, 2, eng) == want
+    qk, pv, exp = 7 * 64 + 50, 2 * 394 + 50, 4 * 197
+    dn = [99 + 68 + exp, 98 + 68 + exp]                  # both > qk; pv > exp
+    want = (qk + 68) + (exp + 14) + 6 * sum(x + 68 + pv + 14 for x in dn)
+    assert attention_cycles(197, 6, 64, 2, eng) == want == 23862
     # 8 epilogue lanes drain a row of 16 in 2 chunks: 66 cycles for 33 rows > 64 steps, so
-    # ceil(33 * 2 / 64) = 2 rows per cycle: 17 rows of 2 chunks
+    # ceil(33 * 2 / 64) = 2 rows per cycle: 17 rows of 2 chunks, D = 34; strips 5 x 33 + 32
     eng = EngineSpec(33, 16, 16, 64, 8)
-    array = strip_cycles(13, 64, 1, 34) + strip_cycles(4, 197, 1, 34)
-    assert attention_cycles(197, 1, 64, 1, eng) == 108 + 33 * 2 * 13 + sum(
-        max(array, min(33, 197 - i) * 2 * 13) for i in range(0, 197, 33))
+    qk, pv = 13 * 64 + 34, 4 * 197 + 34
+    exp33, exp32 = 3 * 197, 2 * 197
+    a = [qk] * 5 + [32 + 68 + exp32]                     # q.k^T (866) > 33 + 68 + 591
+    want = (qk + 68) + (exp33 + 14) + sum(x + 68 for x in a) + 6 * (pv + 14)
+    assert attention_cycles(197, 1, 64, 1, eng) == want == 11787
 
 
 def test_multiplier_costs_from_operand_widths():

@@ -4,32 +4,57 @@ the same loops, trip count by trip count, that the cycle-accounting C-simulation
 from __future__ import annotations
 
 from .base import Engine
-from .common import ROW_LATENCY, VEC_DEPTH, drain_lanes, strip_cycles
+from .common import EPI_DEPTH, GEMM_DEPTH, ROW_DIV_DEPTH, VEC_DEPTH, drain_lanes
+
+#: Pipeline depth of loop A (q.k^T on the array | row divisions + normalize pass): the row
+#: divider is its longest path. Loop B (P.v | exp pass): the array's MAC + drain.
+DEPTH_A = max(GEMM_DEPTH + EPI_DEPTH, ROW_DIV_DEPTH, VEC_DEPTH)
+DEPTH_B = max(GEMM_DEPTH + EPI_DEPTH, VEC_DEPTH)
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
 
 
 def attention_drain_rows(rows: int, cols: int, lanes: int, head_dim: int) -> int:
-    """Rows the attention unit drains per cycle (``DR`` in ``layers.h``), each in
+    """Rows the attention unit drains per cycle (``DR`` in units_attention.h), each in
     ceil(C / E) chunks of its E epilogue lanes: enough that an R-row q.k^T tile (K = the head
     dimension) drains within its own array steps."""
-    return min(rows, -(-rows * -(-cols // lanes) // head_dim))
+    return min(rows, _cdiv(rows * _cdiv(cols, lanes), head_dim))
+
+
+def attention_loops(tokens: int, heads: int, head_dim: int, slices: int,
+                    engine: Engine) -> list[tuple[int, int]]:
+    """Trip counts (loop A, loop B) of the unit's two merged pipelined loops, strip by strip
+    (``heads`` = images x heads of the call; the strips of one head: R rows each, the last
+    one the rest). Strip n's loop A runs q.k^T of strip n+1 (``tiles * max(HD, D) + D``
+    steps: MAC steps of tile t beside drain steps of tile t-1, D = ceil(R/DR) * ceil(C/E))
+    beside strip n's ``rows`` row divisions, the divider's depth and the normalize pass
+    (``ceil(rows/L) * T``: L rows of one column per cycle); loop B runs P.v of strip n
+    (``ceil(HD/C) * max(T * slices, D) + D``) beside the exp pass of strip n+1."""
+    r, c, lanes = engine.rows, engine.cols, engine.lanes
+    e = drain_lanes(engine)
+    d = _cdiv(r, attention_drain_rows(r, c, e, head_dim)) * _cdiv(c, e)
+    qk = _cdiv(tokens, c) * max(head_dim, d) + d
+    pv = _cdiv(head_dim, c) * max(tokens * slices, d) + d
+    rows = [min(r, tokens - i0) for _ in range(heads) for i0 in range(0, tokens, r)]
+
+    def exp_pass(n: int) -> int:
+        return _cdiv(n, lanes) * tokens
+
+    loops = []
+    for i in range(-1, len(rows)):
+        cur = rows[i] if i >= 0 else 0
+        nxt = rows[i + 1] if i + 1 < len(rows) else 0
+        a = max(qk if nxt else 0, cur + ROW_DIV_DEPTH + exp_pass(cur) if cur else 0)
+        b = max(pv if cur else 0, exp_pass(nxt))
+        loops.append((a, b))
+    return loops
 
 
 def attention_cycles(tokens: int, heads: int, head_dim: int, slices: int,
                      engine: Engine) -> int:
-    """The fused attention unit (``ivit::layer::attention``): per head and R-row strip, q.k^T
-    and P.v on the array, each tile drained ``DR`` rows x E lanes per cycle under the next
-    tile, overlapped with the strip's Shiftmax on the vector unit (two passes; the max comes
-    from the drain)."""
-    r, c, lanes = engine.rows, engine.cols, engine.lanes
-    e = drain_lanes(engine)
-    d = -(-r // attention_drain_rows(r, c, e, head_dim)) * -(-c // e)
-    array = (strip_cycles(-(-tokens // c), head_dim, 1, d)
-             + strip_cycles(-(-head_dim // c), tokens, slices, d))
-    total = ROW_LATENCY + VEC_DEPTH
-    first = True
-    for _h in range(heads):
-        for i0 in range(0, tokens, r):
-            vec = min(r, tokens - i0) * 2 * -(-tokens // lanes)
-            total += (vec if first else 0) + max(array, vec)
-            first = False
-    return total
+    """The fused attention unit (``ivit::layer::attention``): two merged pipelined loops per
+    strip (and one pair before the first), each its larger trip count plus its depth."""
+    return sum(a + DEPTH_A + b + DEPTH_B
+               for a, b in attention_loops(tokens, heads, head_dim, slices, engine))

@@ -7,105 +7,286 @@
 
 namespace ivit {
 namespace layer {
+namespace att {
 
-/// Fused attention: per head and R-row strip, q.k^T on the array (row max in its drain, DR
-/// rows per cycle), Shiftmax of the strip on the vector unit, P.v on the array; scores and
-/// probabilities exist only as one strip. The vector work of a strip overlaps the array work
-/// of the next (across heads and images: the images of a batch run one after another).
+constexpr int cdiv(int a, int b) { return (a + b - 1) / b; }
+constexpr int imax(int a, int b) { return a > b ? a : b; }
+constexpr int imin(int a, int b) { return a < b ? a : b; }
+
+/// Pipeline depth of the merged loop with the array (q.k^T) and the row divider plus the
+/// normalize pass: the divider is the longest path.
+constexpr int DEPTH_A = imax(eng::GEMM_DEPTH + eng::EPI_DEPTH, imax(eng::ROW_DIV_DEPTH, eng::VEC_DEPTH));
+/// Pipeline depth of the merged loop with the array (P.v) and the exp pass.
+constexpr int DEPTH_B = imax(eng::GEMM_DEPTH + eng::EPI_DEPTH, eng::VEC_DEPTH);
+
+/// One strip of the unit's schedule: image n, head h, rows i0 .. i0 + rows - 1 (on = false
+/// before the first strip and after the last).
+struct Strip {
+    bool on;
+    int n, h, i0, rows;
+};
+
+template <int R, int T, int H>
+inline Strip strip_at(int idx, int count) {
+#pragma HLS INLINE
+    constexpr int SPH = cdiv(T, R);  // strips per head
+    Strip s{false, 0, 0, 0, 0};
+    if (idx < 0 || idx >= count) return s;
+    s.on = true;
+    s.n = idx / (H * SPH);
+    s.h = idx / SPH % H;
+    s.i0 = idx % SPH * R;
+    s.rows = T - s.i0 < R ? T - s.i0 : R;
+    return s;
+}
+
+/// Array step `kk` of one output tile (columns j0 .. j0 + cols - 1) into `acc`, cleared at the
+/// tile's first step. `slices` = 2 feeds a 9..16-bit unsigned A operand as two bytes.
+template <int R, int C, class A, class B>
+inline void mac_step(eng::acc_t acc[R][C], const A& a, const B& b, int i0, int j0, int rows,
+                     int cols, int kk, int slices) {
+#pragma HLS INLINE
+    if (kk == 0) {
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = 0;
+    }
+    const int k = slices == 2 ? kk >> 1 : kk;
+    const bool high = slices == 2 && (kk & 1);
+    int32_t av[R];
+    int32_t bv[C];
+#pragma HLS ARRAY_PARTITION variable=av complete
+#pragma HLS ARRAY_PARTITION variable=bv complete
+    for (int r = 0; r < R; ++r) {
+        const int32_t v = r < rows ? static_cast<int32_t>(a(i0 + r, k)) : 0;
+        av[r] = slices == 2 ? (high ? (v >> 8) : (v & 255)) : v;
+    }
+    for (int c = 0; c < C; ++c) bv[c] = c < cols ? static_cast<int32_t>(b(k, j0 + c)) : 0;
+    eng::pe_step<R, C>(acc, av, bv, high ? 8 : 0);
+}
+
+/// Drain step `k` of tile `tile` (columns tile*C ..): the epilogue takes accumulator rows
+/// 0..DR-1, lanes 0..EL-1 (one chunk of DR rows); then the accumulator shifts: EL columns
+/// left after a chunk, DR rows up after a row group's last chunk, so the drain reads fixed
+/// registers (no runtime row or chunk select). Tile rows are g*DR + r, g = k / CHUNKS.
+template <int R, int C, int EL, int DR, class Epi>
+inline void drain_step(eng::acc_t acc[R][C], Epi& epi, int tile, int k, int rows, int cols) {
+#pragma HLS INLINE
+    constexpr int CHUNKS = cdiv(C, EL);
+    const int g = k / CHUNKS, cc = k - g * CHUNKS;
+    epi.begin(cc);
+    for (int r = 0; r < DR; ++r) {
+#pragma HLS UNROLL
+        for (int c = 0; c < EL && c < C; ++c) {
+#pragma HLS UNROLL
+            const int col = cc * EL + c;
+            if (g * DR + r < rows && col < cols)
+                epi.store(r, g * DR + r, tile * C + col, static_cast<int32_t>(acc[r][c]));
+        }
+    }
+    if (cc + 1 < CHUNKS) {
+        for (int r = 0; r < DR; ++r)
+            for (int c = 0; c + EL < C; ++c) acc[r][c] = acc[r][c + EL];
+    } else {
+        for (int r = 0; r < DR; ++r)
+            if (g * DR + r < rows) epi.end(r, g * DR + r, tile == 0);
+        for (int r = 0; r + DR < R; ++r)
+            for (int c = 0; c < C; ++c) acc[r][c] = acc[r + DR][c];
+    }
+}
+
+/// One cycle of an on-chip GEMM strip, as the merged loops run it: `tiles` output tiles of C
+/// columns (of n_cols), each in a slot of SLOT = max(K * slices, D) cycles; in slot t the
+/// array does step k of tile t into accs[t & 1] and the drain does step k of tile t - 1 from
+/// accs[(t - 1) & 1]. tiles * SLOT + D cycles in all.
+template <int R, int C, int EL, int DR, int D, int SLOT, class A, class B, class Epi>
+inline void array_step(eng::acc_t accs[2][R][C], const A& a, const B& b, Epi& epi, int i,
+                       int tiles, int K, int slices, int i0, int rows, int n_cols) {
+#pragma HLS INLINE
+    const int t = i / SLOT, k = i - t * SLOT;
+    if (t < tiles && k < K * slices) {
+        const int j0 = t * C;
+        mac_step<R, C>(accs[t & 1], a, b, i0, j0, rows, n_cols - j0 < C ? n_cols - j0 : C, k,
+                       slices);
+    }
+    if (t > 0 && t <= tiles && k < D) {
+        const int j0 = (t - 1) * C;
+        drain_step<R, C, EL, DR>(accs[(t - 1) & 1], epi, t - 1, k, rows,
+                                 n_cols - j0 < C ? n_cols - j0 : C);
+    }
+}
+
+/// The q.k^T drain: requantized scores into the strip `s`, the row maximum into `top`.
+template <class QK, int DR>
+struct QkEpi {
+    typedef typename QK::out_t TS;
+    TS (*s)[QK::T];
+    TS* top;
+    int it;
+    long trace;
+    int64_t gmax[DR];
+    void begin(int cc) {
+#pragma HLS INLINE
+        if (cc == 0)
+            for (int r = 0; r < DR; ++r) gmax[r] = INT64_MIN;
+    }
+    void store(int r, int row, int col, int32_t acc) {
+#pragma HLS INLINE
+        const int64_t v = requant_product(lane_epi_requant(acc, QK::M[it]),
+                                          static_cast<int>(QK::E[it]),
+                                          static_cast<int>(QK::OUT_BITS[it]));
+        s[row][col] = static_cast<TS>(v);
+        eng::trace_put(trace, static_cast<long>(row) * QK::T + col, v);
+        if (v > gmax[r]) gmax[r] = v;
+    }
+    void end(int r, int row, bool first) {
+#pragma HLS INLINE
+        if (first || gmax[r] > top[row]) top[row] = static_cast<TS>(gmax[r]);
+    }
+};
+
+/// The P.v drain: requantized context values into the output tensor.
+template <class PV>
+struct PvEpi {
+    typename PV::out_t* ctx;  // row i0 of this strip, column h*HD of this head
+    int ld;
+    int it;
+    void begin(int) {}
+    void store(int, int row, int col, int32_t acc) {
+#pragma HLS INLINE
+        ctx[row * ld + col] = static_cast<typename PV::out_t>(
+            requant_product(lane_epi_requant(acc, PV::M[it]), static_cast<int>(PV::E[it]),
+                            static_cast<int>(PV::OUT_BITS[it])));
+    }
+    void end(int, int, bool) {}
+};
+
+}  // namespace att
+
+/// Fused attention: the images' heads are cut into strips of R rows; per strip, q.k^T on the
+/// array (its drain writes the scores strip and the row maxima, DR rows x EL lanes per
+/// cycle), Shiftmax on the vector unit (an exp pass, the row divisions, a normalize pass;
+/// L rows of one column per cycle), P.v on the array. Two merged pipelined loops per strip,
+/// each iteration one array step and one vector step:
+///   A(n): q.k^T of strip n+1 | the divisions and normalize pass of strip n,
+///   B(n): P.v of strip n     | the exp pass of strip n+1,
+/// for n = -1 .. strips-1. Cycles: the larger trip count of each loop plus its depth
+/// (ivit_hls/ops/attention_cost.py computes the same sum).
 template <class QK, class SM, class PV>
 void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch, int it, int nb,
                eng::acc_t accs[2][QK::R][QK::C], int8_t panel[2][QK::KMAX][QK::C]) {
+#pragma HLS INLINE
     (void)panel;  // on-chip operands only: no weight panels
+    using att::cdiv;
+    using att::imax;
     constexpr int R = QK::R, C = QK::C, T = QK::T, H = QK::H, HD = QK::HD, W = 3 * H * HD;
-    // drain rows per cycle: an R-row tile of q.k^T drains in ceil(R/DR) * ceil(C/EL) cycles,
-    // within its K = HD array steps, so the drain stays hidden under the next tile
-    constexpr int CHUNKS = (C + QK::EL - 1) / QK::EL;
-    constexpr int DR = (R * CHUNKS + HD - 1) / HD < R ? (R * CHUNKS + HD - 1) / HD : R;
+    constexpr int EL = QK::EL, L = QK::L, SLICES = PV::SLICES;
+    // drain rows per cycle: an R-row q.k^T tile drains in D = ceil(R/DR) * ceil(C/EL)
+    // cycles, within its K = HD array steps where R allows
+    constexpr int CHUNKS = cdiv(C, EL);
+    constexpr int DR = att::imin(R, cdiv(R * CHUNKS, HD));
+    constexpr int D = cdiv(R, DR) * CHUNKS;
+    constexpr int F = imax(L, DR);  // row banks of the arrays the drain and the lanes share
+    static_assert(F >= L && F >= DR, "the drain's DR rows and the lanes' L rows in distinct banks");
+    constexpr int QK_TILES = cdiv(T, C), PV_TILES = cdiv(HD, C);
+    constexpr int QK_SLOT = imax(HD, D), PV_SLOT = imax(T * SLICES, D);
+    constexpr int QK_TRIP = QK_TILES * QK_SLOT + D, PV_TRIP = PV_TILES * PV_SLOT + D;
     typedef typename QK::out_t TS;
     typedef typename SM::out_t TP;
-    static TS s[R][T];
-    static TP pr[R][T];
-    static int64_t ebuf[T];
-#pragma HLS ARRAY_PARTITION variable=s cyclic factor=DR dim=1
-#pragma HLS ARRAY_PARTITION variable=s cyclic factor=QK::L dim=2
+    static TS s[R][T];                      // scores strip (drain writes, exp pass reads)
+    static TS top[R];                       // row maxima
+    static wint<IVIT_W_EXP> ex[R][T];       // exponentials (exp pass -> normalize pass)
+    static int64_t total[R];                // row sums
+    static wint<IVIT_W_FACTOR> fac[R];      // 2^M // row sum (the row divider)
+    static TP pr[R][T];                     // probabilities strip (P.v's A operand)
+#pragma HLS ARRAY_PARTITION variable=s cyclic factor=F dim=1
+#pragma HLS ARRAY_PARTITION variable=s cyclic factor=EL dim=2
+#pragma HLS ARRAY_PARTITION variable=top cyclic factor=F dim=1
+#pragma HLS ARRAY_PARTITION variable=ex cyclic factor=L dim=1
+#pragma HLS ARRAY_PARTITION variable=total cyclic factor=L dim=1
+#pragma HLS ARRAY_PARTITION variable=fac cyclic factor=L dim=1
 #pragma HLS ARRAY_PARTITION variable=pr complete dim=1
-    int64_t top[R];
-    int64_t cycles = eng::ROW_LATENCY + eng::VEC_DEPTH;
-    bool first = true;
-att_images:
-    for (int n = 0; n < nb; ++n) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=IVIT_MAX_BATCH
-        const typename QK::in_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
-        typename PV::out_t* ctx = ctx_batch + static_cast<long>(n) * T * H * HD;
-    att_heads:
-        for (int h = 0; h < H; ++h) {
-        att_strips:
-            for (int i0 = 0; i0 < T; i0 += R) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=64
-                const int rows = T - i0 < R ? T - i0 : R;
-                eng::Rows<typename QK::in_t> qa{qkv, W, h * HD};
-                eng::Cols<typename QK::in_t> kb{qkv, W, H * HD + h * HD};
-                for (int r = 0; r < R; ++r) top[r] = INT64_MIN;
-            att_qk:
-                for (int j0 = 0; j0 < T; j0 += C) {
-                    const int cols = T - j0 < C ? T - j0 : C;
-                    eng::acc_t (&acc)[R][C] = accs[0];
-                    for (int r = 0; r < R; ++r)
-                        for (int c = 0; c < C; ++c) acc[r][c] = 0;
-                    eng::mac_tile<R, C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
-                qk_drain:
-                    for (int r0 = 0; r0 < rows; r0 += DR) {
-                        for (int c0 = 0; c0 < cols; c0 += QK::EL) {
+    int64_t tsum[L];
+#pragma HLS ARRAY_PARTITION variable=tsum complete
+    const int k_sh = static_cast<int>(SM::K[it]);
+    const int64_t i0_sm = SM::I0[it];
+    const int n_sm = static_cast<int>(SM::N[it]);
+    const int m_bits = shiftmax_div_bits(i0_sm, n_sm);
+    const int shift = m_bits - static_cast<int>(SM::OUT_BITS[it] - 1);
+    const int64_t half = int64_t(1) << (shift - 1);
+    const int count = nb * H * cdiv(T, R);
+    int64_t cycles = 0;
+att_strips:
+    for (int idx = -1; idx < count; ++idx) {
+#pragma HLS LOOP_TRIPCOUNT min=2 max=4096
+        const att::Strip cur = att::strip_at<R, T, H>(idx, count);
+        const att::Strip nxt = att::strip_at<R, T, H>(idx + 1, count);
+        const int cur_groups = cdiv(cur.rows, L), nxt_groups = cdiv(nxt.rows, L);
+        const int norm0 = cur.rows + eng::ROW_DIV_DEPTH;  // first normalize step
+        const int a_trip = imax(nxt.on ? QK_TRIP : 0, cur.on ? norm0 + cur_groups * T : 0);
+        const int b_trip = imax(cur.on ? PV_TRIP : 0, nxt.on ? nxt_groups * T : 0);
+        // q.k^T of the next strip
+        const typename QK::in_t* qkv_n = qkv_batch + static_cast<long>(nxt.n) * T * W;
+        const eng::Rows<typename QK::in_t> qa{qkv_n, W, nxt.h * HD};
+        const eng::Cols<typename QK::in_t> kb{qkv_n, W, H * HD + nxt.h * HD};
+        att::QkEpi<QK, DR> qk_epi{s, top, it,
+                                  QK::TRACE[it] < 0 ? -1
+                                                    : QK::TRACE[it] + (static_cast<long>(nxt.h) * T + nxt.i0) * T,
+                                  {}};
+        const long sm_trace =
+            SM::TRACE[it] < 0 ? -1 : SM::TRACE[it] + (static_cast<long>(cur.h) * T + cur.i0) * T;
+    att_a:
+        for (int i = 0; i < a_trip; ++i) {
 #pragma HLS PIPELINE II=1
-                            for (int r = r0; r < r0 + DR && r < rows; ++r) {
-                                for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
-                                    const int64_t v = requant_product(
-                                        lane_epi_requant(static_cast<int32_t>(acc[r][c]), QK::M[it]),
-                                        static_cast<int>(QK::E[it]), static_cast<int>(QK::OUT_BITS[it]));
-                                    s[r][j0 + c] = static_cast<TS>(v);
-                                    eng::trace_put(QK::TRACE[it], (static_cast<long>(h) * T + i0 + r) * T + j0 + c, v);
-                                    if (v > top[r]) top[r] = v;
-                                }
-                            }
-                        }
+#pragma HLS LOOP_TRIPCOUNT min=1 max=4096
+#pragma HLS DEPENDENCE variable=fac inter false
+            if (nxt.on && i < QK_TRIP)
+                att::array_step<R, C, EL, DR, D, QK_SLOT>(accs, qa, kb, qk_epi, i, QK_TILES, HD, 1,
+                                                          nxt.i0, nxt.rows, T);
+            if (cur.on && i < cur.rows)
+                fac[i] = row_div(int64_t(1) << m_bits, total[i]);
+            const int v = i - norm0;
+            if (cur.on && v >= 0 && v < cur_groups * T) {
+                const int g = v / T, j = v - g * T;
+                for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                    const int r = g * L + l;
+                    if (r < cur.rows) {
+                        const int64_t ef = lane_sm_factor(ex[r][j], fac[r]);
+                        pr[r][j] = static_cast<TP>((ef + half) >> shift);
+                        eng::trace_put(sm_trace, static_cast<long>(r) * T + j, pr[r][j]);
                     }
                 }
-                for (int r = 0; r < rows; ++r)
-                    shiftmax_row<SM>(s[r], pr[r], T, top[r], ebuf, it,
-                                     SM::TRACE[it] + (static_cast<long>(h) * T + i0 + r) * T);
-                eng::Rows<TP> pa{&pr[0][0], T, 0};
-                eng::Rows<typename QK::in_t> vb{qkv, W, 2 * H * HD + h * HD};
-            att_pv:
-                for (int j0 = 0; j0 < HD; j0 += C) {
-                    const int cols = HD - j0 < C ? HD - j0 : C;
-                    eng::acc_t (&acc)[R][C] = accs[0];
-                    for (int r = 0; r < R; ++r)
-                        for (int c = 0; c < C; ++c) acc[r][c] = 0;
-                    eng::mac_tile<R, C>(acc, pa, vb, 0, j0, rows, cols, T, PV::SLICES);
-                pv_drain:
-                    for (int r0 = 0; r0 < rows; r0 += DR) {
-                        for (int c0 = 0; c0 < cols; c0 += QK::EL) {
-#pragma HLS PIPELINE II=1
-                            for (int r = r0; r < r0 + DR && r < rows; ++r) {
-                                for (int c = c0; c < c0 + QK::EL && c < cols; ++c) {
-                                    ctx[(i0 + r) * H * HD + h * HD + j0 + c] = static_cast<typename PV::out_t>(
-                                        requant_product(
-                                            lane_epi_requant(static_cast<int32_t>(acc[r][c]), PV::M[it]),
-                                            static_cast<int>(PV::E[it]),
-                                            static_cast<int>(PV::OUT_BITS[it])));
-                                }
-                            }
-                        }
-                    }
-                }
-                const int64_t d = eng::cdiv(R, DR) * eng::cdiv(C, QK::EL);
-                const int64_t array = eng::strip_cycles(static_cast<int>(eng::cdiv(T, C)), HD, 1, d) +
-                                      eng::strip_cycles(static_cast<int>(eng::cdiv(HD, C)), T, PV::SLICES, d);
-                const int64_t vec = static_cast<int64_t>(rows) * 2 * eng::cdiv(T, QK::L);
-                cycles += (first ? vec : 0) + eng::imax(array, vec);
-                first = false;
             }
         }
+        // P.v of this strip
+        const typename QK::in_t* qkv_c = qkv_batch + static_cast<long>(cur.n) * T * W;
+        const eng::Rows<TP> pa{&pr[0][0], T, 0};
+        const eng::Rows<typename QK::in_t> vb{qkv_c, W, 2 * H * HD + cur.h * HD};
+        att::PvEpi<PV> pv_epi{ctx_batch + (static_cast<long>(cur.n) * T + cur.i0) * H * HD + cur.h * HD,
+                              H * HD, it};
+    att_b:
+        for (int i = 0; i < b_trip; ++i) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=1 max=4096
+            if (cur.on && i < PV_TRIP)
+                att::array_step<R, C, EL, DR, D, PV_SLOT>(accs, pa, vb, pv_epi, i, PV_TILES, T,
+                                                          SLICES, 0, cur.rows, HD);
+            if (nxt.on && i < nxt_groups * T) {
+                const int g = i / T, j = i - g * T;
+                for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                    const int r = g * L + l;
+                    if (r < nxt.rows) {
+                        const int64_t ev = shift_exp(shl(s[r][j] - top[r], k_sh), i0_sm, n_sm,
+                                                     exp_form(SM::EXP_FORM));
+                        ex[r][j] = ev;
+                        tsum[l] = (j == 0 ? 0 : tsum[l]) + ev;
+                        if (j == T - 1) total[r] = tsum[l];
+                    }
+                }
+            }
+        }
+        cycles += a_trip + att::DEPTH_A + b_trip + att::DEPTH_B;
     }
     eng::account(QK::IDX[it], cycles);
 }
