@@ -11,8 +11,9 @@ from ..spec.gelu import gelu_lookup
 from ..spec.shift import GELU_SIGMOID_BITS
 from . import bounds
 from .base import IntType, OpDef, ParamSpec, RtlParams, TensorType, choices, expect, expect_shape
-from .common import DYADIC_E, DYADIC_M, row_vector_cycles
+from .common import DYADIC_E, DYADIC_M
 from .registry import register
+from .vector_cost import gelu_cycles
 
 #: Forms computed element by element (the golden model tabulates them over the input range).
 _ELEMENTWISE = ("shift", "symmetric")
@@ -91,8 +92,7 @@ class Gelu(OpDef):
 
     def cycles(self, layer, ins, out, engine):
         rows = out.size // out.shape[-1]
-        return row_vector_cycles(rows, out.shape[-1], 2 if layer.attrs.form == "rowmax" else 1,
-                                 engine)
+        return gelu_cycles(rows, out.shape[-1], engine.lanes, layer.attrs.form == "rowmax")
 
     def hls(self, layer, ins, out, ctx):
         a = layer.attrs

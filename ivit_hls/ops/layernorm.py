@@ -10,11 +10,9 @@ from .. import spec
 from ..spec.layernorm import ISQRT_MAX_INPUT, LN_FRAC_BITS, LN_MEAN_FRAC_BITS
 from . import bounds
 from .base import IntType, OpDef, ParamSpec, RtlParams, TensorType, choices, expect, expect_shape
-from .common import DYADIC_E, DYADIC_M, LN_OFFSET, ROW_LATENCY, row_vector_cycles
+from .common import DYADIC_E, DYADIC_M, LN_OFFSET
 from .registry import register
-
-#: Passes of the vector unit over a row: statistics (sum and sum of squares), normalize.
-LN_PASSES = 2
+from .vector_cost import layernorm_cycles
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ class LayerNorm(OpDef):
         return IntType(layer.attrs.out_bits).magnitude
 
     def cycles(self, layer, ins, out, engine):
-        return row_vector_cycles(out.shape[0], out.shape[1], LN_PASSES, engine) + ROW_LATENCY
+        return layernorm_cycles(out.shape[0], out.shape[1], engine.lanes)
 
     def hls(self, layer, ins, out, ctx):
         from ..hls.recip import const_divisor

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from .. import spec
 from . import bounds
 from .base import IntType, OpDef, ParamSpec, RtlParams, TensorType, expect, expect_shape
-from .common import DYADIC_E, DYADIC_M, row_vector_cycles
+from .common import DYADIC_E, DYADIC_M
 from .registry import register
+from .vector_cost import residual_cycles
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class ResidualAdd(OpDef):
         return IntType(a.out_bits).magnitude
 
     def cycles(self, layer, ins, out, engine):
-        return row_vector_cycles(out.shape[0], out.shape[1], 1, engine)
+        return residual_cycles(out.shape[0], out.shape[1], engine.lanes)
 
     def hls(self, layer, ins, out, ctx):
         a, p = layer.attrs, layer.params

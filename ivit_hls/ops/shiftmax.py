@@ -9,11 +9,13 @@ import numpy as np
 from .. import spec
 from ..spec.shift import shiftmax_div_bits, shiftmax_row_sum_bound
 from .base import IntType, OpDef, RtlParams, TensorType, choices, expect
-from .common import ROW_LATENCY, row_vector_cycles
 from .registry import register
+from .vector_cost import shiftmax_cycles
 
-#: Passes of the vector unit over a row: max, exp + sum, normalize.
+#: Passes over a row of the plain kernels' softmax forms (window Shiftmax, I-BERT softmax
+#: price themselves with it): max, exp + sum, normalize.
 SHIFTMAX_PASSES = 3
+
 # Rows whose range is narrower than this go through a table of ShiftExp over that range
 # (exact by construction, and several times faster than the int64 arithmetic per element).
 _LUT_LIMIT = 1 << 12
@@ -72,7 +74,7 @@ class Shiftmax(OpDef):
 
     def cycles(self, layer, ins, out, engine):
         rows = out.size // out.shape[-1]
-        return row_vector_cycles(rows, out.shape[-1], SHIFTMAX_PASSES, engine) + ROW_LATENCY
+        return shiftmax_cycles(rows, out.shape[-1], engine.lanes)
 
     def hls(self, layer, ins, out, ctx):
         a = layer.attrs

@@ -1,6 +1,5 @@
 // I-LayerNorm: floor of 16·mean (4 fractional bits), variance sum in int64, exact integer
-// Newton square root with a fixed iteration count, one division per row, folded affine
-// requant.
+// square root (digit by digit: no division), one division per row, folded affine requant.
 #ifndef IVIT_LAYERNORM_H
 #define IVIT_LAYERNORM_H
 
@@ -8,7 +7,8 @@
 
 namespace ivit {
 
-constexpr int ISQRT_ITERATIONS = 6;  // exact for 0 <= V < 2^62 (see the integer spec)
+/// Root digits of isqrt for 0 <= V < 2^62: one compare-subtract stage each.
+constexpr int ISQRT_DIGITS = 31;
 constexpr int LN_FRAC_BITS = 16;
 constexpr int64_t LN_MEAN_SCALE = 16;  // 2^LN_MEAN_FRAC_BITS: the mean keeps 4 fractional bits
 constexpr int LN_RECIP_SHIFT = 46;
@@ -33,18 +33,51 @@ inline int64_t lane_ln_requant(int64_t nv, int64_t m) {
     return hmul<IVIT_W_LN_NORM, IVIT_W_M, IVIT_FABRIC_VEC>(nv, m);
 }
 
-/// floor(sqrt(v)) for 0 <= v < 2^62: start 2^ceil(bitlen(v)/2), x = min(x, (x + v//x) >> 1).
+/// floor(sqrt(v)) for 0 <= v < 2^62, digit by digit (the spec's 6-step Newton root gives the
+/// same value: both are the exact floor): for each power of four 4^i from 4^30 down, the
+/// root `res` (scaled by 2^i) gains the digit 2^i when rem >= res + 4^i. No division: 31
+/// stages of a compare, a subtract and a shift, pipelined one stage per cycle in the row
+/// unit (LN_ISQRT_DEPTH).
 inline int64_t isqrt(int64_t v) {
 #pragma HLS INLINE
-    int64_t x = int64_t(1) << ((bit_length(v) + 1) >> 1);
-isqrt_steps:
-    for (int i = 0; i < ISQRT_ITERATIONS; ++i) {
+    int64_t rem = v, res = 0;
+isqrt_digits:
+    for (int i = ISQRT_DIGITS - 1; i >= 0; --i) {
 #pragma HLS UNROLL
-        const int64_t d = x > 1 ? x : 1;
-        const int64_t nx = (x + v / d) >> 1;  // v >= 0, d > 0: `/` is the floor
-        if (nx < x) x = nx;
+        const int64_t bit = int64_t(1) << (2 * i);
+        if (rem >= res + bit) {
+            rem -= res + bit;
+            res = (res >> 1) + bit;
+        } else {
+            res >>= 1;
+        }
     }
-    return v == 0 ? 0 : x;
+    return res;
+}
+
+// -- the row unit's LayerNorm part (units_vector.h layernorm) -------------------------------------
+/// Pipeline depths of the row unit's stages: a multiplier (the mean by a constant reciprocal,
+/// the variance product) and the square root, one digit per cycle.
+constexpr int ROW_MUL_DEPTH = 4;
+constexpr int LN_ISQRT_DEPTH = ISQRT_DIGITS;
+
+/// Bits of the widest LayerNorm row (channels < 2^IVIT_W_LN_COLS); a generated project may
+/// narrow it.
+#ifndef IVIT_W_LN_COLS
+#define IVIT_W_LN_COLS 16
+#endif
+/// Signed widths of the row unit's variance product: the mean floor(16 sum / COLS) (input
+/// bits + 4) and t = 32 sum - COLS mean = 16 sum + (16 sum - COLS mean), |t| <= COLS (2^(W+3)
+/// + 1) (input bits + 5 + channel bits).
+constexpr int LN_MEAN_W = IVIT_W_LN_IN + 4 > 64 ? 64 : IVIT_W_LN_IN + 4;
+constexpr int LN_T_W = IVIT_W_LN_IN + 5 + IVIT_W_LN_COLS > 64 ? 64 : IVIT_W_LN_IN + 5 + IVIT_W_LN_COLS;
+
+/// Helper-multiplier role of the row unit (see types.h): mean * t, the one runtime product
+/// of the variance sum 256 sxx - mean t (= sum (16 x - mean)^2 exactly).
+inline int64_t lane_row_ln_var(int64_t mean, int64_t t) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<LN_MEAN_W, LN_T_W, IVIT_FABRIC_VEC>(mean, t);
 }
 
 /// I-LayerNorm over `rows` rows of `cols` channels (row stride `cols`):

@@ -30,21 +30,40 @@ inline int64_t exp2_neg_frac(int64_t a, int64_t i0, int form) {
     return i0 - low;
 }
 
+/// Quotient bits of ShiftExp's integer part q = (-p) // I0 <= N: N <= 63.
+constexpr int SHIFT_EXP_Q_BITS = 6;
+
 /// Paper: p = u + (u>>1) - (u>>4) (log2 e ~ 1.0111b); corrected adds (u>>8) + (u>>10).
 /// p is clamped at -N*I0; q = (-p) // I0, r = p + q*I0 in (-I0, 0]; result
 /// exp2_neg_frac(-r) << (N-q). Corrected: an input at or beyond the clamp gives 0.
-/// -p >= 0 and I0 > 0, so C++ `/` equals the floor division here.
+/// Needs 1 <= N <= 63, I0 >= 1, u <= 0.
+///
+/// No divider and no multiplier: a = -p >= 64 I0 is beyond the clamp (64 I0 >= N I0);
+/// otherwise a restoring division by I0 with SHIFT_EXP_Q_BITS quotient bits (compare with
+/// I0 << b, subtract) gives q = a // I0 and the fraction -r = a - q I0 exactly, and the clamp
+/// is q >= N (a >= N I0). The remainder path is QW signed bits wide: 64 I0 < 2^(QW-1).
+template <int QW = 64>
 inline int64_t shift_exp(int64_t u, int64_t i0, int n, int form = EXP_CORRECTED) {
 #pragma HLS INLINE
     int64_t p = u + (u >> 1) - (u >> 4);
     if (form != EXP_PAPER) p += (u >> 8) + (u >> 10);
-    const int64_t lo = -static_cast<int64_t>(n) * i0;
-    const bool clamped = p <= lo;
-    if (p < lo) p = lo;
-    const int64_t q = (-p) / i0;
-    const int64_t r = p + q * i0;
+    const int64_t a = -p;
+    const bool beyond = a >= (i0 << SHIFT_EXP_Q_BITS);
+    wint<QW> rem = beyond ? int64_t(0) : a;
+    int q = 0;
+shift_exp_q:
+    for (int b = SHIFT_EXP_Q_BITS - 1; b >= 0; --b) {
+#pragma HLS UNROLL
+        const wint<QW> d = i0 << b;
+        if (static_cast<int64_t>(rem) >= static_cast<int64_t>(d)) {
+            rem = static_cast<int64_t>(rem) - static_cast<int64_t>(d);
+            q += 1 << b;
+        }
+    }
+    const bool clamped = beyond || q >= n;
     if (clamped && form != EXP_PAPER) return 0;
-    return exp2_neg_frac(-r, i0, form) << (n - q);
+    const int64_t frac = clamped ? int64_t(0) : static_cast<int64_t>(rem);  // -r in [0, I0)
+    return exp2_neg_frac(frac, i0, form) << (n - (clamped ? n : q));
 }
 
 }  // namespace ivit

@@ -8,136 +8,347 @@
 namespace ivit {
 namespace layer {
 
-/// Shiftmax of one row held in `s` (max `top` known) into `p`, through the row unit.
+// -- cycle formulas (mirrored in ivit_hls/ops/vector_cost.py) ---------------------------------------
+/// Signed width of ShiftExp's remainder path in the Shiftmax lanes: 64 I0 < 2^(W_EXP + 5),
+/// since I0 << N (N >= 1) fits the exponential's IVIT_W_EXP bits.
+constexpr int SM_EXP_Q_W = IVIT_W_EXP + 5 > 64 ? 64 : IVIT_W_EXP + 5;
+/// The row unit's LayerNorm pipeline: the mean (a multiplication by a constant reciprocal),
+/// the variance product, the square root (one digit per cycle), the reciprocal's division.
+constexpr int LN_ROW_DEPTH = 2 * ROW_MUL_DEPTH + LN_ISQRT_DEPTH + eng::ROW_DIV_DEPTH;
+
+/// One flat pipelined loop over `rows` rows of `len` elements, `lanes` elements per cycle
+/// (each row in ceil(len / lanes) chunks).
+inline int64_t chunk_loop_cycles(int rows, int len, int lanes) {
+    return static_cast<int64_t>(rows) * eng::cdiv(len, lanes) + eng::VEC_DEPTH;
+}
+/// I-LayerNorm: statistics, the row unit (one row per cycle), normalize.
+inline int64_t layernorm_cycles(int rows, int cols, int lanes) {
+    return 2 * chunk_loop_cycles(rows, cols, lanes) + rows + LN_ROW_DEPTH;
+}
+/// Shiftmax (not fused): max, exponentials and their sum, the divisions (one row per
+/// cycle), exponentials again and normalize.
+inline int64_t shiftmax_cycles(int rows, int len, int lanes) {
+    return 3 * chunk_loop_cycles(rows, len, lanes) + rows + eng::ROW_DIV_DEPTH;
+}
+/// One call of shiftmax_row: exponentials and sum, the division, normalize.
+inline int64_t shiftmax_row_cycles(int len, int lanes) {
+    return 2 * chunk_loop_cycles(1, len, lanes) + eng::ROW_DIV_DEPTH;
+}
+/// GELU (not fused): element-wise forms L per cycle; the row-max form one element per cycle,
+/// two loops per row, the second with a divider in its pipeline.
+inline int64_t gelu_cycles(int rows, int cols, int lanes, bool rowmax) {
+    return rowmax ? static_cast<int64_t>(rows) * (2 * (cols + eng::VEC_DEPTH) + eng::ROW_DIV_DEPTH)
+                  : chunk_loop_cycles(rows, cols, lanes);
+}
+
+/// Walks a flat loop over the chunks of ROWS rows per image out of IN_ROWS input rows (the
+/// class token only: ROWS = 1): output row t, its input row `in`, chunk `ch` of CH.
+template <int ROWS, int IN_ROWS, int CH>
+struct ChunkWalk {
+    int t = 0, local = 0, in = 0, ch = 0;
+    bool last() const { return ch == CH - 1; }
+    void next() {
+        if (ch + 1 < CH) {
+            ++ch;
+            return;
+        }
+        ch = 0;
+        ++t;
+        if (local + 1 < ROWS) {
+            ++local;
+            ++in;
+        } else {
+            local = 0;
+            in += IN_ROWS - ROWS + 1;
+        }
+    }
+};
+
+/// ShiftExp of one logit s against its row maximum top, u = -((top - s) << k) (top >= s).
+template <class SM>
+inline int64_t sm_exp(int64_t s, int64_t top, int k, int64_t i0, int n) {
+#pragma HLS INLINE
+    return shift_exp<SM_EXP_Q_W>(-((top - s) << k), i0, n, exp_form(SM::EXP_FORM));
+}
+
+/// Shiftmax of one row held in `s` (max `top` known) into `p`: L exponentials per cycle
+/// (their sum an L-way reduction), 2^M // sum through the row unit's divider, L normalized
+/// values per cycle. `ebuf` (the caller's) holds the row's exponentials, cyclic L.
 template <class SM, typename TS, typename TP>
 void shiftmax_row(const TS* s, TP* p, int len, int64_t top, int64_t* ebuf, int it, long trace) {
+#pragma HLS INLINE
+    constexpr int L = SM::L;
     const int k = static_cast<int>(SM::K[it]);
     const int64_t i0 = SM::I0[it];
     const int n = static_cast<int>(SM::N[it]);
     const int m_bits = shiftmax_div_bits(i0, n);
     const int shift = m_bits - static_cast<int>(SM::OUT_BITS[it] - 1);
+    const int chunks = static_cast<int>(eng::cdiv(len, L));
     int64_t total = 0;
-sm_exp:
-    for (int j = 0; j < len; ++j) {
+sm_exp_chunks:
+    for (int ch = 0; ch < chunks; ++ch) {
 #pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=16 max=1024
-        ebuf[j] = shift_exp(shl(s[j] - top, k), i0, n, exp_form(SM::EXP_FORM));
-        total += ebuf[j];
+#pragma HLS LOOP_TRIPCOUNT min=1 max=64
+        int64_t part = 0;
+        for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+            const int j = ch * L + l;
+            if (j < len) {
+                const int64_t ev = sm_exp<SM>(s[j], top, k, i0, n);
+                ebuf[j] = ev;
+                part += ev;
+            }
+        }
+        total += part;
     }
-    const int64_t factor = (int64_t(1) << m_bits) / total;  // row unit: once per row
-sm_norm:
-    for (int j = 0; j < len; ++j) {
+    const int64_t factor = row_div(int64_t(1) << m_bits, total);  // the row unit's divider
+sm_norm_chunks:
+    for (int ch = 0; ch < chunks; ++ch) {
 #pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=16 max=1024
-        const int64_t ef = lane_sm_factor(ebuf[j], factor);
-        p[j] = static_cast<TP>((ef + (int64_t(1) << (shift - 1))) >> shift);
-        eng::trace_put(trace, j, p[j]);
+#pragma HLS LOOP_TRIPCOUNT min=1 max=64
+        for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+            const int j = ch * L + l;
+            if (j < len) {
+                const int64_t ef = lane_sm_factor(ebuf[j], factor);
+                p[j] = static_cast<TP>((ef + (int64_t(1) << (shift - 1))) >> shift);
+                eng::trace_put(trace, j, p[j]);
+            }
+        }
     }
 }
 
-/// Shiftmax over ROWS rows of LEN logits (not fused): max pass, exp pass, normalize pass.
+/// Shiftmax over ROWS rows of LEN logits (not fused), as four flat loops over all rows of
+/// the batch: row maxima; exponentials and their sums; 2^M // sum through the row unit's
+/// divider, one row per cycle; exponentials again (no row buffer of them) and normalize.
+/// L elements per cycle in the chunk loops.
 template <class CFG>
 void shiftmax(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
-    static int64_t ebuf[CFG::LEN];
-sm_rows:
-    for (int t = 0; t < nb * CFG::ROWS; ++t) {
-        const typename CFG::in_t* row = x + static_cast<long>(t) * CFG::LEN;
-        int64_t top = row[0];
+#pragma HLS INLINE
+    constexpr int LEN = CFG::LEN, L = CFG::L, CH = (LEN + L - 1) / L;
+    constexpr int MAXR = IVIT_MAX_BATCH * CFG::ROWS;
+    typedef ChunkWalk<CFG::ROWS, CFG::ROWS, CH> Walk;
+    static int64_t sm_top[MAXR], sm_total[MAXR], sm_factor[MAXR];
+    const int rows = nb * CFG::ROWS;
+    const int k = static_cast<int>(CFG::K[it]);
+    const int64_t i0 = CFG::I0[it];
+    const int n = static_cast<int>(CFG::N[it]);
+    const int m_bits = shiftmax_div_bits(i0, n);
+    const int shift = m_bits - static_cast<int>(CFG::OUT_BITS[it] - 1);
+    {
+        Walk w;
+        int64_t top = 0;
     sm_max:
-        for (int j = 1; j < CFG::LEN; ++j) {
+        for (int i = 0; i < rows * CH; ++i) {
 #pragma HLS PIPELINE II=1
-            if (row[j] > top) top = row[j];
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+            const typename CFG::in_t* row = x + static_cast<long>(w.in) * LEN;
+            int64_t m = w.ch == 0 ? static_cast<int64_t>(row[0]) : top;
+            for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                const int j = w.ch * L + l;
+                if (j < LEN && row[j] > m) m = row[j];
+            }
+            top = m;
+            if (w.last()) sm_top[w.t] = m;
+            w.next();
         }
-        shiftmax_row<CFG>(row, y + static_cast<long>(t) * CFG::LEN, CFG::LEN, top, ebuf, it, -1);
     }
-    eng::account(CFG::IDX[it], eng::vector_cycles(nb * CFG::ROWS, CFG::LEN, 3, CFG::L) + eng::ROW_LATENCY);
+    {
+        Walk w;
+        int64_t total = 0;
+    sm_exp_sum:
+        for (int i = 0; i < rows * CH; ++i) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+            const typename CFG::in_t* row = x + static_cast<long>(w.in) * LEN;
+            const int64_t top = sm_top[w.t];
+            int64_t part = 0;
+            for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                const int j = w.ch * L + l;
+                if (j < LEN) part += sm_exp<CFG>(row[j], top, k, i0, n);
+            }
+            total = (w.ch == 0 ? 0 : total) + part;
+            if (w.last()) sm_total[w.t] = total;
+            w.next();
+        }
+    }
+sm_div:
+    for (int t = 0; t < rows; ++t) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+        sm_factor[t] = row_div(int64_t(1) << m_bits, sm_total[t]);  // the row unit's divider
+    }
+    {
+        Walk w;
+    sm_norm:
+        for (int i = 0; i < rows * CH; ++i) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+            const typename CFG::in_t* row = x + static_cast<long>(w.in) * LEN;
+            typename CFG::out_t* out = y + static_cast<long>(w.t) * LEN;
+            const int64_t top = sm_top[w.t];
+            const int64_t factor = sm_factor[w.t];
+            for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                const int j = w.ch * L + l;
+                if (j < LEN) {
+                    const int64_t ef = lane_sm_factor(sm_exp<CFG>(row[j], top, k, i0, n), factor);
+                    out[j] = static_cast<typename CFG::out_t>((ef + (int64_t(1) << (shift - 1))) >> shift);
+                }
+            }
+            w.next();
+        }
+    }
+    eng::account(CFG::IDX[it], shiftmax_cycles(rows, LEN, L));
 }
 
-/// GELU over ROWS tokens of COLS channels (not fused), LANES elements per cycle.
+/// GELU over ROWS tokens of COLS channels (not fused), L elements per cycle (one flat loop
+/// over the rows' chunks); the paper's row-max form runs the plain kernel, one element per
+/// cycle, and is charged as such.
 template <class CFG>
 void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
-    const int N = nb * CFG::ROWS * CFG::COLS;
+#pragma HLS INLINE
+    constexpr int COLS = CFG::COLS, L = CFG::L, CH = (COLS + L - 1) / L;
+    const int rows = nb * CFG::ROWS;
     if (CFG::FORM == GELU_ROWMAX) {
-        // the paper's row-max form: its own pass structure (two passes, a division per element)
-        shift_gelu(x, y, nb * CFG::ROWS, CFG::COLS, static_cast<int>(CFG::K[it]), CFG::I0[it],
+        // the paper's row-max form: a max loop, then a loop with a division per element
+        shift_gelu(x, y, rows, COLS, static_cast<int>(CFG::K[it]), CFG::I0[it],
                    static_cast<int>(CFG::N[it]), ivit::GELU_ROWMAX, CFG::M[it],
                    static_cast<int>(CFG::E[it]), static_cast<int>(CFG::OUT_BITS[it]));
     } else {
         const eng::GeluUnit<typename GeluTable<CFG>::type> g = gelu_unit<CFG>(it);
-    gelu_elems:
-        for (int i = 0; i < N; ++i) {
+        ChunkWalk<CFG::ROWS, CFG::ROWS, CH> w;
+    gelu_chunks:
+        for (int i = 0; i < rows * CH; ++i) {
 #pragma HLS PIPELINE II=1
-#pragma HLS UNROLL factor=CFG::L
-            y[i] = static_cast<typename CFG::out_t>(g(x[i]));
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+            const long base = static_cast<long>(w.t) * COLS;
+            for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                const int c = w.ch * L + l;
+                if (c < COLS) y[base + c] = static_cast<typename CFG::out_t>(g(x[base + c]));
+            }
+            w.next();
         }
     }
-    eng::account(CFG::IDX[it], eng::vector_cycles(nb * CFG::ROWS, CFG::COLS,
-                                                  CFG::FORM == GELU_ROWMAX ? 2 : 1, CFG::L));
+    eng::account(CFG::IDX[it], gelu_cycles(rows, COLS, L, CFG::FORM == GELU_ROWMAX));
 }
 
-/// Residual add (not fused): branch (per-channel multiplier) + residual stream.
+/// Residual add (not fused): branch (per-channel multiplier) + residual stream, L elements
+/// per cycle (one flat loop over the rows' chunks; one row word of each buffer per cycle).
 template <class CFG>
 void residual_add(const typename CFG::in_t* branch, const typename CFG::in1_t* residual,
                   typename CFG::out_t* out, int it, int nb) {
-res_rows:
-    for (int t = 0; t < nb * CFG::ROWS; ++t) {
-    res_cols:
-        for (int c = 0; c < CFG::COLS; ++c) {
+#pragma HLS INLINE
+    constexpr int COLS = CFG::COLS, L = CFG::L, CH = (COLS + L - 1) / L;
+    const int rows = nb * CFG::ROWS;
+    ChunkWalk<CFG::ROWS, CFG::ROWS, CH> w;
+res_chunks:
+    for (int i = 0; i < rows * CH; ++i) {
 #pragma HLS PIPELINE II=1
-#pragma HLS UNROLL factor=CFG::L
-            const int i = t * CFG::COLS + c;
-            // the epilogue lanes' requant multipliers (shared roles, see types.h)
-            const int64_t s =
-                round_shift(lane_epi_requant(branch[i], CFG::m_a[it][c]), CFG::e_a[it][c]) +
-                round_shift(lane_epi_residual(residual[i], CFG::M_B[it]),
-                            static_cast<int>(CFG::E_B[it]));
-            out[i] = static_cast<typename CFG::out_t>(saturate(s, static_cast<int>(CFG::OUT_BITS[it])));
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+        const long base = static_cast<long>(w.t) * COLS;
+        for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+            const int c = w.ch * L + l;
+            if (c < COLS) {
+                // the epilogue lanes' requant multipliers (shared roles, see types.h)
+                const int64_t s =
+                    round_shift(lane_epi_requant(branch[base + c], CFG::m_a[it][c]), CFG::e_a[it][c]) +
+                    round_shift(lane_epi_residual(residual[base + c], CFG::M_B[it]),
+                                static_cast<int>(CFG::E_B[it]));
+                out[base + c] = static_cast<typename CFG::out_t>(
+                    saturate(s, static_cast<int>(CFG::OUT_BITS[it])));
+            }
         }
+        w.next();
     }
-    eng::account(CFG::IDX[it], eng::vector_cycles(nb * CFG::ROWS, CFG::COLS, 1, CFG::L));
+    eng::account(CFG::IDX[it], chunk_loop_cycles(rows, COLS, L));
 }
 
 /// I-LayerNorm over ROWS rows of each image (ROWS = 1: the class token only, row 0 of the
-/// image's IN_ROWS input rows): one statistics pass (sum and sum of squares; the variance
-/// about the floor mean follows exactly from both), the row unit (mean by a constant
-/// reciprocal, isqrt, one division), one normalize pass.
+/// image's IN_ROWS input rows), as three flat pipelined loops over all rows of the batch:
+/// (a) statistics, L lanes: each row's sum and sum of squares (the variance about the floor
+/// mean follows exactly from both); (b) the row unit, one row per cycle: the mean by a
+/// constant reciprocal, the variance sum with one product, the square root digit by digit,
+/// 2^46 // sd through the row unit's divider (one division a row); (c) normalize, L lanes.
 template <class CFG>
 void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
-    constexpr int COLS = CFG::COLS;
+#pragma HLS INLINE
+    constexpr int COLS = CFG::COLS, L = CFG::L, CH = (COLS + L - 1) / L;
+    constexpr int MAXR = IVIT_MAX_BATCH * CFG::ROWS;
+    typedef ChunkWalk<CFG::ROWS, CFG::IN_ROWS, CH> Walk;
+    static int64_t ln_sx[MAXR], ln_sxx[MAXR], ln_mean[MAXR], ln_recip[MAXR];
+    const int rows = nb * CFG::ROWS;
     const int shift = LN_RECIP_SHIFT - LN_FRAC_BITS;
     const int64_t half = int64_t(1) << (shift - 1);
-ln_rows:
-    for (int t = 0; t < nb * CFG::ROWS; ++t) {
-        const int n = t / CFG::ROWS;
-        const typename CFG::in_t* row =
-            x + (static_cast<long>(n) * CFG::IN_ROWS + t - n * CFG::ROWS) * COLS;
+    {
+        Walk w;
         int64_t sx = 0, sxx = 0;
     ln_stats:
-        for (int c = 0; c < COLS; ++c) {
+        for (int i = 0; i < rows * CH; ++i) {
 #pragma HLS PIPELINE II=1
-#pragma HLS UNROLL factor=CFG::L
-            sx += row[c];
-            sxx += lane_ln_square(row[c]);
-        }
-        // y_c = 16 x_c - mean: sum y^2 = 256 sxx - 32 mean sx + COLS mean^2 (exact)
-        const int64_t mean = eng::div_const(sx * LN_MEAN_SCALE, CFG::DIV_MUL, CFG::DIV_SHIFT,
-                                            CFG::DIV_OFF, CFG::DIV_B);
-        const int64_t var = 256 * sxx - 32 * mean * sx + COLS * mean * mean;
-        const int64_t sd = isqrt(var);
-        const int64_t recip = sd > 0 ? (int64_t(1) << LN_RECIP_SHIFT) / sd : 0;
-        typename CFG::out_t* o = y + static_cast<long>(t) * COLS;
-    ln_out:
-        for (int c = 0; c < COLS; ++c) {
-#pragma HLS PIPELINE II=1
-#pragma HLS UNROLL factor=CFG::L
-            const int64_t d = row[c] * LN_MEAN_SCALE - mean;
-            const int64_t nv = (lane_ln_norm(d, recip) + half) >> shift;
-            o[c] = static_cast<typename CFG::out_t>(
-                requant_product(lane_ln_requant(nv, CFG::m[it][c]), CFG::e[it][c],
-                                static_cast<int>(CFG::OUT_BITS[it]), CFG::bias[it][c]));
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+            const typename CFG::in_t* row = x + static_cast<long>(w.in) * COLS;
+            int64_t psx = 0, psxx = 0;
+            for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                const int c = w.ch * L + l;
+                if (c < COLS) {
+                    psx += row[c];
+                    psxx += lane_ln_square(row[c]);
+                }
+            }
+            sx = (w.ch == 0 ? 0 : sx) + psx;
+            sxx = (w.ch == 0 ? 0 : sxx) + psxx;
+            if (w.last()) {
+                ln_sx[w.t] = sx;
+                ln_sxx[w.t] = sxx;
+            }
+            w.next();
         }
     }
-    eng::account(CFG::IDX[it], eng::vector_cycles(nb * CFG::ROWS, COLS, 2, CFG::L) + eng::ROW_LATENCY);
+ln_row_unit:
+    for (int t = 0; t < rows; ++t) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+        const int64_t sx = ln_sx[t];
+        const int64_t mean = eng::div_const(sx * LN_MEAN_SCALE, CFG::DIV_MUL, CFG::DIV_SHIFT,
+                                            CFG::DIV_OFF, CFG::DIV_B);
+        // sum (16 x_c - mean)^2 = 256 sxx - 32 mean sx + COLS mean^2 = 256 sxx - mean t
+        const int64_t var = 256 * ln_sxx[t] - lane_row_ln_var(mean, 32 * sx - COLS * mean);
+        const int64_t sd = isqrt(var);
+        const int64_t recip = row_div(int64_t(1) << LN_RECIP_SHIFT, sd > 0 ? sd : 1);
+        ln_mean[t] = mean;
+        ln_recip[t] = sd > 0 ? recip : 0;
+    }
+    {
+        Walk w;
+    ln_norm:
+        for (int i = 0; i < rows * CH; ++i) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+            const typename CFG::in_t* row = x + static_cast<long>(w.in) * COLS;
+            typename CFG::out_t* o = y + static_cast<long>(w.t) * COLS;
+            const int64_t mean = ln_mean[w.t];
+            const int64_t recip = ln_recip[w.t];
+            for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                const int c = w.ch * L + l;
+                if (c < COLS) {
+                    const int64_t d = row[c] * LN_MEAN_SCALE - mean;
+                    const int64_t nv = (lane_ln_norm(d, recip) + half) >> shift;
+                    o[c] = static_cast<typename CFG::out_t>(
+                        requant_product(lane_ln_requant(nv, CFG::m[it][c]), CFG::e[it][c],
+                                        static_cast<int>(CFG::OUT_BITS[it]), CFG::bias[it][c]));
+                }
+            }
+            w.next();
+        }
+    }
+    eng::account(CFG::IDX[it], layernorm_cycles(rows, COLS, L));
 }
 
 }  // namespace layer
