@@ -50,24 +50,25 @@ def test_drain_bound_tiles_and_attention():
     assert strip_cycles(7, 64, 1, d) == 7 * d + d + 14          # K=64 < drain: drain-bound
     assert onchip_gemm_cycles(GemmShape(197, 197, 64, 6), eng) == 6 * 2 * strip_cycles(7, 64, 1, d)
     # the attention unit: per strip two merged loops plus one pair before the first,
-    # A = q.k^T of the next strip | row divisions + normalize of this one (depth 68, the divider),
-    # B = P.v of this strip | exp pass of the next (depth 6 + 8). 99 x 32, L = 32: the drain
-    # takes ceil(99 / 64) = 2 rows per cycle, D = 50; q.k^T 7 x max(64, 50) + 50, P.v
-    # 2 x max(2 x 197, 50) + 50; exp pass ceil(rows / 32) x 197 (L rows of one column per
-    # cycle); rows divisions and 68 cycles before the normalize pass (also ceil(rows / 32) x 197)
+    # A = q.k^T of the next strip | normalize pass of this one (depth 6 + 8),
+    # B = P.v of this strip | exp pass of the next, then its row divisions (depth 68, the
+    # divider). 99 x 32, L = 32: the drain takes ceil(99 / 64) = 2 rows per cycle, D = 50;
+    # q.k^T 7 x max(64, 50) + 50, P.v 2 x max(2 x 197, 50) + 50; exp and normalize passes
+    # ceil(rows / 32) x 197 (L rows of one column per cycle); the divisions start 8 cycles
+    # after the exp pass, one row per cycle
     eng = EngineSpec(99, 32, 32, 64)
     qk, pv, exp = 7 * 64 + 50, 2 * 394 + 50, 4 * 197
-    dn = [99 + 68 + exp, 98 + 68 + exp]                  # both > qk; pv > exp
-    want = (qk + 68) + (exp + 14) + 6 * sum(x + 68 + pv + 14 for x in dn)
-    assert attention_cycles(197, 6, 64, 2, eng) == want == 23862
+    rows = [99, 98] * 6
+    a = [qk] + [exp] * 12                                # normalize (788) > q.k^T (498)
+    b = [exp + 8 + r for r in rows] + [pv]               # exp + divisions > P.v (838)
+    assert attention_cycles(197, 6, 64, 2, eng) == sum(a) + 13 * 14 + sum(b) + 13 * 68 == 22592
     # 8 epilogue lanes drain a row of 16 in 2 chunks: 66 cycles for 33 rows > 64 steps, so
     # ceil(33 * 2 / 64) = 2 rows per cycle: 17 rows of 2 chunks, D = 34; strips 5 x 33 + 32
     eng = EngineSpec(33, 16, 16, 64, 8)
-    qk, pv = 13 * 64 + 34, 4 * 197 + 34
-    exp33, exp32 = 3 * 197, 2 * 197
-    a = [qk] * 5 + [32 + 68 + exp32]                     # q.k^T (866) > 33 + 68 + 591
-    want = (qk + 68) + (exp33 + 14) + sum(x + 68 for x in a) + 6 * (pv + 14)
-    assert attention_cycles(197, 1, 64, 1, eng) == want == 11787
+    qk, pv = 13 * 64 + 34, 4 * 197 + 34                  # 866, 822
+    a = [qk] * 6 + [2 * 197]                             # q.k^T > normalize (591)
+    b = [3 * 197 + 8 + 33] + [pv] * 6                    # P.v > exp + divisions (632)
+    assert attention_cycles(197, 1, 64, 1, eng) == sum(a) + 7 * 14 + sum(b) + 7 * 68 == 11728
 
 
 def test_multiplier_costs_from_operand_widths():

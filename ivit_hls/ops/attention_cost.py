@@ -6,10 +6,10 @@ from __future__ import annotations
 from .base import Engine
 from .common import EPI_DEPTH, GEMM_DEPTH, ROW_DIV_DEPTH, VEC_DEPTH, drain_lanes
 
-#: Pipeline depth of loop A (q.k^T on the array | row divisions + normalize pass): the row
-#: divider is its longest path. Loop B (P.v | exp pass): the array's MAC + drain.
-DEPTH_A = max(GEMM_DEPTH + EPI_DEPTH, ROW_DIV_DEPTH, VEC_DEPTH)
-DEPTH_B = max(GEMM_DEPTH + EPI_DEPTH, VEC_DEPTH)
+#: Pipeline depth of loop A (q.k^T on the array | normalize pass): the array's MAC + drain.
+#: Loop B (P.v | exp pass + row divisions): the row divider is its longest path.
+DEPTH_A = max(GEMM_DEPTH + EPI_DEPTH, VEC_DEPTH)
+DEPTH_B = max(GEMM_DEPTH + EPI_DEPTH, ROW_DIV_DEPTH, VEC_DEPTH)
 
 
 def _cdiv(a: int, b: int) -> int:
@@ -29,9 +29,10 @@ def attention_loops(tokens: int, heads: int, head_dim: int, slices: int,
     (``heads`` = images x heads of the call; the strips of one head: R rows each, the last
     one the rest). Strip n's loop A runs q.k^T of strip n+1 (``tiles * max(HD, D) + D``
     steps: MAC steps of tile t beside drain steps of tile t-1, D = ceil(R/DR) * ceil(C/E))
-    beside strip n's ``rows`` row divisions, the divider's depth and the normalize pass
-    (``ceil(rows/L) * T``: L rows of one column per cycle); loop B runs P.v of strip n
-    (``ceil(HD/C) * max(T * slices, D) + D``) beside the exp pass of strip n+1."""
+    beside strip n's normalize pass (``ceil(rows/L) * T``: L rows of one column per cycle);
+    loop B runs P.v of strip n (``ceil(HD/C) * max(T * slices, D) + D``) beside the exp pass
+    of strip n+1 (``ceil(rows/L) * T``) and, VEC_DEPTH cycles after it, its ``rows`` row
+    divisions (one per cycle)."""
     r, c, lanes = engine.rows, engine.cols, engine.lanes
     e = drain_lanes(engine)
     d = _cdiv(r, attention_drain_rows(r, c, e, head_dim)) * _cdiv(c, e)
@@ -46,8 +47,8 @@ def attention_loops(tokens: int, heads: int, head_dim: int, slices: int,
     for i in range(-1, len(rows)):
         cur = rows[i] if i >= 0 else 0
         nxt = rows[i + 1] if i + 1 < len(rows) else 0
-        a = max(qk if nxt else 0, cur + ROW_DIV_DEPTH + exp_pass(cur) if cur else 0)
-        b = max(pv if cur else 0, exp_pass(nxt))
+        a = max(qk if nxt else 0, exp_pass(cur))
+        b = max(pv if cur else 0, exp_pass(nxt) + VEC_DEPTH + nxt if nxt else 0)
         loops.append((a, b))
     return loops
 

@@ -13,11 +13,11 @@ constexpr int cdiv(int a, int b) { return (a + b - 1) / b; }
 constexpr int imax(int a, int b) { return a > b ? a : b; }
 constexpr int imin(int a, int b) { return a < b ? a : b; }
 
-/// Pipeline depth of the merged loop with the array (q.k^T) and the row divider plus the
-/// normalize pass: the divider is the longest path.
-constexpr int DEPTH_A = imax(eng::GEMM_DEPTH + eng::EPI_DEPTH, imax(eng::ROW_DIV_DEPTH, eng::VEC_DEPTH));
-/// Pipeline depth of the merged loop with the array (P.v) and the exp pass.
-constexpr int DEPTH_B = imax(eng::GEMM_DEPTH + eng::EPI_DEPTH, eng::VEC_DEPTH);
+/// Pipeline depth of the merged loop with the array (q.k^T) and the normalize pass.
+constexpr int DEPTH_A = imax(eng::GEMM_DEPTH + eng::EPI_DEPTH, eng::VEC_DEPTH);
+/// Pipeline depth of the merged loop with the array (P.v), the exp pass and the row
+/// divisions: the divider is the longest path.
+constexpr int DEPTH_B = imax(eng::GEMM_DEPTH + eng::EPI_DEPTH, imax(eng::ROW_DIV_DEPTH, eng::VEC_DEPTH));
 
 /// One strip of the unit's schedule: image n, head h, rows i0 .. i0 + rows - 1 (on = false
 /// before the first strip and after the last).
@@ -164,11 +164,13 @@ struct PvEpi {
 
 /// Fused attention: the images' heads are cut into strips of R rows; per strip, q.k^T on the
 /// array (its drain writes the scores strip and the row maxima, DR rows x EL lanes per
-/// cycle), Shiftmax on the vector unit (an exp pass, the row divisions, a normalize pass;
-/// L rows of one column per cycle), P.v on the array. Two merged pipelined loops per strip,
-/// each iteration one array step and one vector step:
-///   A(n): q.k^T of strip n+1 | the divisions and normalize pass of strip n,
-///   B(n): P.v of strip n     | the exp pass of strip n+1,
+/// cycle), Shiftmax on the vector unit (an exp pass and a normalize pass, L rows of one
+/// column per cycle; between them one row division per cycle through the row divider), P.v
+/// on the array. Two merged pipelined loops per strip, each iteration one array step and one
+/// vector step:
+///   A(n): q.k^T of strip n+1 | the normalize pass of strip n,
+///   B(n): P.v of strip n     | the exp pass of strip n+1, then its row divisions (VEC_DEPTH
+///         cycles after the pass, when the last row sum is written),
 /// for n = -1 .. strips-1. Cycles: the larger trip count of each loop plus its depth
 /// (ivit_hls/ops/attention_cost.py computes the same sum).
 template <class QK, class SM, class PV>
@@ -221,9 +223,9 @@ att_strips:
         const att::Strip cur = att::strip_at<R, T, H>(idx, count);
         const att::Strip nxt = att::strip_at<R, T, H>(idx + 1, count);
         const int cur_groups = cdiv(cur.rows, L), nxt_groups = cdiv(nxt.rows, L);
-        const int norm0 = cur.rows + eng::ROW_DIV_DEPTH;  // first normalize step
-        const int a_trip = imax(nxt.on ? QK_TRIP : 0, cur.on ? norm0 + cur_groups * T : 0);
-        const int b_trip = imax(cur.on ? PV_TRIP : 0, nxt.on ? nxt_groups * T : 0);
+        const int div0 = nxt_groups * T + eng::VEC_DEPTH;  // first row division of strip n+1
+        const int a_trip = imax(nxt.on ? QK_TRIP : 0, cur.on ? cur_groups * T : 0);
+        const int b_trip = imax(cur.on ? PV_TRIP : 0, nxt.on ? div0 + nxt.rows : 0);
         // q.k^T of the next strip
         const typename QK::in_t* qkv_n = qkv_batch + static_cast<long>(nxt.n) * T * W;
         const eng::Rows<typename QK::in_t> qa{qkv_n, W, nxt.h * HD};
@@ -238,15 +240,11 @@ att_strips:
         for (int i = 0; i < a_trip; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=4096
-#pragma HLS DEPENDENCE variable=fac inter false
             if (nxt.on && i < QK_TRIP)
                 att::array_step<R, C, EL, DR, D, QK_SLOT>(accs, qa, kb, qk_epi, i, QK_TILES, HD, 1,
                                                           nxt.i0, nxt.rows, T);
-            if (cur.on && i < cur.rows)
-                fac[i] = row_div(int64_t(1) << m_bits, total[i]);
-            const int v = i - norm0;
-            if (cur.on && v >= 0 && v < cur_groups * T) {
-                const int g = v / T, j = v - g * T;
+            if (cur.on && i < cur_groups * T) {
+                const int g = i / T, j = i - g * T;
                 for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
                     const int r = g * L + l;
@@ -268,6 +266,7 @@ att_strips:
         for (int i = 0; i < b_trip; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=4096
+#pragma HLS DEPENDENCE variable=total inter false
             if (cur.on && i < PV_TRIP)
                 att::array_step<R, C, EL, DR, D, PV_SLOT>(accs, pa, vb, pv_epi, i, PV_TILES, T,
                                                           SLICES, 0, cur.rows, HD);
@@ -285,6 +284,8 @@ att_strips:
                     }
                 }
             }
+            if (nxt.on && i >= div0 && i < div0 + nxt.rows)
+                fac[i - div0] = row_div(int64_t(1) << m_bits, total[i - div0]);
         }
         cycles += a_trip + att::DEPTH_A + b_trip + att::DEPTH_B;
     }
