@@ -16,6 +16,7 @@ from ..ops.base import Engine
 from ..ops.common import (DDR_LATENCY, ROW_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
                           drain_lanes, gemm_cycles, gemm_ddr, slices_of, strip_cycles)
 from ..ops.attention_cost import attention_cycles, attention_drain_rows  # noqa: F401
+from .fabric_mul import calibrated_mul_luts
 from .parts import bytes_per_cycle, part_info
 
 #: BRAM36 aspect ratios (depth, width) and the URAM288 shape.
@@ -31,8 +32,6 @@ DSP_A, DSP_B = 27, 18
 #: The row unit's multiplier (the LayerNorm mean by a constant reciprocal, 64 x 64 bits would
 #: be 9 slices; the divider and isqrt are iterative): kept at its former count.
 DSP_ROW_UNIT = 4
-#: A multiplier bound to LUT fabric (BIND_OP impl=fabric): two partial-product bits per LUT6
-#: on the carry chain (ceil(a*b/2)) plus one row for the final carry-propagate add (a + b).
 #: LUTs of the PE array: one fabric accumulator adder per PE, as wide as its accumulator
 #: (IVIT_W_ACC): the two int8 products packed in a DSP48E2 cannot both accumulate in its P
 #: register.
@@ -52,8 +51,10 @@ def mul_dsp(a: int, b: int) -> int:
 
 
 def mul_luts(a: int, b: int) -> int:
-    """LUT6s of a signed ``a``-bit by ``b``-bit multiplier in fabric."""
-    return -(-a * b // 2) + a + b
+    """LUTs of a signed ``a``-bit by ``b``-bit multiplier in fabric: the fit to Yosys
+    ``synth_xilinx -family xcup -nodsp`` counts (``perf/fabric_mul.py``,
+    docs/results/fabric-mul.md; within 5.1 % of every measured point)."""
+    return calibrated_mul_luts(a, b)
 
 
 def operand_widths(plan) -> dict:
