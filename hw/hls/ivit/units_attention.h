@@ -115,6 +115,17 @@ inline void array_step(eng::acc_t accs[2][R][C], const A& a, const B& b, Epi& ep
     }
 }
 
+/// P.v's A operand: the probabilities strip as the 2-D array it is (element (r, k) in row
+/// bank r), so each of the array's R row operands reads its own bank.
+template <typename TP, int T>
+struct StripA {
+    const TP (*p)[T];
+    int32_t operator()(int r, int k) const {
+#pragma HLS INLINE
+        return static_cast<int32_t>(p[r][k]);
+    }
+};
+
 /// The q.k^T drain: requantized scores into the strip `s`, the row maximum into `top`.
 template <class QK, int DR>
 struct QkEpi {
@@ -258,7 +269,7 @@ att_strips:
         }
         // P.v of this strip
         const typename QK::in_t* qkv_c = qkv_batch + static_cast<long>(cur.n) * T * W;
-        const eng::Rows<TP> pa{&pr[0][0], T, 0};
+        const att::StripA<TP, T> pa{pr};
         const eng::Rows<typename QK::in_t> vb{qkv_c, W, 2 * H * HD + cur.h * HD};
         att::PvEpi<PV> pv_epi{ctx_batch + (static_cast<long>(cur.n) * T + cur.i0) * H * HD + cur.h * HD,
                               H * HD, it};
