@@ -59,3 +59,25 @@ def attention_cycles(tokens: int, heads: int, head_dim: int, slices: int,
     strip (and one pair before the first), each its larger trip count plus its depth."""
     return sum(a + DEPTH_A + b + DEPTH_B
                for a, b in attention_loops(tokens, heads, head_dim, slices, engine))
+
+
+def attention_memories(tokens: int, head_dim: int, score_bits: int, prob_bits: int,
+                       exp_bits: int, factor_bits: int, engine: Engine) -> list[dict]:
+    """The unit's own arrays (units_attention.h) as banks x depth x width bits, from their
+    partition pragmas: ``F = max(L, DR)`` row banks where the drain writes DR rows and the
+    lanes read L rows per cycle, L row banks where only the lanes touch them, every row its
+    own bank in the probabilities strip (P.v reads all R rows of one column per step)."""
+    r, c, lanes = engine.rows, engine.cols, engine.lanes
+    e = drain_lanes(engine)
+    dr = attention_drain_rows(r, c, e, head_dim)
+    f = max(lanes, dr)
+    fr, lr = min(f, r), min(lanes, r)
+    return [
+        {"name": "scores_strip", "banks": fr * min(e, tokens),
+         "depth": _cdiv(r, fr) * _cdiv(tokens, e), "width": score_bits},
+        {"name": "row_max", "banks": fr, "depth": _cdiv(r, fr), "width": score_bits},
+        {"name": "exp_strip", "banks": lr, "depth": _cdiv(r, lr) * tokens, "width": exp_bits},
+        {"name": "row_sum", "banks": lr, "depth": _cdiv(r, lr), "width": 64},
+        {"name": "row_factor", "banks": lr, "depth": _cdiv(r, lr), "width": factor_bits},
+        {"name": "probs_strip", "banks": r, "depth": tokens, "width": prob_bits},
+    ]

@@ -198,8 +198,11 @@ void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch
     constexpr int CHUNKS = cdiv(C, EL);
     constexpr int DR = att::imin(R, cdiv(R * CHUNKS, HD));
     constexpr int D = cdiv(R, DR) * CHUNKS;
-    constexpr int F = imax(L, DR);  // row banks of the arrays the drain and the lanes share
-    static_assert(F >= L && F >= DR, "the drain's DR rows and the lanes' L rows in distinct banks");
+    // row banks (never more than the R rows): F where the drain writes DR rows and the lanes
+    // read L rows per cycle, LR where only the lanes touch the array; ELT column banks for
+    // the drain's EL lanes
+    constexpr int F = att::imin(imax(L, DR), R), LR = att::imin(L, R), ELT = att::imin(EL, T);
+    static_assert(F >= LR && F >= DR && ELT >= 1, "the drain's DR rows and the lanes' L rows in distinct banks");
     constexpr int QK_TILES = cdiv(T, C), PV_TILES = cdiv(HD, C);
     constexpr int QK_SLOT = imax(HD, D), PV_SLOT = imax(T * SLICES, D);
     constexpr int QK_TRIP = QK_TILES * QK_SLOT + D, PV_TRIP = PV_TILES * PV_SLOT + D;
@@ -212,11 +215,11 @@ void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch
     static wint<IVIT_W_FACTOR> fac[R];      // 2^M // row sum (the row divider)
     static TP pr[R][T];                     // probabilities strip (P.v's A operand)
 #pragma HLS ARRAY_PARTITION variable=s cyclic factor=F dim=1
-#pragma HLS ARRAY_PARTITION variable=s cyclic factor=EL dim=2
+#pragma HLS ARRAY_PARTITION variable=s cyclic factor=ELT dim=2
 #pragma HLS ARRAY_PARTITION variable=top cyclic factor=F dim=1
-#pragma HLS ARRAY_PARTITION variable=ex cyclic factor=L dim=1
-#pragma HLS ARRAY_PARTITION variable=total cyclic factor=L dim=1
-#pragma HLS ARRAY_PARTITION variable=fac cyclic factor=L dim=1
+#pragma HLS ARRAY_PARTITION variable=ex cyclic factor=LR dim=1
+#pragma HLS ARRAY_PARTITION variable=total cyclic factor=LR dim=1
+#pragma HLS ARRAY_PARTITION variable=fac cyclic factor=LR dim=1
 #pragma HLS ARRAY_PARTITION variable=pr complete dim=1
     int64_t tsum[L];
 #pragma HLS ARRAY_PARTITION variable=tsum complete
