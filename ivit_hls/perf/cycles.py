@@ -15,7 +15,8 @@ import math
 from ..ops.base import Engine
 from ..ops.common import (DDR_LATENCY, ROW_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
                           drain_lanes, gemm_cycles, gemm_ddr, slices_of, strip_cycles)
-from ..ops.attention_cost import attention_cycles, attention_drain_rows  # noqa: F401
+from ..ops.attention_cost import (attention_cycles, attention_drain_rows,  # noqa: F401
+                                  attention_memories)
 from .fabric_mul import calibrated_mul_luts
 from .parts import bytes_per_cycle, part_info
 
@@ -212,12 +213,12 @@ def memories(plan) -> list[dict]:
     mems.append({"name": "weight_panels", "banks": c, "depth": 2 * plan.kmax, "width": 8})
     for st in plan.steps:
         if st.kernel == "attention":
-            t = st.layers[0].out.shape[-1]
-            mems.append({"name": "scores_strip", "banks": r, "depth": -(-t // lanes),
-                         "width": lanes * _width(st.layers[0].out.ctype)})
-            mems.append({"name": "probs_strip", "banks": r, "depth": t,
-                         "width": _width(st.layers[1].out.ctype)})
-            mems.append({"name": "exp_row", "banks": 1, "depth": t, "width": 64})
+            w = operand_widths(plan)
+            engine = EngineSpec(r, c, lanes, plan.bpc, plan.drain)
+            mems += attention_memories(st.layers[0].out.shape[-1], plan.head_dim,
+                                       _width(st.layers[0].out.ctype),
+                                       _width(st.layers[1].out.ctype), w["exp"], w["factor"],
+                                       engine)
             break
     pe = [ly for ly in plan.layers if ly.layer.kind == "patch_embed"]
     if pe:
