@@ -87,16 +87,30 @@ def strip_cycles(tiles: int, k: int, slices: int, drain: int) -> int:
     return tiles * max(k * slices, drain) + drain + GEMM_DEPTH + EPI_DEPTH
 
 
+def panel_load_steps(k: int, c: int, bpc: int) -> int:
+    """Iterations of one weight-panel load: two C-byte rows per cycle (the two ports of the
+    panel half being written), no faster than the port's ``bpc`` bytes per cycle."""
+    return max(ceil_div(k, 2), ceil_div(k * c, bpc))
+
+
+def gemm_trips(m: int, n: int, k: int, slices: int, engine: Engine, load: int) -> int:
+    """Iterations of the engine's flat GEMM loop (engine.h ``gemm_trips``): the first panel's
+    load (``load`` steps, 0 for on-chip operands), then per column panel ``tiles`` windows of
+    max(K * slices, drain) steps (the MAC of one tile, the drain of the one before, the next
+    panel's load), stretched to ``load`` when that is longer, then the last tile's drain."""
+    tiles, panels = ceil_div(m, engine.rows), ceil_div(n, engine.cols)
+    d = drain_cycles(engine)
+    comp = tiles * max(k * slices, d)
+    return load + (panels - 1) * max(comp, load) + comp + d
+
+
 def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1) -> tuple[int, int]:
     """(cycles, DDR weight bytes) of a GEMM with weights from DDR: column panels outermost
-    (each weight byte read once), the next panel loading while the current one computes."""
-    r, c, bpc = engine.rows, engine.cols, ddr_bytes_per_cycle(engine)
-    tiles, panels = ceil_div(m, r), ceil_div(n, c)
-    load = ceil_div(k * c, bpc) + DDR_LATENCY
-    d = drain_cycles(engine)
-    comp = tiles * max(k * slices, d)      # drains overlap the next tile, across panels too
-    return (load + (panels - 1) * max(comp, load) + comp + d + GEMM_DEPTH + EPI_DEPTH,
-            panels * panel_stride(k, c))
+    (each weight byte read once, all panels one sequential stream, so the first beat's
+    latency is paid once), the next panel loading while the current one computes."""
+    load = panel_load_steps(k, engine.cols, ddr_bytes_per_cycle(engine))
+    return (gemm_trips(m, n, k, slices, engine, load) + DDR_LATENCY + GEMM_DEPTH + EPI_DEPTH,
+            ceil_div(n, engine.cols) * panel_stride(k, engine.cols))
 
 
 def gemm_cycles(shape: GemmShape, engine: Engine) -> int:
@@ -105,10 +119,10 @@ def gemm_cycles(shape: GemmShape, engine: Engine) -> int:
 
 
 def onchip_gemm_cycles(shape: GemmShape, engine: Engine, slices: int = 1) -> int:
-    """Cycles of an attention GEMM (both operands on chip), R-row strip by strip."""
-    r, c = engine.rows, engine.cols
-    return (shape.repeats * ceil_div(shape.m, r)
-            * strip_cycles(ceil_div(shape.n, c), shape.k, slices, drain_cycles(engine)))
+    """Cycles of an unfused attention GEMM (both operands on chip): one flat engine loop per
+    repeat (head and image), drains overlapped with the next tile across row strips."""
+    return shape.repeats * (gemm_trips(shape.m, shape.n, shape.k, slices, engine, 0)
+                            + GEMM_DEPTH + EPI_DEPTH)
 
 
 def row_vector_cycles(rows: int, length: int, passes: int, engine: Engine) -> int:

@@ -16,6 +16,11 @@
 #include "shiftmax.h"
 #include "types.h"
 
+#ifndef __SYNTHESIS__
+#include <cstdio>
+#include <cstdlib>
+#endif
+
 #ifdef IVIT_TRACE
 extern int64_t* ivit_trace_sink;
 #endif
@@ -68,119 +73,255 @@ inline void trace_put(long, long, int64_t) {}
 #endif
 
 // -- the PE array --------------------------------------------------------------------------------
-/// acc[r][c] += sum_k A(i0+r, k) B(k, j0+c) over `rows` x `cols` valid lanes. `slices` = 2
-/// feeds a 9..16-bit unsigned A operand as two bytes (low, then high shifted by 8), so every
-/// PE stays an 8-bit multiplier (two per DSP48E2).
+/// One step of the array: k-step `kk` of A(i0 + r, k) B(k, j0 + c) over `rows` x `cols` valid
+/// lanes into `acc`. `slices` = 2 feeds a 9..16-bit unsigned A operand as two bytes (low,
+/// then high shifted by 8), so every PE stays an 8-bit multiplier.
+template <int R, int C, class A, class B>
+void mac_step(acc_t acc[R][C], A& a, B& b, int i0, int j0, int rows, int cols, int kk,
+              int slices) {
+#pragma HLS INLINE
+    const int k = slices == 2 ? kk >> 1 : kk;
+    const bool high = slices == 2 && (kk & 1);
+    int32_t av[R];
+    int32_t bv[C];
+#pragma HLS ARRAY_PARTITION variable=av complete
+#pragma HLS ARRAY_PARTITION variable=bv complete
+    for (int r = 0; r < R; ++r) {
+        const int32_t v = r < rows ? static_cast<int32_t>(a(i0 + r, k)) : 0;
+        av[r] = slices == 2 ? (high ? (v >> 8) : (v & 255)) : v;
+    }
+    for (int c = 0; c < C; ++c) bv[c] = c < cols ? static_cast<int32_t>(b(k, j0 + c)) : 0;
+    pe_step<R, C>(acc, av, bv, high ? 8 : 0);
+}
+
+/// acc[r][c] += sum_k A(i0+r, k) B(k, j0+c): K * slices array steps, one per cycle.
 template <int R, int C, class A, class B>
 void mac_tile(acc_t acc[R][C], A& a, B& b, int i0, int j0, int rows, int cols, int K,
               int slices) {
+#pragma HLS INLINE
 mac_k:
     for (int kk = 0; kk < K * slices; ++kk) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=16 max=2048
-        const int k = slices == 2 ? kk >> 1 : kk;
-        const bool high = slices == 2 && (kk & 1);
-        int32_t av[R];
-        int32_t bv[C];
-#pragma HLS ARRAY_PARTITION variable=av complete
-#pragma HLS ARRAY_PARTITION variable=bv complete
-        for (int r = 0; r < R; ++r) {
-            const int32_t v = r < rows ? static_cast<int32_t>(a(i0 + r, k)) : 0;
-            av[r] = slices == 2 ? (high ? (v >> 8) : (v & 255)) : v;
-        }
-        for (int c = 0; c < C; ++c) bv[c] = c < cols ? static_cast<int32_t>(b(k, j0 + c)) : 0;
-        pe_step<R, C>(acc, av, bv, high ? 8 : 0);
-    }
-}
-
-/// Weight panel operand: panel[k][c] of the ping-pong buffer being computed on.
-template <int C, int KMAX>
-struct PanelB {
-    const int8_t (*w)[C];
-    int j0;
-    int32_t operator()(int k, int j) const { return w[k][j - j0]; }
-};
-
-/// Read one K x C panel (tile-major, K*C bytes padded to a 64-byte word) into `panel`,
-/// one 512-bit word per cycle.
-template <int C, int KMAX>
-void load_panel(const int8_t* src, int K, int8_t panel[KMAX][C]) {
-    const int bytes = K * C;
-load_words:
-    for (int w = 0; w < cdiv(bytes, WORD_BYTES); ++w) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=4 max=4096
-        for (int b = 0; b < WORD_BYTES; ++b) {
-            const int idx = w * WORD_BYTES + b;
-            if (idx < bytes) panel[idx / C][idx % C] = src[idx];
-        }
+        mac_step<R, C>(acc, a, b, i0, j0, rows, cols, kk, slices);
     }
 }
 
 /// Cycles of draining one R x C tile through E epilogue lanes (one row chunk per cycle).
 inline int64_t drain_cycles(int R, int C, int E) { return static_cast<int64_t>(R) * cdiv(C, E); }
 
-/// Drain a tile through the epilogue, E results per cycle (row by row, E-wide chunks).
-template <int R, int C, int E, class Epi>
-void drain(acc_t acc[R][C], Epi& epi, int i0, int j0, int rows, int cols) {
-drain_rows:
-    for (int r = 0; r < rows; ++r) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=256
-    drain_chunks:
-        for (int c0 = 0; c0 < cols; c0 += E) {
-#pragma HLS PIPELINE II=1
-            for (int c = c0; c < c0 + E && c < cols; ++c)
-                epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
-        }
-    }
-}
-
-/// Cycles of a weight-panel load at `bpc` bytes per cycle (the DDR share of the port).
-inline int64_t panel_load_cycles(int K, int C, int bpc) {
-    return cdiv(static_cast<int64_t>(K) * C, bpc) + DDR_LATENCY;
-}
-
 /// Bytes of one tile-major panel in the weight blob.
 inline int64_t panel_stride(int K, int C) { return cdiv(static_cast<int64_t>(K) * C, WORD_BYTES) * WORD_BYTES; }
 
-/// The GEMM engine with weights from DDR: y = epi(A (M x K) * W (K x N)), M = the rows of
-/// every image of the batch. Column panels outermost, so every weight byte crosses DDR once
-/// per batch; the next panel loads while
-/// the current one is computed (ping-pong); row tiles stream through the array with their
-/// drain (one row of C results per cycle) overlapped with the next tile (ping-pong acc).
+/// Iterations of one weight-panel load: two C-byte panel rows per cycle (the two ports of
+/// the panel half being written), and no faster than the port's `bpc` bytes per cycle.
+inline int64_t panel_load_steps(int K, int C, int bpc) {
+    return imax(cdiv(K, 2), cdiv(static_cast<int64_t>(K) * C, bpc));
+}
+
+/// Iterations of the engine's flat GEMM loop: the first panel's load (`nl` steps, 0 for
+/// on-chip operands), every panel's tiles (`tiles` windows of max(K * slices, drain) steps,
+/// stretched to `nl` when the next panel's load is longer), and the last tile's drain.
+inline int64_t gemm_trips(int M, int N, int K, int slices, int R, int C, int E, int64_t nl) {
+    const int64_t tiles = cdiv(M, R), panels = cdiv(N, C), d = drain_cycles(R, C, E);
+    const int64_t comp = tiles * imax(static_cast<int64_t>(K) * slices, d);
+    return nl + (panels - 1) * imax(comp, nl) + comp + d;
+}
+
+/// Cycles of a GEMM with weights from DDR: the flat loop, the first weight beat's latency
+/// (the panels are one sequential stream) and the array and epilogue depths.
+inline int64_t gemm_ddr_cycles(int M, int N, int K, int slices, int R, int C, int E, int bpc) {
+    return gemm_trips(M, N, K, slices, R, C, E, panel_load_steps(K, C, bpc)) + DDR_LATENCY +
+           GEMM_DEPTH + EPI_DEPTH;
+}
+
+/// Cycles of a GEMM with both operands on chip (the unfused attention matmuls).
+inline int64_t gemm_onchip_cycles(int M, int N, int K, int slices, int R, int C, int E) {
+    return gemm_trips(M, N, K, slices, R, C, E, 0) + GEMM_DEPTH + EPI_DEPTH;
+}
+
+/// The B operand of an on-chip GEMM is read through `b(k, j)`; a DDR GEMM reads its panels.
+struct NoOperand {
+    int32_t operator()(int, int) const { return 0; }
+};
+
+/// The engine's GEMM: y = epi(A (M x K) * B (K x N)), as ONE pipelined loop (II=1) over
+/// column panels (outermost) and R-row tiles. Every iteration does, each under its guard:
+///  (a) MAC step s of the current tile into accs[g & 1] (step 0 loads the bias, no init loop);
+///  (b) drain step s of the previous tile from accs[(g - 1) & 1]: the drained half is a shift
+///      register (row 0 leaves through the E epilogue lanes, the rows move up one per row;
+///      E < C rotates row 0 by E per chunk), so the epilogue reads fixed registers; the last
+///      tile of a panel drains under the first tile of the next;
+///  (c) with DDR weights, one step of the next panel's load: a 64-byte word of the weight
+///      stream (whole words, in order) into a (2C + 64)-byte staging register when it holds
+///      less than two rows, and two C-byte rows from it into the panel half not computed on.
+/// Trip count: gemm_trips(); exposed are the first panel's load and the last tile's drain.
+template <int R, int C, int E, int KMAX, bool DDR, class A, class B, class Epi>
+void gemm_run(const int8_t* wsrc, int M, int N, int K, int slices, int64_t nl, A& a, B& b,
+              Epi& epi, acc_t accs[2][R][C], int8_t panel[2][KMAX][C]) {
+#pragma HLS INLINE
+    static_assert(E >= 1 && E <= C, "the epilogue lanes drain part of one row per cycle");
+    constexpr int NCH = (C + E - 1) / E;   // drain chunks per row
+    constexpr int D = R * NCH;             // drain steps per tile
+    constexpr int SB = 2 * C + WORD_BYTES; // staging register bytes
+    const int tiles = static_cast<int>(cdiv(M, R));
+    const int panels = static_cast<int>(cdiv(N, C));
+    const int ks = K * slices;
+    const int st = static_cast<int>(imax(ks, D));
+    const int comp = tiles * st;
+    const int nload = static_cast<int>(nl);
+    const int nwords = static_cast<int>(cdiv(static_cast<int64_t>(K) * C, WORD_BYTES));
+    const int total = static_cast<int>(gemm_trips(M, N, K, slices, R, C, E, nl));
+    // phases: 0 = the first panel's load (DDR only), q = 1..panels = panel q-1 computes while
+    // panel q loads, panels + 1 = the last tile's drain
+    int q = nload > 0 ? 0 : 1;
+    int pos = 0;
+    int plen = nload > 0 ? nload : (panels > 1 ? static_cast<int>(imax(comp, nload)) : comp);
+    int t = 0, s = 0, g = 0;               // tile of the panel, step of its window, tiles begun
+    bool cur_on = false;
+    int c_i0 = 0, c_j0 = 0, c_rows = 0, c_cols = 0, c_buf = 0;
+    bool dr_on = false;
+    int d_i0 = 0, d_j0 = 0, d_rows = 0, d_cols = 0, d_buf = 0, d_r = 0, d_ch = 0;
+    int lk = 0, fill = 0, rd = 0;          // load: panel rows written, staged bytes, words read
+    long wp = 0;                           // next byte of the weight stream
+    int8_t stg[SB];
+#pragma HLS ARRAY_PARTITION variable=stg complete
+    for (int j = 0; j < SB; ++j) stg[j] = 0;
+gemm_flat:
+    for (int i = 0; i < total; ++i) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=64 max=262144
+        const bool computing = q >= 1 && q <= panels;
+        const int p = q - 1;
+        // a tile window begins: the finished tile goes to the drain, the next one starts
+        if (s == 0 && ((computing && t < tiles) || (q == panels + 1 && pos == 0))) {
+            if (cur_on) {
+                dr_on = true;
+                d_i0 = c_i0; d_j0 = c_j0; d_rows = c_rows; d_cols = c_cols; d_buf = c_buf;
+                d_r = 0; d_ch = 0;
+            }
+            cur_on = computing;
+            if (computing) {
+                c_i0 = t * R;
+                c_rows = M - c_i0 < R ? M - c_i0 : R;
+                c_j0 = p * C;
+                c_cols = N - c_j0 < C ? N - c_j0 : C;
+                c_buf = g & 1;
+                ++g;
+            }
+        }
+        // (a) one MAC step of the current tile
+        if (computing && t < tiles && s < ks) {
+            acc_t (&acc)[R][C] = accs[c_buf];
+            if (s == 0)
+                for (int r = 0; r < R; ++r)
+                    for (int c = 0; c < C; ++c) acc[r][c] = c < c_cols ? epi.init(c_j0 + c) : 0;
+            if (DDR) {
+                int8_t row[C];
+#pragma HLS ARRAY_PARTITION variable=row complete
+                const int k = slices == 2 ? s >> 1 : s;
+                if (p & 1)
+                    for (int c = 0; c < C; ++c) row[c] = panel[1][k][c];
+                else
+                    for (int c = 0; c < C; ++c) row[c] = panel[0][k][c];
+                struct RowB {
+                    const int8_t* w; int j0;
+                    int32_t operator()(int, int j) const { return w[j - j0]; }
+                } rb{row, c_j0};
+                mac_step<R, C>(acc, a, rb, c_i0, c_j0, c_rows, c_cols, s, slices);
+            } else {
+                mac_step<R, C>(acc, a, b, c_i0, c_j0, c_rows, c_cols, s, slices);
+            }
+        }
+        // (b) one drain step of the previous tile: row 0, chunk d_ch, then shift
+        if (dr_on) {
+            acc_t (&acc)[R][C] = accs[d_buf];
+            for (int c = 0; c < E; ++c) {
+                const int col = d_ch * E + c;
+                if (d_r < d_rows && col < d_cols)
+                    epi.store(d_i0 + d_r, d_j0 + col, static_cast<int32_t>(acc[0][c]));
+            }
+            if (d_ch + 1 < NCH) {
+                for (int c = 0; c + E < C; ++c) acc[0][c] = acc[0][c + E];
+                ++d_ch;
+            } else {
+                for (int r = 0; r + 1 < R; ++r)
+                    for (int c = 0; c < C; ++c) acc[r][c] = acc[r + 1][c];
+                d_ch = 0;
+                if (++d_r == R) dr_on = false;
+            }
+        }
+        // (c) one step of panel q's load into the half not computed on
+        if (DDR && q < panels && pos < nload) {
+            if (fill < 2 * C && rd < nwords) {
+                int8_t word[WORD_BYTES];
+#pragma HLS ARRAY_PARTITION variable=word complete
+                for (int b8 = 0; b8 < WORD_BYTES; ++b8) word[b8] = wsrc[wp + b8];
+                for (int j = 0; j < SB; ++j)
+                    if (j >= fill && j < fill + WORD_BYTES) stg[j] = word[j - fill];
+                wp += WORD_BYTES;
+                fill += WORD_BYTES;
+                ++rd;
+            }
+            int n = fill >= 2 * C ? 2 : (fill >= C ? 1 : 0);
+            if (n > K - lk) n = K - lk;
+            if (q & 1) {
+                if (n > 0) for (int c = 0; c < C; ++c) panel[1][lk][c] = stg[c];
+                if (n > 1) for (int c = 0; c < C; ++c) panel[1][lk + 1][c] = stg[C + c];
+            } else {
+                if (n > 0) for (int c = 0; c < C; ++c) panel[0][lk][c] = stg[c];
+                if (n > 1) for (int c = 0; c < C; ++c) panel[0][lk + 1][c] = stg[C + c];
+            }
+            if (n == 1)
+                for (int j = 0; j + C < SB; ++j) stg[j] = stg[j + C];
+            else if (n == 2)
+                for (int j = 0; j + 2 * C < SB; ++j) stg[j] = stg[j + 2 * C];
+            fill -= n * C;
+            lk += n;
+            if (pos + 1 == nload) {
+#ifndef __SYNTHESIS__
+                if (lk != K || rd != nwords) {
+                    std::fprintf(stderr, "gemm_run: panel load unfinished after its steps\n");
+                    std::abort();
+                }
+#endif
+                lk = 0; fill = 0; rd = 0;
+            }
+        }
+        // advance the window and the phase
+        if (computing && ++s == st) {
+            s = 0;
+            ++t;
+        }
+        if (++pos == plen) {
+            pos = 0;
+            ++q;
+            t = 0;
+            s = 0;
+            plen = q < panels ? static_cast<int>(imax(comp, nload)) : (q == panels ? comp : D);
+        }
+    }
+}
+
+/// The GEMM engine with weights from DDR: panels of K x C bytes, tile-major in the blob at
+/// `w_off`, read as one sequential stream of 64-byte words.
 template <int R, int C, int E, int KMAX, int BPC, class A, class Epi>
 void gemm_ddr(const int8_t* wmem, long w_off, int M, int N, int K, int slices, A& a,
               Epi& epi, int op, acc_t accs[2][R][C], int8_t panel[2][KMAX][C]) {
-    const int tiles = static_cast<int>(cdiv(M, R));
-    const int panels = static_cast<int>(cdiv(N, C));
-    const int64_t stride = panel_stride(K, C);
-    const int64_t load = panel_load_cycles(K, C, BPC);
-    int64_t cycles = 0;
-gemm_panels:
-    for (int p = 0; p < panels; ++p) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=256
-        load_panel<C, KMAX>(wmem + w_off + p * stride, K, panel[p & 1]);
-        const int j0 = p * C;
-        const int cols = N - j0 < C ? N - j0 : C;
-        PanelB<C, KMAX> b{panel[p & 1], j0};
-        int64_t comp = 0;
-    gemm_tiles:
-        for (int t = 0; t < tiles; ++t) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=64
-            const int i0 = t * R;
-            const int rows = M - i0 < R ? M - i0 : R;
-            acc_t (&acc)[R][C] = accs[0];
-            for (int r = 0; r < R; ++r)
-                for (int c = 0; c < C; ++c) acc[r][c] = c < cols ? epi.init(j0 + c) : 0;
-            mac_tile<R, C>(acc, a, b, i0, j0, rows, cols, K, slices);
-            drain<R, C, E>(acc, epi, i0, j0, rows, cols);
-            // ping-pong accumulators: this tile's drain runs under the next tile (also
-            // across panels); only the last drain of the GEMM is exposed
-            comp += imax(static_cast<int64_t>(K) * slices, drain_cycles(R, C, E));
-        }
-        cycles += (p == 0 ? load : 0) + (p + 1 < panels ? imax(comp, load) : comp);
-    }
-    account(op, cycles + drain_cycles(R, C, E) + GEMM_DEPTH + EPI_DEPTH, panels * stride, 0);
+#pragma HLS INLINE
+    NoOperand none;
+    gemm_run<R, C, E, KMAX, true>(wmem + w_off, M, N, K, slices, panel_load_steps(K, C, BPC), a,
+                                  none, epi, accs, panel);
+    account(op, gemm_ddr_cycles(M, N, K, slices, R, C, E, BPC),
+            cdiv(N, C) * panel_stride(K, C), 0);
+}
+
+/// A GEMM with both operands on chip (B read through `b(k, j)`).
+template <int R, int C, int E, int KMAX, class A, class B, class Epi>
+void gemm_onchip(int M, int N, int K, int slices, A& a, B& b, Epi& epi, acc_t accs[2][R][C],
+                 int8_t panel[2][KMAX][C]) {
+#pragma HLS INLINE
+    gemm_run<R, C, E, KMAX, false>(0, M, N, K, slices, 0, a, b, epi, accs, panel);
 }
 
 /// Cycles of one on-chip GEMM strip: `tiles` output tiles of K steps, drains (`d` cycles
@@ -225,20 +366,35 @@ struct EpiResidual {
 };
 
 /// GELU of one requantized value in an element-wise form (shift, symmetric or table).
+/// `eval<FORM>` takes the form as a template argument, so a unit built with it has only that
+/// form's datapath; `operator()` picks by the runtime member `form` (every form is built).
 template <typename TT>
 struct GeluUnit {
     int form; int k; int64_t i0; int n; int64_t recip; int64_t m; int e; int bits;
     const TT* table; int64_t half;
+    template <int FORM>
+    int64_t eval(int64_t x) const {
+#pragma HLS INLINE
+        if constexpr (FORM == GELU_TABLE) {
+            return table[x + half];
+        } else {
+            int64_t core;
+            if constexpr (FORM == GELU_SHIFT)
+                core = shift_gelu_shift(x, k, recip);
+            else
+                core = shift_gelu_symmetric(x, k, i0, n);
+            return requant_product(lane_gelu_requant(core, m), e, bits);
+        }
+    }
     int64_t operator()(int64_t x) const {
-        if (form == GELU_TABLE) return table[x + half];
-        const int64_t core = form == GELU_SHIFT ? shift_gelu_shift(x, k, recip)
-                                                : shift_gelu_symmetric(x, k, i0, n);
-        return requant_product(lane_gelu_requant(core, m), e, bits);
+        if (form == GELU_TABLE) return eval<GELU_TABLE>(x);
+        return form == GELU_SHIFT ? eval<GELU_SHIFT>(x) : eval<GELU_SYMMETRIC>(x);
     }
 };
 
-/// Fused fc1 + GELU: the requantized fc1 value goes to the trace, its GELU to `out`.
-template <typename TO, typename TT>
+/// Fused fc1 + GELU (form FORM, fixed at compile time): the requantized fc1 value goes to
+/// the trace, its GELU to `out`.
+template <typename TO, typename TT, int FORM>
 struct EpiGelu {
     TO* out; int ldo; const int32_t* bias; const int32_t* m; const uint8_t* e; int bits;
     GeluUnit<TT> g; long trace_fc1;
@@ -246,7 +402,7 @@ struct EpiGelu {
     void store(int i, int j, int32_t acc) {
         const int64_t v = requant_product(lane_epi_requant(acc, m[j]), e[j], bits);
         trace_put(trace_fc1, static_cast<long>(i) * ldo + j, v);
-        out[i * ldo + j] = static_cast<TO>(g(v));
+        out[i * ldo + j] = static_cast<TO>(g.template eval<FORM>(v));
     }
 };
 

@@ -18,6 +18,7 @@ template <class CFG, int MAXB = IVIT_MAX_BATCH>
 void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
                  const int8_t* weights, int it, int nb,
     eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
+#pragma HLS INLINE
     typedef typename CFG::in_t TI;
     constexpr int K = CFG::CH * CFG::P * CFG::P, SW = CFG::GW * CFG::P;
     constexpr int SIZE = CFG::CH * CFG::GH * CFG::P * SW;
@@ -59,6 +60,7 @@ template <class CFG>
 void linear(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights, int it,
             int nb,
     eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
+#pragma HLS INLINE
     eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
     eng::EpiRequant<typename CFG::out_t> epi{y, CFG::OUT, CFG::bias[it], CFG::m[it], CFG::e[it],
                                              static_cast<int>(CFG::OUT_BITS[it])};
@@ -71,6 +73,7 @@ template <class CFG>
 void linear_raw(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights,
                 int it, int nb,
     eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
+#pragma HLS INLINE
     eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
     eng::EpiRaw epi{y, CFG::OUT, CFG::bias[it]};
     eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], nb * CFG::ROWS,
@@ -82,6 +85,7 @@ template <class LIN, class ADD>
 void linear_residual(const typename LIN::in_t* x, const typename ADD::in1_t* res,
                      typename ADD::out_t* out, const int8_t* weights, int it, int nb,
     eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C]) {
+#pragma HLS INLINE
     eng::Rows<typename LIN::in_t> a{x, LIN::IN, 0};
     eng::EpiResidual<typename ADD::in1_t, typename ADD::out_t> epi{
         res, out, LIN::OUT, LIN::bias[it], ADD::m_a[it], ADD::e_a[it], ADD::M_B[it],
@@ -95,8 +99,9 @@ template <class LIN, class GEL>
 void linear_gelu(const typename LIN::in_t* x, typename GEL::out_t* y, const int8_t* weights,
                  int it, int nb,
     eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C]) {
+#pragma HLS INLINE
     eng::Rows<typename LIN::in_t> a{x, LIN::IN, 0};
-    eng::EpiGelu<typename GEL::out_t, typename GeluTable<GEL>::type> epi{
+    eng::EpiGelu<typename GEL::out_t, typename GeluTable<GEL>::type, gelu_form(GEL::FORM)> epi{
         y, LIN::OUT, LIN::bias[it], LIN::m[it], LIN::e[it], static_cast<int>(LIN::OUT_BITS[it]),
         gelu_unit<GEL>(it), LIN::TRACE[it]};
     eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], nb * LIN::ROWS,
@@ -107,7 +112,7 @@ void linear_gelu(const typename LIN::in_t* x, typename GEL::out_t* y, const int8
 template <class CFG>
 void qk_matmul(const typename CFG::in_t* qkv_batch, typename CFG::out_t* scores_batch, int it,
                int nb, eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
-    (void)panel;  // on-chip operands only: no weight panels
+#pragma HLS INLINE
     constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
     int64_t cycles = 0;
 qk_images:
@@ -121,20 +126,8 @@ qk_images:
             eng::EpiScalar<typename CFG::out_t> epi{scores + h * T * T, T, CFG::M[it],
                                                     static_cast<int>(CFG::E[it]),
                                                     static_cast<int>(CFG::OUT_BITS[it])};
-            for (int i0 = 0; i0 < T; i0 += CFG::R) {
-                const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
-                for (int j0 = 0; j0 < T; j0 += CFG::C) {
-                    const int cols = T - j0 < CFG::C ? T - j0 : CFG::C;
-                    eng::acc_t (&acc)[CFG::R][CFG::C] = accs[0];
-                    for (int r = 0; r < CFG::R; ++r)
-                        for (int c = 0; c < CFG::C; ++c) acc[r][c] = 0;
-                    eng::mac_tile<CFG::R, CFG::C>(acc, qa, kb, i0, j0, rows, cols, HD, 1);
-                    for (int r = 0; r < rows; ++r)
-                        for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
-                }
-                cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(T, CFG::C)), HD, 1,
-                                            eng::drain_cycles(CFG::R, CFG::C, CFG::EL));
-            }
+            eng::gemm_onchip<CFG::R, CFG::C, CFG::EL, CFG::KMAX>(T, T, HD, 1, qa, kb, epi, accs, panel);
+            cycles += eng::gemm_onchip_cycles(T, T, HD, 1, CFG::R, CFG::C, CFG::EL);
         }
     }
     eng::account(CFG::IDX[it], cycles);
@@ -145,7 +138,7 @@ template <class CFG>
 void pv_matmul(const typename CFG::in_t* probs_batch, const typename CFG::in1_t* qkv_batch,
                typename CFG::out_t* out_batch, int it, int nb,
     eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
-    (void)panel;  // on-chip operands only: no weight panels
+#pragma HLS INLINE
     constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
     int64_t cycles = 0;
 pv_images:
@@ -160,20 +153,8 @@ pv_images:
             eng::EpiScalar<typename CFG::out_t> epi{out + h * HD, H * HD, CFG::M[it],
                                                     static_cast<int>(CFG::E[it]),
                                                     static_cast<int>(CFG::OUT_BITS[it])};
-            for (int i0 = 0; i0 < T; i0 += CFG::R) {
-                const int rows = T - i0 < CFG::R ? T - i0 : CFG::R;
-                for (int j0 = 0; j0 < HD; j0 += CFG::C) {
-                    const int cols = HD - j0 < CFG::C ? HD - j0 : CFG::C;
-                    eng::acc_t (&acc)[CFG::R][CFG::C] = accs[0];
-                    for (int r = 0; r < CFG::R; ++r)
-                        for (int c = 0; c < CFG::C; ++c) acc[r][c] = 0;
-                    eng::mac_tile<CFG::R, CFG::C>(acc, pa, vb, i0, j0, rows, cols, T, CFG::SLICES);
-                    for (int r = 0; r < rows; ++r)
-                        for (int c = 0; c < cols; ++c) epi.store(i0 + r, j0 + c, static_cast<int32_t>(acc[r][c]));
-                }
-                cycles += eng::strip_cycles(static_cast<int>(eng::cdiv(HD, CFG::C)), T, CFG::SLICES,
-                                            eng::drain_cycles(CFG::R, CFG::C, CFG::EL));
-            }
+            eng::gemm_onchip<CFG::R, CFG::C, CFG::EL, CFG::KMAX>(T, HD, T, CFG::SLICES, pa, vb, epi, accs, panel);
+            cycles += eng::gemm_onchip_cycles(T, HD, T, CFG::SLICES, CFG::R, CFG::C, CFG::EL);
         }
     }
     eng::account(CFG::IDX[it], cycles);
