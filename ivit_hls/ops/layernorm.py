@@ -57,7 +57,10 @@ class LayerNorm(OpDef):
         return IntType(layer.attrs.out_bits).magnitude
 
     def cycles(self, layer, ins, out, engine):
-        return layernorm_cycles(out.shape[0], out.shape[1], engine.lanes)
+        # every token: the merged loop (ROWS = IN_ROWS in layernorm<CFG>); the class token:
+        # three loops
+        return layernorm_cycles(out.shape[0], out.shape[1], engine.lanes,
+                                merged=layer.attrs.tokens == "all")
 
     def hls(self, layer, ins, out, ctx):
         from ..hls.recip import const_divisor

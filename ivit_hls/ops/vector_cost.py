@@ -26,8 +26,23 @@ def chunk_loop_cycles(rows: int, length: int, lanes: int) -> int:
     return rows * ceil_div(length, lanes) + VEC_DEPTH
 
 
-def layernorm_cycles(rows: int, cols: int, lanes: int) -> int:
-    """I-LayerNorm: statistics (L lanes), the row unit (one row per cycle), normalize (L lanes)."""
+def ln_lag(chunks: int) -> int:
+    """Rows between the statistics and the normalize of the merged LayerNorm loop: a row's
+    mean and reciprocal (written ``VEC_DEPTH + LN_ROW_DEPTH`` cycles into its last statistics
+    iteration) are read ``(lag - 1) * chunks + 1`` iterations later, with a vector pipeline's
+    margin."""
+    return ceil_div(2 * VEC_DEPTH + LN_ROW_DEPTH, chunks) + 1
+
+
+def layernorm_cycles(rows: int, cols: int, lanes: int, merged: bool = True) -> int:
+    """I-LayerNorm. ``merged`` (every token): one loop of ``(rows + lag) * chunks`` iterations,
+    each a statistics chunk of row t (and at its last chunk the row unit for row t) and a
+    normalize chunk of row t - lag; its deepest path a statistics chunk and the row unit.
+    Otherwise (the class token only): statistics (L lanes), the row unit (one row per cycle),
+    normalize (L lanes), one loop after the other."""
+    chunks = ceil_div(cols, lanes)
+    if merged:
+        return (rows + ln_lag(chunks)) * chunks + VEC_DEPTH + LN_ROW_DEPTH
     return 2 * chunk_loop_cycles(rows, cols, lanes) + rows + LN_ROW_DEPTH
 
 

@@ -21,8 +21,19 @@ constexpr int LN_ROW_DEPTH = 2 * ROW_MUL_DEPTH + LN_ISQRT_DEPTH + eng::ROW_DIV_D
 inline int64_t chunk_loop_cycles(int rows, int len, int lanes) {
     return static_cast<int64_t>(rows) * eng::cdiv(len, lanes) + eng::VEC_DEPTH;
 }
-/// I-LayerNorm: statistics, the row unit (one row per cycle), normalize.
-inline int64_t layernorm_cycles(int rows, int cols, int lanes) {
+/// Rows between the statistics and the normalize of the merged LayerNorm loop: a row's mean
+/// and reciprocal are written VEC_DEPTH + LN_ROW_DEPTH cycles after its last statistics chunk
+/// starts, and read (LAG - 1) * chunks + 1 iterations later, with a vector pipeline's margin.
+constexpr int ln_lag(int chunks) {
+    return (2 * eng::VEC_DEPTH + LN_ROW_DEPTH + chunks - 1) / chunks + 1;
+}
+/// I-LayerNorm. Merged (every token): (rows + LAG) * chunks iterations, the deepest path a
+/// statistics chunk and the row unit. Otherwise (the class token): statistics (L lanes), the
+/// row unit (one row per cycle), normalize (L lanes), one loop after the other.
+inline int64_t layernorm_cycles(int rows, int cols, int lanes, bool merged) {
+    const int chunks = static_cast<int>(eng::cdiv(cols, lanes));
+    if (merged)
+        return static_cast<int64_t>(rows + ln_lag(chunks)) * chunks + eng::VEC_DEPTH + LN_ROW_DEPTH;
     return 2 * chunk_loop_cycles(rows, cols, lanes) + rows + LN_ROW_DEPTH;
 }
 /// Shiftmax (not fused): max, exponentials and their sum, the divisions (one row per
@@ -121,14 +132,15 @@ sm_norm_chunks:
 /// Shiftmax over ROWS rows of LEN logits (not fused), as four flat loops over all rows of
 /// the batch: row maxima; exponentials and their sums; 2^M // sum through the row unit's
 /// divider, one row per cycle; exponentials again (no row buffer of them) and normalize.
-/// L elements per cycle in the chunk loops.
-template <class CFG>
+/// L elements per cycle in the chunk loops. MAXR (the batch's rows) is a template parameter
+/// so that builds of another IVIT_MAX_BATCH name other per-row arrays (g++ makes the static
+/// of a template function one symbol in the whole process).
+template <class CFG, int MAXR = IVIT_MAX_BATCH * CFG::ROWS>
 void shiftmax(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
 #pragma HLS INLINE
     constexpr int LEN = CFG::LEN, L = CFG::L, CH = (LEN + L - 1) / L;
-    constexpr int MAXR = IVIT_MAX_BATCH * CFG::ROWS;
     typedef ChunkWalk<CFG::ROWS, CFG::ROWS, CH> Walk;
-    static int64_t sm_top[MAXR], sm_total[MAXR], sm_factor[MAXR];
+    static int64_t sm_top[MAXR], sm_total[MAXR], sm_factor[MAXR];  // per-row values
     const int rows = nb * CFG::ROWS;
     const int k = static_cast<int>(CFG::K[it]);
     const int64_t i0 = CFG::I0[it];
@@ -268,87 +280,141 @@ res_chunks:
     eng::account(CFG::IDX[it], chunk_loop_cycles(rows, COLS, L));
 }
 
-/// I-LayerNorm over ROWS rows of each image (ROWS = 1: the class token only, row 0 of the
-/// image's IN_ROWS input rows), as three flat pipelined loops over all rows of the batch:
-/// (a) statistics, L lanes: each row's sum and sum of squares (the variance about the floor
-/// mean follows exactly from both); (b) the row unit, one row per cycle: the mean by a
-/// constant reciprocal, the variance sum with one product, the square root digit by digit,
-/// 2^46 // sd through the row unit's divider (one division a row); (c) normalize, L lanes.
+/// One chunk of LayerNorm statistics: the sum and the sum of squares of L channels.
 template <class CFG>
+inline void ln_stats_chunk(const typename CFG::in_t* row, int ch, int64_t& psx, int64_t& psxx) {
+#pragma HLS INLINE
+    psx = 0;
+    psxx = 0;
+    for (int l = 0; l < CFG::L; ++l) {
+#pragma HLS UNROLL
+        const int c = ch * CFG::L + l;
+        if (c < CFG::COLS) {
+            psx += row[c];
+            psxx += lane_ln_square(row[c]);
+        }
+    }
+}
+
+/// The row unit's LayerNorm work for one row: the mean by a constant reciprocal, the variance
+/// sum with one product, the square root digit by digit, 2^46 // sd through the row unit's
+/// divider (one division a row).
+template <class CFG>
+inline void ln_row(int64_t sx, int64_t sxx, int64_t& mean, int64_t& recip) {
+#pragma HLS INLINE
+    mean = eng::div_const(sx * LN_MEAN_SCALE, CFG::DIV_MUL, CFG::DIV_SHIFT, CFG::DIV_OFF,
+                          CFG::DIV_B);
+    // sum (16 x_c - mean)^2 = 256 sxx - 32 mean sx + COLS mean^2 = 256 sxx - mean t
+    const int64_t var = 256 * sxx - lane_row_ln_var(mean, 32 * sx - CFG::COLS * mean);
+    const int64_t sd = isqrt(var);
+    const int64_t q = row_div(int64_t(1) << LN_RECIP_SHIFT, sd > 0 ? sd : 1);
+    recip = sd > 0 ? q : 0;
+}
+
+/// One chunk of LayerNorm normalize: L channels of one row.
+template <class CFG>
+inline void ln_norm_chunk(const typename CFG::in_t* row, typename CFG::out_t* o, int ch,
+                          int64_t mean, int64_t recip, int it) {
+#pragma HLS INLINE
+    const int shift = LN_RECIP_SHIFT - LN_FRAC_BITS;
+    const int64_t half = int64_t(1) << (shift - 1);
+    for (int l = 0; l < CFG::L; ++l) {
+#pragma HLS UNROLL
+        const int c = ch * CFG::L + l;
+        if (c < CFG::COLS) {
+            const int64_t d = row[c] * LN_MEAN_SCALE - mean;
+            const int64_t nv = (lane_ln_norm(d, recip) + half) >> shift;
+            o[c] = static_cast<typename CFG::out_t>(
+                requant_product(lane_ln_requant(nv, CFG::m[it][c]), CFG::e[it][c],
+                                static_cast<int>(CFG::OUT_BITS[it]), CFG::bias[it][c]));
+        }
+    }
+}
+
+/// I-LayerNorm over ROWS rows of each image (ROWS = 1: the class token only, row 0 of the
+/// image's IN_ROWS input rows). Every token (ROWS = IN_ROWS): one merged pipelined loop over
+/// the batch's rows, each iteration a statistics chunk of row t, at its last chunk the row
+/// unit for row t, and a normalize chunk of row t - LN_LAG (whose mean and reciprocal the row
+/// unit wrote LN_LAG rows earlier, more cycles ago than its pipeline is deep). The class
+/// token only: three flat loops (statistics, the row unit, normalize). MAXR: as shiftmax's.
+template <class CFG, int MAXR = IVIT_MAX_BATCH * CFG::ROWS>
 void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
 #pragma HLS INLINE
     constexpr int COLS = CFG::COLS, L = CFG::L, CH = (COLS + L - 1) / L;
-    constexpr int MAXR = IVIT_MAX_BATCH * CFG::ROWS;
+    constexpr bool MERGED = CFG::ROWS == CFG::IN_ROWS;
+    constexpr int LAG = ln_lag(CH);
+    // iterations from a row's last statistics chunk (the row unit's write) to its first
+    // normalize chunk (the read): more than the write's depth in the loop body
+    constexpr int DIST = (LAG - 1) * CH + 1;
+    static_assert(DIST > eng::VEC_DEPTH + LN_ROW_DEPTH, "LayerNorm lag shorter than the row unit");
     typedef ChunkWalk<CFG::ROWS, CFG::IN_ROWS, CH> Walk;
-    static int64_t ln_sx[MAXR], ln_sxx[MAXR], ln_mean[MAXR], ln_recip[MAXR];
+    static int64_t ln_sx[MAXR], ln_sxx[MAXR], ln_mean[MAXR], ln_recip[MAXR];  // per-row values
     const int rows = nb * CFG::ROWS;
-    const int shift = LN_RECIP_SHIFT - LN_FRAC_BITS;
-    const int64_t half = int64_t(1) << (shift - 1);
-    {
-        Walk w;
+    if (MERGED) {
         int64_t sx = 0, sxx = 0;
-    ln_stats:
-        for (int i = 0; i < rows * CH; ++i) {
+        int ta = 0, ch = 0;  // statistics: row ta, chunk ch; normalize: row ta - LAG, chunk ch
+    ln_merged:
+        for (int i = 0; i < (rows + LAG) * CH; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-            const typename CFG::in_t* row = x + static_cast<long>(w.in) * COLS;
-            int64_t psx = 0, psxx = 0;
-            for (int l = 0; l < L; ++l) {
-#pragma HLS UNROLL
-                const int c = w.ch * L + l;
-                if (c < COLS) {
-                    psx += row[c];
-                    psxx += lane_ln_square(row[c]);
+#pragma HLS DEPENDENCE variable=ln_mean type=inter direction=RAW dependent=true distance=DIST
+#pragma HLS DEPENDENCE variable=ln_recip type=inter direction=RAW dependent=true distance=DIST
+            if (ta < rows) {
+                int64_t psx, psxx;
+                ln_stats_chunk<CFG>(x + static_cast<long>(ta) * COLS, ch, psx, psxx);
+                sx = (ch == 0 ? 0 : sx) + psx;
+                sxx = (ch == 0 ? 0 : sxx) + psxx;
+                if (ch == CH - 1) ln_row<CFG>(sx, sxx, ln_mean[ta], ln_recip[ta]);
+            }
+            const int tc = ta - LAG;
+            if (tc >= 0)
+                ln_norm_chunk<CFG>(x + static_cast<long>(tc) * COLS, y + static_cast<long>(tc) * COLS,
+                                   ch, ln_mean[tc], ln_recip[tc], it);
+            if (ch + 1 < CH) {
+                ++ch;
+            } else {
+                ch = 0;
+                ++ta;
+            }
+        }
+    } else {
+        {
+            Walk w;
+            int64_t sx = 0, sxx = 0;
+        ln_stats:
+            for (int i = 0; i < rows * CH; ++i) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+                int64_t psx, psxx;
+                ln_stats_chunk<CFG>(x + static_cast<long>(w.in) * COLS, w.ch, psx, psxx);
+                sx = (w.ch == 0 ? 0 : sx) + psx;
+                sxx = (w.ch == 0 ? 0 : sxx) + psxx;
+                if (w.last()) {
+                    ln_sx[w.t] = sx;
+                    ln_sxx[w.t] = sxx;
                 }
+                w.next();
             }
-            sx = (w.ch == 0 ? 0 : sx) + psx;
-            sxx = (w.ch == 0 ? 0 : sxx) + psxx;
-            if (w.last()) {
-                ln_sx[w.t] = sx;
-                ln_sxx[w.t] = sxx;
+        }
+    ln_row_unit:
+        for (int t = 0; t < rows; ++t) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+            ln_row<CFG>(ln_sx[t], ln_sxx[t], ln_mean[t], ln_recip[t]);
+        }
+        {
+            Walk w;
+        ln_norm:
+            for (int i = 0; i < rows * CH; ++i) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+                ln_norm_chunk<CFG>(x + static_cast<long>(w.in) * COLS, y + static_cast<long>(w.t) * COLS,
+                                   w.ch, ln_mean[w.t], ln_recip[w.t], it);
+                w.next();
             }
-            w.next();
         }
     }
-ln_row_unit:
-    for (int t = 0; t < rows; ++t) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-        const int64_t sx = ln_sx[t];
-        const int64_t mean = eng::div_const(sx * LN_MEAN_SCALE, CFG::DIV_MUL, CFG::DIV_SHIFT,
-                                            CFG::DIV_OFF, CFG::DIV_B);
-        // sum (16 x_c - mean)^2 = 256 sxx - 32 mean sx + COLS mean^2 = 256 sxx - mean t
-        const int64_t var = 256 * ln_sxx[t] - lane_row_ln_var(mean, 32 * sx - COLS * mean);
-        const int64_t sd = isqrt(var);
-        const int64_t recip = row_div(int64_t(1) << LN_RECIP_SHIFT, sd > 0 ? sd : 1);
-        ln_mean[t] = mean;
-        ln_recip[t] = sd > 0 ? recip : 0;
-    }
-    {
-        Walk w;
-    ln_norm:
-        for (int i = 0; i < rows * CH; ++i) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-            const typename CFG::in_t* row = x + static_cast<long>(w.in) * COLS;
-            typename CFG::out_t* o = y + static_cast<long>(w.t) * COLS;
-            const int64_t mean = ln_mean[w.t];
-            const int64_t recip = ln_recip[w.t];
-            for (int l = 0; l < L; ++l) {
-#pragma HLS UNROLL
-                const int c = w.ch * L + l;
-                if (c < COLS) {
-                    const int64_t d = row[c] * LN_MEAN_SCALE - mean;
-                    const int64_t nv = (lane_ln_norm(d, recip) + half) >> shift;
-                    o[c] = static_cast<typename CFG::out_t>(
-                        requant_product(lane_ln_requant(nv, CFG::m[it][c]), CFG::e[it][c],
-                                        static_cast<int>(CFG::OUT_BITS[it]), CFG::bias[it][c]));
-                }
-            }
-            w.next();
-        }
-    }
-    eng::account(CFG::IDX[it], layernorm_cycles(rows, COLS, L));
+    eng::account(CFG::IDX[it], layernorm_cycles(rows, COLS, L, MERGED));
 }
 
 }  // namespace layer
