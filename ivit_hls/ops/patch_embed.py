@@ -10,8 +10,8 @@ from .. import spec
 from . import bounds
 from .base import (GemmShape, IntType, OpDef, ParamSpec, RtlParams, TensorType, expect,
                    expect_shape)
-from .common import (BIAS32, DDR_LATENCY, DYADIC_E, DYADIC_M, WEIGHT8, WORD_BYTES, check_acc,
-                     gemm_cycles, patches_of, weight_t)
+from .common import (BIAS32, DDR_LATENCY, DYADIC_E, DYADIC_M, WEIGHT8, check_acc, gemm_cycles,
+                     patch_load_steps, patches_of, weight_t)
 from .registry import register
 
 
@@ -86,8 +86,8 @@ class PatchEmbed(OpDef):
 
     def cycles(self, layer, ins, out, engine):
         width = next(w for w in (8, 16, 32, 64) if ins[0].dtype.bits <= w)
-        image_bytes = ins[0].size * width // 8
-        load = -(-image_bytes // WORD_BYTES) + DDR_LATENCY   # the image, once, into the chip
+        load = patch_load_steps(ins[0].size, layer.attrs.patch, width // 8,   # the image, once
+                                layer.attrs.dim) + DDR_LATENCY
         return load + gemm_cycles(self.gemm(layer, ins), engine)
 
     def hls(self, layer, ins, out, ctx):

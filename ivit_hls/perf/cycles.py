@@ -14,7 +14,8 @@ import math
 
 from ..ops.base import Engine
 from ..ops.common import (DDR_LATENCY, ROW_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
-                          drain_lanes, gemm_cycles, gemm_ddr, slices_of, strip_cycles)
+                          drain_lanes, gemm_cycles, gemm_ddr, patch_load_steps, slices_of,
+                          strip_cycles)
 from ..ops.attention_cost import (attention_cycles, attention_drain_rows,  # noqa: F401
                                   attention_memories)
 from .fabric_mul import calibrated_mul_luts
@@ -154,7 +155,8 @@ def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
             shape = layer.op.gemm(layer, ins)
             if layer.kind == "patch_embed":
                 image_bytes = ins[0].size * _width(plan.image.ctype) // 8
-                load = -(-image_bytes // WORD_BYTES) + DDR_LATENCY   # each image, once
+                load = patch_load_steps(ins[0].size, layer.attrs.patch,      # each image, once
+                                        _width(plan.image.ctype) // 8, layer.attrs.dim) + DDR_LATENCY
                 cost[first.index][0] += nb * load + gemm_ddr(nb * shape.m, shape.n, shape.k,
                                                              engine)[0]
                 cost[first.index][2] += nb * image_bytes

@@ -8,44 +8,102 @@
 namespace ivit {
 namespace layer {
 
-/// Patch embedding: each image of the batch is read once over the activation port, one
-/// 64-byte word per cycle, straight into an im2col buffer (row = image x patch, column =
-/// (c, kh, kw)); then one GEMM over the whole batch (nb x patches rows x W^T) whose epilogue
-/// adds positions; token 0 of every image is the class token. MAXB is part of the kernel's
-/// name, so the im2col buffer of one batch size never stands for another's (g++ merges a
-/// template's static locals across the shared libraries of one process).
+/// Steps of one image's load into the im2col buffer (patch_embed's `pe_load`): two P-element
+/// runs (one patch row each) per cycle, the port's words (`per_word` elements) and the
+/// class token's `dim` values riding along.
+inline int64_t patch_load_steps(int64_t size, int p, int per_word, int dim) {
+    return eng::imax(eng::imax(eng::cdiv(size / p, 2), eng::cdiv(size, per_word)), dim);
+}
+
+/// Patch embedding: each image of the batch is read once over the activation port as
+/// 64-byte words, in order, into an im2col buffer (row = image x patch, column =
+/// (c, kh, kw)), two P-element runs per cycle: a run is one image row's span of one patch,
+/// i.e. one word of the buffer reshaped P-wide on its columns, so the two writes use the two
+/// ports of at most one bank. The same loop writes token 0 of the image (the class token).
+/// Then one GEMM over the whole batch (nb x patches rows x W^T) whose epilogue adds
+/// positions. MAXB is part of the kernel's name, so the im2col buffer of one batch size
+/// never stands for another's (g++ merges a template's static locals across the shared
+/// libraries of one process).
 template <class CFG, int MAXB = IVIT_MAX_BATCH>
 void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
                  const int8_t* weights, int it, int nb,
     eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
 #pragma HLS INLINE
     typedef typename CFG::in_t TI;
-    constexpr int K = CFG::CH * CFG::P * CFG::P, SW = CFG::GW * CFG::P;
-    constexpr int SIZE = CFG::CH * CFG::GH * CFG::P * SW;
+    constexpr int P = CFG::P;
+    constexpr int K = CFG::CH * P * P, SW = CFG::GW * P;
+    constexpr int SIZE = CFG::CH * CFG::GH * P * SW;
     constexpr int NP = CFG::GH * CFG::GW, T = NP + 1;
     constexpr int PER_WORD = eng::WORD_BYTES / static_cast<int>(sizeof(TI));
+    constexpr int NWORDS = (SIZE + PER_WORD - 1) / PER_WORD;
+    constexpr int RUNS = SIZE / P;             // P-element runs, one im2col word each
+    constexpr int SB = 2 * P + PER_WORD;       // staging register (elements)
     static TI cols[MAXB * NP][K];
 #pragma HLS ARRAY_PARTITION variable=cols cyclic factor=CFG::R dim=1
+#pragma HLS ARRAY_RESHAPE variable=cols cyclic factor=CFG::P dim=2
+    const int steps = static_cast<int>(patch_load_steps(SIZE, P, PER_WORD, CFG::DIM));
     const int64_t bytes = static_cast<int64_t>(SIZE) * sizeof(TI);
 pe_images:
     for (int n = 0; n < nb; ++n) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=IVIT_MAX_BATCH
         const TI* src = image + static_cast<long>(n) * SIZE;
+        typename CFG::out_t* cls_row = tokens + static_cast<long>(n) * T * CFG::DIM;
+        TI stg[SB];
+#pragma HLS ARRAY_PARTITION variable=stg complete
+        for (int j = 0; j < SB; ++j) stg[j] = 0;
+        int fill = 0, rd = 0, run = 0;
+        int gx = 0, kh = 0, gy = 0, ch = 0;    // run `run`: patch (gy, gx), row kh, channel ch
     pe_load:
-        for (int w = 0; w < (SIZE + PER_WORD - 1) / PER_WORD; ++w) {
+        for (int i = 0; i < steps; ++i) {
 #pragma HLS PIPELINE II=1
-            for (int b = 0; b < PER_WORD; ++b) {
-                const int i = w * PER_WORD + b;
-                if (i >= SIZE) break;
-                const int x = i % SW, y = (i / SW) % (CFG::GH * CFG::P), c = i / (SW * CFG::GH * CFG::P);
-                cols[n * NP + (y / CFG::P) * CFG::GW + x / CFG::P]
-                    [(c * CFG::P + y % CFG::P) * CFG::P + x % CFG::P] = src[i];
+#pragma HLS LOOP_TRIPCOUNT min=64 max=65536
+            if (i < CFG::DIM) cls_row[i] = static_cast<typename CFG::out_t>(CFG::cls[it][i]);
+            if (fill < 2 * P && rd < NWORDS) {
+                TI word[PER_WORD];
+#pragma HLS ARRAY_PARTITION variable=word complete
+                for (int b = 0; b < PER_WORD; ++b) {
+                    if constexpr (SIZE % PER_WORD == 0)
+                        word[b] = src[rd * PER_WORD + b];
+                    else
+                        word[b] = rd * PER_WORD + b < SIZE ? src[rd * PER_WORD + b] : TI(0);
+                }
+                for (int j = 0; j < SB; ++j)
+                    if (j >= fill && j < fill + PER_WORD) stg[j] = word[j - fill];
+                fill += PER_WORD;
+                ++rd;
             }
+            int m = fill >= 2 * P ? 2 : (fill >= P ? 1 : 0);
+            if (m > RUNS - run) m = RUNS - run;
+            for (int u = 0; u < 2; ++u) {
+                if (u < m) {
+                    for (int e = 0; e < P; ++e)
+                        cols[n * NP + gy * CFG::GW + gx][(ch * P + kh) * P + e] = stg[u * P + e];
+                    if (++gx == CFG::GW) {
+                        gx = 0;
+                        if (++kh == P) {
+                            kh = 0;
+                            if (++gy == CFG::GH) {
+                                gy = 0;
+                                ++ch;
+                            }
+                        }
+                    }
+                }
+            }
+            if (m == 1)
+                for (int j = 0; j + P < SB; ++j) stg[j] = stg[j + P];
+            else if (m == 2)
+                for (int j = 0; j + 2 * P < SB; ++j) stg[j] = stg[j + 2 * P];
+            fill -= m * P;
+            run += m;
         }
-        eng::account(CFG::IDX[it], eng::cdiv(bytes, eng::WORD_BYTES) + eng::DDR_LATENCY, 0, bytes);
-    pe_cls:
-        for (int j = 0; j < CFG::DIM; ++j)
-            tokens[static_cast<long>(n) * T * CFG::DIM + j] = static_cast<typename CFG::out_t>(CFG::cls[it][j]);
+#ifndef __SYNTHESIS__
+        if (run != RUNS || rd != NWORDS) {
+            std::fprintf(stderr, "patch_embed: image load unfinished after its steps\n");
+            std::abort();
+        }
+#endif
+        eng::account(CFG::IDX[it], steps + eng::DDR_LATENCY, 0, bytes);
     }
     eng::Rows<TI> a{&cols[0][0], K, 0};
     eng::EpiPatch<typename CFG::out_t, typename std::remove_cv<typename std::remove_reference<decltype(CFG::pos[0][0])>::type>::type>
