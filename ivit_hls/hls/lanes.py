@@ -48,6 +48,7 @@ ROLES = (
     Role("lane_ln_norm", "layernorm (16x-mean)*recip", "vec"),
     Role("lane_ln_requant", "layernorm requant", "vec"),
     Role("lane_sm_factor", "shiftmax e*factor", "vec"),
+    Role("lane_row_ln_var", "layernorm row unit mean*(32 sum - C mean)", "vec"),
 )
 
 _WIDTHS = {
@@ -61,6 +62,8 @@ _WIDTHS = {
     "lane_ln_norm": lambda w: (w["ln_diff"], LN_RECIP_BITS),
     "lane_ln_requant": lambda w: (w["ln_norm"], w["m"]),
     "lane_sm_factor": lambda w: (w["exp"], w["factor"]),
+    # layernorm.h LN_MEAN_W, LN_T_W (IVIT_W_LN_COLS = 16: up to 65,535 channels)
+    "lane_row_ln_var": lambda w: (min(64, w["ln_in"] + 4), min(64, w["ln_in"] + 5 + 16)),
 }
 
 #: The GELU roles of each element-wise form (the table form is a lookup).
@@ -83,7 +86,8 @@ KERNEL_LANES = {
     "shiftmax": {"lane_sm_factor": "L"},
     "gelu": {"gelu": "L"},
     "residual_add": {"lane_epi_requant": "L", "lane_epi_residual": "L"},
-    "layernorm": {"lane_ln_square": "L", "lane_ln_norm": "L", "lane_ln_requant": "L"},
+    "layernorm": {"lane_ln_square": "L", "lane_ln_norm": "L", "lane_ln_requant": "L",
+                  "lane_row_ln_var": "1"},
 }
 
 

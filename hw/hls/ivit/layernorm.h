@@ -56,6 +56,15 @@ isqrt_digits:
 }
 
 // -- the row unit's LayerNorm part (units_vector.h layernorm) -------------------------------------
+/// The row unit's square root: isqrt as one pipelined function (a new root every cycle,
+/// LN_ISQRT_DEPTH deep) that the top holds to one instance (ALLOCATION limit=1), whichever
+/// LayerNorm calls it.
+inline int64_t row_isqrt(int64_t v) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return isqrt(v);
+}
+
 /// Pipeline depths of the row unit's stages: a multiplier (the mean by a constant reciprocal,
 /// the variance product) and the square root, one digit per cycle.
 constexpr int ROW_MUL_DEPTH = 4;

@@ -297,8 +297,8 @@ inline void ln_stats_chunk(const typename CFG::in_t* row, int ch, int64_t& psx, 
 }
 
 /// The row unit's LayerNorm work for one row: the mean by a constant reciprocal, the variance
-/// sum with one product, the square root digit by digit, 2^46 // sd through the row unit's
-/// divider (one division a row).
+/// sum with one product, the square root digit by digit (row_isqrt), 2^46 // sd through the
+/// row unit's divider (one division a row).
 template <class CFG>
 inline void ln_row(int64_t sx, int64_t sxx, int64_t& mean, int64_t& recip) {
 #pragma HLS INLINE
@@ -306,7 +306,7 @@ inline void ln_row(int64_t sx, int64_t sxx, int64_t& mean, int64_t& recip) {
                           CFG::DIV_B);
     // sum (16 x_c - mean)^2 = 256 sxx - 32 mean sx + COLS mean^2 = 256 sxx - mean t
     const int64_t var = 256 * sxx - lane_row_ln_var(mean, 32 * sx - CFG::COLS * mean);
-    const int64_t sd = isqrt(var);
+    const int64_t sd = row_isqrt(var);
     const int64_t q = row_div(int64_t(1) << LN_RECIP_SHIFT, sd > 0 ? sd : 1);
     recip = sd > 0 ? q : 0;
 }
