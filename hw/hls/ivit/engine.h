@@ -216,7 +216,7 @@ gemm_flat:
             if (s == 0)
                 for (int r = 0; r < R; ++r)
                     for (int c = 0; c < C; ++c) acc[r][c] = c < c_cols ? epi.init(c_j0 + c) : 0;
-            if (DDR) {
+            if constexpr (DDR) {
                 int8_t row[C];
 #pragma HLS ARRAY_PARTITION variable=row complete
                 const int k = slices == 2 ? s >> 1 : s;
@@ -252,40 +252,42 @@ gemm_flat:
             }
         }
         // (c) one step of panel q's load into the half not computed on
-        if (DDR && q < panels && pos < nload) {
-            if (fill < 2 * C && rd < nwords) {
-                int8_t word[WORD_BYTES];
+        if constexpr (DDR) {
+            if (q < panels && pos < nload) {
+                if (fill < 2 * C && rd < nwords) {
+                    int8_t word[WORD_BYTES];
 #pragma HLS ARRAY_PARTITION variable=word complete
-                for (int b8 = 0; b8 < WORD_BYTES; ++b8) word[b8] = wsrc[wp + b8];
-                for (int j = 0; j < SB; ++j)
-                    if (j >= fill && j < fill + WORD_BYTES) stg[j] = word[j - fill];
-                wp += WORD_BYTES;
-                fill += WORD_BYTES;
-                ++rd;
-            }
-            int n = fill >= 2 * C ? 2 : (fill >= C ? 1 : 0);
-            if (n > K - lk) n = K - lk;
-            if (q & 1) {
-                if (n > 0) for (int c = 0; c < C; ++c) panel[1][lk][c] = stg[c];
-                if (n > 1) for (int c = 0; c < C; ++c) panel[1][lk + 1][c] = stg[C + c];
-            } else {
-                if (n > 0) for (int c = 0; c < C; ++c) panel[0][lk][c] = stg[c];
-                if (n > 1) for (int c = 0; c < C; ++c) panel[0][lk + 1][c] = stg[C + c];
-            }
-            if (n == 1)
-                for (int j = 0; j + C < SB; ++j) stg[j] = stg[j + C];
-            else if (n == 2)
-                for (int j = 0; j + 2 * C < SB; ++j) stg[j] = stg[j + 2 * C];
-            fill -= n * C;
-            lk += n;
-            if (pos + 1 == nload) {
-#ifndef __SYNTHESIS__
-                if (lk != K || rd != nwords) {
-                    std::fprintf(stderr, "gemm_run: panel load unfinished after its steps\n");
-                    std::abort();
+                    for (int b8 = 0; b8 < WORD_BYTES; ++b8) word[b8] = wsrc[wp + b8];
+                    for (int j = 0; j < SB; ++j)
+                        if (j >= fill && j < fill + WORD_BYTES) stg[j] = word[j - fill];
+                    wp += WORD_BYTES;
+                    fill += WORD_BYTES;
+                    ++rd;
                 }
+                int n = fill >= 2 * C ? 2 : (fill >= C ? 1 : 0);
+                if (n > K - lk) n = K - lk;
+                if (q & 1) {
+                    if (n > 0) for (int c = 0; c < C; ++c) panel[1][lk][c] = stg[c];
+                    if (n > 1) for (int c = 0; c < C; ++c) panel[1][lk + 1][c] = stg[C + c];
+                } else {
+                    if (n > 0) for (int c = 0; c < C; ++c) panel[0][lk][c] = stg[c];
+                    if (n > 1) for (int c = 0; c < C; ++c) panel[0][lk + 1][c] = stg[C + c];
+                }
+                if (n == 1)
+                    for (int j = 0; j + C < SB; ++j) stg[j] = stg[j + C];
+                else if (n == 2)
+                    for (int j = 0; j + 2 * C < SB; ++j) stg[j] = stg[j + 2 * C];
+                fill -= n * C;
+                lk += n;
+                if (pos + 1 == nload) {
+#ifndef __SYNTHESIS__
+                    if (lk != K || rd != nwords) {
+                        std::fprintf(stderr, "gemm_run: panel load unfinished after its steps\n");
+                        std::abort();
+                    }
 #endif
-                lk = 0; fill = 0; rd = 0;
+                    lk = 0; fill = 0; rd = 0;
+                }
             }
         }
         // advance the window and the phase
@@ -337,6 +339,7 @@ struct EpiRequant {
     TO* out; int ldo; const int32_t* bias; const int32_t* m; const uint8_t* e; int bits;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
+#pragma HLS INLINE
         out[i * ldo + j] = static_cast<TO>(
             requant_product(lane_epi_requant(acc, m[j]), e[j], bits));
     }
@@ -346,7 +349,10 @@ struct EpiRequant {
 struct EpiRaw {
     int32_t* out; int ldo; const int32_t* bias;
     int32_t init(int j) const { return bias[j]; }
-    void store(int i, int j, int32_t acc) { out[i * ldo + j] = acc; }
+    void store(int i, int j, int32_t acc) {
+#pragma HLS INLINE
+        out[i * ldo + j] = acc;
+    }
 };
 
 /// Fused residual add: out = sat(rq(acc, m_a[j], e_a[j]) + rq(res, m_b, e_b)); `out` may be
@@ -358,6 +364,7 @@ struct EpiResidual {
     const uint8_t* e_a; int64_t m_b; int e_b; int bits; long trace_branch;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
+#pragma HLS INLINE
         trace_put(trace_branch, static_cast<long>(i) * ldo + j, acc);
         const int64_t s = round_shift(lane_epi_requant(acc, m_a[j]), e_a[j]) +
                           round_shift(lane_epi_residual(res[i * ldo + j], m_b), e_b);
@@ -387,6 +394,7 @@ struct GeluUnit {
         }
     }
     int64_t operator()(int64_t x) const {
+#pragma HLS INLINE
         if (form == GELU_TABLE) return eval<GELU_TABLE>(x);
         return form == GELU_SHIFT ? eval<GELU_SHIFT>(x) : eval<GELU_SYMMETRIC>(x);
     }
@@ -400,6 +408,7 @@ struct EpiGelu {
     GeluUnit<TT> g; long trace_fc1;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
+#pragma HLS INLINE
         const int64_t v = requant_product(lane_epi_requant(acc, m[j]), e[j], bits);
         trace_put(trace_fc1, static_cast<long>(i) * ldo + j, v);
         out[i * ldo + j] = static_cast<TO>(g.template eval<FORM>(v));
@@ -414,6 +423,7 @@ struct EpiPatch {
     const TP* pos; int bits; int np; int tokens;
     int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
+#pragma HLS INLINE
         const int b = i / np, p = i - b * np;
         const int64_t v =
             round_shift(lane_epi_requant(acc, m[j]), e[j]) + pos[p * dim + j];
@@ -427,6 +437,7 @@ struct EpiScalar {
     TO* out; int ldo; int64_t m; int e; int bits;
     int32_t init(int) const { return 0; }
     void store(int i, int j, int32_t acc) {
+#pragma HLS INLINE
         out[i * ldo + j] =
             static_cast<TO>(requant_product(lane_epi_requant(acc, m), e, bits));
     }
@@ -437,14 +448,20 @@ struct EpiScalar {
 template <typename T>
 struct Rows {
     const T* p; int ld; int off;
-    int32_t operator()(int i, int k) const { return static_cast<int32_t>(p[i * ld + off + k]); }
+    int32_t operator()(int i, int k) const {
+#pragma HLS INLINE
+        return static_cast<int32_t>(p[i * ld + off + k]);
+    }
 };
 
 /// The transposed view: element (k, j) is p[j][off + k] (K of q.k^T read token-major).
 template <typename T>
 struct Cols {
     const T* p; int ld; int off;
-    int32_t operator()(int k, int j) const { return static_cast<int32_t>(p[j * ld + off + k]); }
+    int32_t operator()(int k, int j) const {
+#pragma HLS INLINE
+        return static_cast<int32_t>(p[j * ld + off + k]);
+    }
 };
 
 // -- the row unit and the vector units -------------------------------------------------------------
