@@ -46,7 +46,7 @@ def test_top_allocates_what_the_model_prices(small_int_model):
     priced = json.loads(files["reports/estimate.json"])["resources"]["helper_multipliers"]
     assert {h["function"]: str(h["count"]) for h in priced} == \
         {k: v for k, v in pragmas.items() if k.startswith("lane_")}
-    assert pragmas.get("row_div") == "1"
+    assert pragmas.get("row_div") == pragmas.get("row_isqrt") == "1"
     assert re.search(r"instances=ivit::eng::pe_step<5, 4> limit=1", top)
 
 
@@ -60,6 +60,7 @@ def test_allocation_counts_follow_the_busiest_unit(small_int_model):
     assert roles["lane_epi_residual"] == 2
     for name in ("lane_ln_square", "lane_ln_norm", "lane_ln_requant", "lane_sm_factor"):
         assert roles[name] == 8
+    assert roles["lane_row_ln_var"] == 1      # the row unit: one row at a time
     assert {n for n in roles if n.startswith("lane_gelu")} == {
         "lane_gelu_abs_r", "lane_gelu_yy", "lane_gelu_x_sigma", "lane_gelu_requant"}
     assert all(roles[n] == 2 for n in roles if n.startswith("lane_gelu"))

@@ -42,7 +42,7 @@ def _run_cycles(project, images):
     if project not in _CYCLE_LIBS:
         _CYCLE_LIBS[project] = ctypes.CDLL(str(_build(
             project, "libivit_cycles.so", ["-DIVIT_CYCLES", "-DIVIT_CHECK_WIDTHS", "-fPIC",
-                                           "-shared"],
+                                           "-shared", "-fno-gnu-unique"],
             ["src/ivit_capi.cpp"])))
     so = _CYCLE_LIBS[project]
     n_layers = len(json.loads((project / "manifest.json").read_text())["abi"]["trace"])

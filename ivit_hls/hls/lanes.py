@@ -91,13 +91,16 @@ KERNEL_LANES = {
 }
 
 
-#: Kernels that divide once per row through the row unit's one divider (``ivit::row_div``).
-ROW_UNIT_KERNELS = frozenset({"layernorm", "shiftmax", "attention"})
+#: The row unit's functions (one instance each in the whole engine) and the kernels that
+#: call them: the divider (``ivit::row_div``) and the square root (``ivit::row_isqrt``).
+ROW_UNIT = {"row_div": frozenset({"layernorm", "shiftmax", "attention"}),
+            "row_isqrt": frozenset({"layernorm"})}
 
 
-def uses_row_unit(plan) -> bool:
-    """Whether the program has a unit that divides through ``ivit::row_div``."""
-    return any(st.engine and st.kernel in ROW_UNIT_KERNELS for st in plan.steps)
+def row_unit_functions(plan) -> list[str]:
+    """The row-unit functions the program calls (the top holds each to one instance)."""
+    kernels = {st.kernel for st in plan.steps if st.engine}
+    return [f for f, users in ROW_UNIT.items() if kernels & users]
 
 
 def _gelu_form(step) -> str | None:

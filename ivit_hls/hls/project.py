@@ -24,7 +24,8 @@ from ..perf import EngineSpec, bytes_per_cycle, estimate_plan
 from ..perf.cycles import width_macros
 from ..resources import SOURCE_ROOT, source_dir
 from .build import ABI_VERSION, BUILD
-from .lanes import uses_row_unit
+from .lanes import row_unit_functions
+from .tables import pragma_lines
 from .lower import Plan, lower, numpy_dtype
 from .options import HlsOptions
 
@@ -137,7 +138,8 @@ def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]
         "c_values": _c_values, "legacy_cycles": legacy,
         "widths": width_macros(plan),
         "lanes": est["resources"]["helper_multipliers"],
-        "row_unit": uses_row_unit(plan),
+        "row_unit": row_unit_functions(plan),
+        "table_pragmas": pragma_lines(plan),
         "buffer_rows": plan.buffer_rows,
         "clock_text": f"{options.clock_mhz:g}MHz",
         "period_ns": f"{1000.0 / options.clock_mhz:.4g}",

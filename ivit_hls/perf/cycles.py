@@ -174,9 +174,9 @@ def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
 
 
 def logits_cycles(num_classes: int) -> int:
-    """Cycles of writing ``num_classes`` int32 logits (a batch's) back over the activation
-    port, as one burst."""
-    return -(-num_classes * 4 // WORD_BYTES) + DDR_LATENCY
+    """Cycles of writing ``num_classes`` int32 logits (a batch's) back over the 32-bit
+    activation port, as one burst of one logit a cycle (``ivit::copy_logits_cycles``)."""
+    return num_classes + DDR_LATENCY
 
 
 def bram_blocks(depth: int, width: int) -> int:
@@ -228,7 +228,16 @@ def memories(plan) -> list[dict]:
         patches, k = plan.batch * a.grid[0] * a.grid[1], a.in_chans * a.patch * a.patch
         mems.append({"name": "im2col", "banks": min(r, patches), "depth": -(-patches // r) * k,
                      "width": _width(plan.image.ctype)})
-    const_bits = plan.constant_bytes() * 8
+    from ..hls.tables import table_banks
+
+    banked = 0
+    for t in table_banks(plan):
+        banks = min(t["factor"], t["size"])
+        mems.append({"name": f"table {t['slot']}::{t['name']}", "banks": banks,
+                     "depth": t["iterations"] * -(-t["size"] // banks),
+                     "width": _width(t["ctype"])})
+        banked += t["iterations"] * t["size"] * _width(t["ctype"])
+    const_bits = max(0, plan.constant_bytes() * 8 - banked)
     mems.append({"name": "constants", "banks": 1, "depth": -(-const_bits // 72), "width": 72})
     return mems
 
