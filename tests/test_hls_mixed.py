@@ -96,3 +96,41 @@ def test_unfused_attention_and_ibert_kernels_in_batches(tmp_path):
     image = tb_images(model, 2, seed=3)
     _batch_of_two_counts_its_estimate(model, out, image, "ibert_cycles.so",
                                       checks=("-DIVIT_CHECK_WIDTHS",))
+
+
+def test_unfused_vector_units_in_batches(tmp_path, monkeypatch, model_factory):
+    """With fusion off, every engine unit runs on its own (Shiftmax, GELU in the shift and the
+    row-max forms, residual add, the attention matmuls): a batch of two is bit-exact per layer
+    and counts its estimate per layer."""
+    import dataclasses
+
+    import ivit_hls.hls.lower as lower_mod
+    from ivit_hls.hls.fusion import Step
+
+    def one_layer_per_step(layers, types):
+        steps = []
+        for op in layers:
+            engine = op.layer.kind in ENGINE_KINDS
+            gemm = op.layer.op.gemm(op.layer, [types[n] for n in op.layer.inputs])
+            steps.append(Step(op.kernel, [op], list(op.inputs), weighted=op.weighted,
+                              engine=engine, array=engine and gemm is not None))
+        return steps
+
+    monkeypatch.setattr(lower_mod, "find_steps", one_layer_per_step)
+    base = model_factory("deit_tiny", calib_random=2, depth=1, img_size=32)
+    image = tb_images(base, 2, seed=1)
+    for form in ("shift", "rowmax"):
+        model = dataclasses.replace(base, layers=[
+            dataclasses.replace(ly, attrs=dataclasses.replace(ly.attrs, form=form))
+            if ly.kind == "gelu" else ly for ly in base.layers])
+        out = generate(model, tmp_path / form, HlsOptions(rows=4, cols=5, lanes=8,
+                                                         tb_images=1, batch=2))
+        top = (out / "src" / "ivit_top.cpp").read_text()
+        for kernel in ("shiftmax", "gelu", "residual_add", "qk_matmul", "pv_matmul"):
+            assert f"ivit::layer::{kernel}<" in top
+        logits, trace = CsimLibrary(out).run_trace(image[0])
+        golden = golden_run(model, image[:1], trace=True)
+        assert_traces_equal(golden.trace, trace, [ly.name for ly in model.layers])
+        np.testing.assert_array_equal(logits, golden.logits)
+        _batch_of_two_counts_its_estimate(model, out, image, f"unfused_{form}.so",
+                                          checks=("-DIVIT_CHECK_WIDTHS",))

@@ -212,7 +212,8 @@ def memories(plan) -> list[dict]:
         f1, f2 = min(parts[0][2], rows), min(parts[1][2], cols)
         mems.append({"name": name, "banks": f1, "depth": -(-rows // f1) * -(-cols // f2),
                      "width": f2 * _width(ctype)})
-    mems.append({"name": "weight_panels", "banks": c, "depth": 2 * plan.kmax, "width": 8})
+    # eng_panel[2][KMAX][C], both halves and every column a bank of their own
+    mems.append({"name": "weight_panels", "banks": 2 * c, "depth": plan.kmax, "width": 8})
     for st in plan.steps:
         if st.kernel == "attention":
             w = operand_widths(plan)
@@ -226,8 +227,10 @@ def memories(plan) -> list[dict]:
     if pe:
         a = pe[0].layer.attrs
         patches, k = plan.batch * a.grid[0] * a.grid[1], a.in_chans * a.patch * a.patch
-        mems.append({"name": "im2col", "banks": min(r, patches), "depth": -(-patches // r) * k,
-                     "width": _width(plan.image.ctype)})
+        # cyclic R on the patch axis, reshaped by P on the byte axis: one patch row a word
+        mems.append({"name": "im2col", "banks": min(r, patches),
+                     "depth": -(-patches // r) * -(-k // a.patch),
+                     "width": a.patch * _width(plan.image.ctype)})
     from ..hls.tables import table_banks
 
     banked = 0

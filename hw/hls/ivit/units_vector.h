@@ -224,7 +224,7 @@ void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
 #pragma HLS INLINE
     constexpr int COLS = CFG::COLS, L = CFG::L, CH = (COLS + L - 1) / L;
     const int rows = nb * CFG::ROWS;
-    if (CFG::FORM == GELU_ROWMAX) {
+    if constexpr (CFG::FORM == GELU_ROWMAX) {
         // the paper's row-max form: a max loop, then a loop with a division per element
         shift_gelu(x, y, rows, COLS, static_cast<int>(CFG::K[it]), CFG::I0[it],
                    static_cast<int>(CFG::N[it]), ivit::GELU_ROWMAX, CFG::M[it],
@@ -240,7 +240,9 @@ void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
             for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
                 const int c = w.ch * L + l;
-                if (c < COLS) y[base + c] = static_cast<typename CFG::out_t>(g(x[base + c]));
+                if (c < COLS)   // only this slot's GELU form is built
+                    y[base + c] = static_cast<typename CFG::out_t>(
+                        g.template eval<gelu_form(CFG::FORM)>(x[base + c]));
             }
             w.next();
         }
