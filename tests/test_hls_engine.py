@@ -91,7 +91,8 @@ def test_memory_blocks_use_the_best_aspect_ratio():
     assert bram_blocks(1024, 36) == 1 and bram_blocks(512, 72) == 1
     assert bram_blocks(4096, 8) == 1            # 4K x 9
     assert bram_blocks(4096, 16) == 2           # 2K x 18, twice
-    assert bram_blocks(300, 512) == 8           # 512 x 72, eight wide
+    assert bram_blocks(300, 512) == 7.5         # 15 RAMB18 halves of 512 x 36 (8 BRAM36 wide)
+    assert bram_blocks(144, 32) == 0.5          # one RAMB18 half (512 x 36)
     assert bram_blocks(32, 512) == 0            # 32 words deep: LUTRAM
     assert bram_blocks(200, 8) == 0             # 1,600 bits: LUTRAM
     assert uram_blocks(4096, 72) == 1 and uram_blocks(8192, 128) == 4

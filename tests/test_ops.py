@@ -17,7 +17,10 @@ from ivit_hls.ops import REGISTRY, Engine, OpDef, RtlParams
 from ivit_hls.resources import SOURCE_ROOT
 
 HOOKS = ("output", "golden", "bounds", "cycles", "hls", "rtl")
-LAYER_KERNELS = (SOURCE_ROOT / "hw" / "hls" / "ivit" / "layers.h").read_text()
+# layers.h and the unit headers it includes
+LAYER_KERNELS = "".join((SOURCE_ROOT / "hw" / "hls" / "ivit" / name).read_text() for name in (
+    "layers.h", "layers_common.h", "units_gemm.h", "units_vector.h", "units_attention.h",
+    "swin.h", "ibert.h"))
 
 
 @pytest.mark.parametrize("kind", sorted(REGISTRY))

@@ -24,6 +24,8 @@ from .parts import bytes_per_cycle, part_info
 #: BRAM36 aspect ratios (depth, width) and the URAM288 shape.
 BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
 URAM_SHAPE = (4096, 72)
+#: A BRAM36 is two independent RAMB18s (Vivado maps a memory that fits one to one half).
+BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
 #: Banks of at most this many bits, or at most this many words deep, are distributed RAM
 #: (LUTRAM), priced in LUTs by ``lutram_luts``.
 LUTRAM_BITS = 2048
@@ -179,11 +181,14 @@ def logits_cycles(num_classes: int) -> int:
     return num_classes + DDR_LATENCY
 
 
-def bram_blocks(depth: int, width: int) -> int:
-    """BRAM36 blocks of one bank of ``depth`` words of ``width`` bits (best aspect ratio)."""
+def bram_blocks(depth: int, width: int) -> float:
+    """BRAM36 blocks of one bank of ``depth`` words of ``width`` bits (best aspect ratio), in
+    halves: a bank that a RAMB18 half holds better takes 0.5 a half."""
     if depth * width <= LUTRAM_BITS or depth <= LUTRAM_DEPTH:
         return 0
-    return min(-(-width // w) * -(-depth // d) for d, w in BRAM36_SHAPES)
+    full = min(-(-width // w) * -(-depth // d) for d, w in BRAM36_SHAPES)
+    halves = min(-(-width // w) * -(-depth // d) for d, w in BRAM18_SHAPES)
+    return min(full, halves / 2)
 
 
 def lutram_luts(depth: int, width: int) -> int:
@@ -251,7 +256,7 @@ def resources(plan, part: str) -> dict:
     the most BRAM36 moves to URAM if URAM has room."""
     info = part_info(part)
     mems = memories_with_blocks(plan, info)
-    bram = sum(m.get("bram36", 0) for m in mems)
+    bram = _halves(sum(m.get("bram36", 0) for m in mems))
     uram = sum(m.get("uram", 0) for m in mems)
     r, c = plan.rows, plan.cols
     dsp_array = -(-r * c // 2)
@@ -292,11 +297,16 @@ def resources(plan, part: str) -> dict:
     return out
 
 
+def _halves(blocks: float):
+    """A BRAM36 count in halves: an int when it is whole."""
+    return int(blocks) if blocks == int(blocks) else blocks
+
+
 def memories_with_blocks(plan, info: dict | None) -> list[dict]:
     """``memories`` with the BRAM36 or URAM blocks each one takes on the part ``info``."""
     mems = memories(plan)
     for m in mems:
-        m["bram36"] = m["banks"] * bram_blocks(m["depth"], m["width"])
+        m["bram36"] = _halves(m["banks"] * bram_blocks(m["depth"], m["width"]))
         m["lutram_luts"] = m["banks"] * lutram_luts(m["depth"], m["width"])
     if not info or not info["uram"]:
         return mems

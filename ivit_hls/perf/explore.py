@@ -48,7 +48,7 @@ class Point:
     ratio: float
     dsp: int
     luts: int
-    bram36: int
+    bram36: float
     uram: int
     ddr_gbps: float
     ddr_available: float
