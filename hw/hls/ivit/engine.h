@@ -77,7 +77,7 @@ inline void trace_put(long, long, int64_t) {}
 /// lanes into `acc`. `slices` = 2 feeds a 9..16-bit unsigned A operand as two bytes (low,
 /// then high shifted by 8), so every PE stays an 8-bit multiplier.
 template <int R, int C, class A, class B>
-void mac_step(acc_t acc[R][C], A& a, B& b, int i0, int j0, int rows, int cols, int kk,
+void mac_step(acc_t acc[R][C], const A& a, const B& b, int i0, int j0, int rows, int cols, int kk,
               int slices) {
 #pragma HLS INLINE
     const int k = slices == 2 ? kk >> 1 : kk;

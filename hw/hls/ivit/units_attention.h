@@ -43,25 +43,14 @@ inline Strip strip_at(int idx, int count) {
 /// Array step `kk` of one output tile (columns j0 .. j0 + cols - 1) into `acc`, cleared at the
 /// tile's first step. `slices` = 2 feeds a 9..16-bit unsigned A operand as two bytes.
 template <int R, int C, class A, class B>
-inline void mac_step(eng::acc_t acc[R][C], const A& a, const B& b, int i0, int j0, int rows,
-                     int cols, int kk, int slices) {
+inline void mac_step_cleared(eng::acc_t acc[R][C], const A& a, const B& b, int i0, int j0,
+                             int rows, int cols, int kk, int slices) {
 #pragma HLS INLINE
     if (kk == 0) {
         for (int r = 0; r < R; ++r)
             for (int c = 0; c < C; ++c) acc[r][c] = 0;
     }
-    const int k = slices == 2 ? kk >> 1 : kk;
-    const bool high = slices == 2 && (kk & 1);
-    int32_t av[R];
-    int32_t bv[C];
-#pragma HLS ARRAY_PARTITION variable=av complete
-#pragma HLS ARRAY_PARTITION variable=bv complete
-    for (int r = 0; r < R; ++r) {
-        const int32_t v = r < rows ? static_cast<int32_t>(a(i0 + r, k)) : 0;
-        av[r] = slices == 2 ? (high ? (v >> 8) : (v & 255)) : v;
-    }
-    for (int c = 0; c < C; ++c) bv[c] = c < cols ? static_cast<int32_t>(b(k, j0 + c)) : 0;
-    eng::pe_step<R, C>(acc, av, bv, high ? 8 : 0);
+    eng::mac_step<R, C>(acc, a, b, i0, j0, rows, cols, kk, slices);
 }
 
 /// Drain step `k` of tile `tile` (columns tile*C ..): the epilogue takes accumulator rows
@@ -105,8 +94,8 @@ inline void array_step(eng::acc_t accs[2][R][C], const A& a, const B& b, Epi& ep
     const int t = i / SLOT, k = i - t * SLOT;
     if (t < tiles && k < K * slices) {
         const int j0 = t * C;
-        mac_step<R, C>(accs[t & 1], a, b, i0, j0, rows, n_cols - j0 < C ? n_cols - j0 : C, k,
-                       slices);
+        mac_step_cleared<R, C>(accs[t & 1], a, b, i0, j0, rows, n_cols - j0 < C ? n_cols - j0 : C, k,
+                               slices);
     }
     if (t > 0 && t <= tiles && k < D) {
         const int j0 = (t - 1) * C;
