@@ -55,7 +55,6 @@ def patches_of(image: np.ndarray, patch: int) -> np.ndarray:
 GEMM_DEPTH = 6
 EPI_DEPTH = 8
 DDR_LATENCY = 64
-ROW_LATENCY = 100
 VEC_DEPTH = 8
 ROW_DIV_DEPTH = 68
 WORD_BYTES = 64
@@ -79,12 +78,6 @@ def drain_lanes(engine: Engine) -> int:
 def drain_cycles(engine: Engine) -> int:
     """Cycles of draining one R x C tile, row by row in chunks of the epilogue lanes."""
     return engine.rows * ceil_div(engine.cols, drain_lanes(engine))
-
-
-def strip_cycles(tiles: int, k: int, slices: int, drain: int) -> int:
-    """``tiles`` output tiles of ``k * slices`` array steps, each drain (``drain`` cycles)
-    overlapped with the next tile; the last drain exposed."""
-    return tiles * max(k * slices, drain) + drain + GEMM_DEPTH + EPI_DEPTH
 
 
 def panel_load_steps(k: int, c: int, bpc: int) -> int:

@@ -52,12 +52,6 @@ def shiftmax_cycles(rows: int, length: int, lanes: int) -> int:
     return 3 * chunk_loop_cycles(rows, length, lanes) + rows + ROW_DIV_DEPTH
 
 
-def shiftmax_row_cycles(length: int, lanes: int) -> int:
-    """One call of ``shiftmax_row`` (the attention unit's, row by row): exponentials and sum,
-    the row's division, normalize."""
-    return 2 * chunk_loop_cycles(1, length, lanes) + ROW_DIV_DEPTH
-
-
 def gelu_cycles(rows: int, cols: int, lanes: int, rowmax: bool = False) -> int:
     """GELU not fused: the element-wise forms ``lanes`` per cycle; the paper's row-max form
     one element per cycle in two loops per row, the second with a divider in its pipeline."""

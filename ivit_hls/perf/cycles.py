@@ -13,9 +13,8 @@ import dataclasses
 import math
 
 from ..ops.base import Engine
-from ..ops.common import (DDR_LATENCY, ROW_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
-                          drain_lanes, gemm_cycles, gemm_ddr, patch_load_steps, slices_of,
-                          strip_cycles)
+from ..ops.common import (DDR_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
+                          drain_lanes, gemm_cycles, gemm_ddr, patch_load_steps, slices_of)
 from ..ops.attention_cost import (attention_cycles, attention_drain_rows,  # noqa: F401
                                   attention_memories)
 from .fabric_mul import calibrated_mul_luts

@@ -38,7 +38,6 @@ namespace eng {
 constexpr int GEMM_DEPTH = 6;        // operand fetch, DSP multiply (3), accumulate, skew
 constexpr int EPI_DEPTH = 8;         // 32x32 requant multiply (4), round, shift, saturate, store
 constexpr int DDR_LATENCY = 64;      // first beat of a weight burst
-constexpr int ROW_LATENCY = 100;     // shared row unit: pipelined isqrt + 64-bit divider
 constexpr int VEC_DEPTH = 8;         // vector unit pipeline
 constexpr int ROW_DIV_DEPTH = 68;    // the row unit's pipelined 64-bit divider (row_div)
 constexpr int WORD_BYTES = 64;       // one 512-bit m_axi beat
@@ -92,19 +91,6 @@ void mac_step(acc_t acc[R][C], const A& a, const B& b, int i0, int j0, int rows,
     }
     for (int c = 0; c < C; ++c) bv[c] = c < cols ? static_cast<int32_t>(b(k, j0 + c)) : 0;
     pe_step<R, C>(acc, av, bv, high ? 8 : 0);
-}
-
-/// acc[r][c] += sum_k A(i0+r, k) B(k, j0+c): K * slices array steps, one per cycle.
-template <int R, int C, class A, class B>
-void mac_tile(acc_t acc[R][C], A& a, B& b, int i0, int j0, int rows, int cols, int K,
-              int slices) {
-#pragma HLS INLINE
-mac_k:
-    for (int kk = 0; kk < K * slices; ++kk) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=16 max=2048
-        mac_step<R, C>(acc, a, b, i0, j0, rows, cols, kk, slices);
-    }
 }
 
 /// Cycles of draining one R x C tile through E epilogue lanes (one row chunk per cycle).
@@ -324,12 +310,6 @@ void gemm_onchip(int M, int N, int K, int slices, A& a, B& b, Epi& epi, acc_t ac
                  int8_t panel[2][KMAX][C]) {
 #pragma HLS INLINE
     gemm_run<R, C, E, KMAX, false>(0, M, N, K, slices, 0, a, b, epi, accs, panel);
-}
-
-/// Cycles of one on-chip GEMM strip: `tiles` output tiles of K steps, drains (`d` cycles
-/// each) overlapped with the next tile.
-inline int64_t strip_cycles(int tiles, int K, int slices, int64_t d) {
-    return tiles * imax(static_cast<int64_t>(K) * slices, d) + d + GEMM_DEPTH + EPI_DEPTH;
 }
 
 // -- epilogues -----------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ typedef wint<IVIT_W_ACC> acc_t;
 
 // -- operand and product widths -------------------------------------------------------------------
 /// Row operand: an int8 value, or one byte (0..255) of a 16-bit unsigned operand fed in two
-/// slices (mac_tile's `slices` = 2): 9 bits signed.
+/// slices (mac_step's `slices` = 2): 9 bits signed.
 constexpr int PE_A_BITS = 9;
 /// Column operand: an int8 weight (or an int8 activation of the on-chip GEMMs).
 constexpr int PE_B_BITS = 8;

@@ -41,10 +41,6 @@ inline int64_t layernorm_cycles(int rows, int cols, int lanes, bool merged) {
 inline int64_t shiftmax_cycles(int rows, int len, int lanes) {
     return 3 * chunk_loop_cycles(rows, len, lanes) + rows + eng::ROW_DIV_DEPTH;
 }
-/// One call of shiftmax_row: exponentials and sum, the division, normalize.
-inline int64_t shiftmax_row_cycles(int len, int lanes) {
-    return 2 * chunk_loop_cycles(1, len, lanes) + eng::ROW_DIV_DEPTH;
-}
 /// GELU (not fused): element-wise forms L per cycle; the row-max form one element per cycle,
 /// two loops per row, the second with a divider in its pipeline.
 inline int64_t gelu_cycles(int rows, int cols, int lanes, bool rowmax) {
@@ -80,53 +76,6 @@ template <class SM>
 inline int64_t sm_exp(int64_t s, int64_t top, int k, int64_t i0, int n) {
 #pragma HLS INLINE
     return shift_exp<SM_EXP_Q_W>(-((top - s) << k), i0, n, exp_form(SM::EXP_FORM));
-}
-
-/// Shiftmax of one row held in `s` (max `top` known) into `p`: L exponentials per cycle
-/// (their sum an L-way reduction), 2^M // sum through the row unit's divider, L normalized
-/// values per cycle. `ebuf` (the caller's) holds the row's exponentials, cyclic L.
-template <class SM, typename TS, typename TP>
-void shiftmax_row(const TS* s, TP* p, int len, int64_t top, int64_t* ebuf, int it, long trace) {
-#pragma HLS INLINE
-    constexpr int L = SM::L;
-    const int k = static_cast<int>(SM::K[it]);
-    const int64_t i0 = SM::I0[it];
-    const int n = static_cast<int>(SM::N[it]);
-    const int m_bits = shiftmax_div_bits(i0, n);
-    const int shift = m_bits - static_cast<int>(SM::OUT_BITS[it] - 1);
-    const int chunks = static_cast<int>(eng::cdiv(len, L));
-    int64_t total = 0;
-sm_exp_chunks:
-    for (int ch = 0; ch < chunks; ++ch) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=1 max=64
-        int64_t part = 0;
-        for (int l = 0; l < L; ++l) {
-#pragma HLS UNROLL
-            const int j = ch * L + l;
-            if (j < len) {
-                const int64_t ev = sm_exp<SM>(s[j], top, k, i0, n);
-                ebuf[j] = ev;
-                part += ev;
-            }
-        }
-        total += part;
-    }
-    const int64_t factor = row_div(int64_t(1) << m_bits, total);  // the row unit's divider
-sm_norm_chunks:
-    for (int ch = 0; ch < chunks; ++ch) {
-#pragma HLS PIPELINE II=1
-#pragma HLS LOOP_TRIPCOUNT min=1 max=64
-        for (int l = 0; l < L; ++l) {
-#pragma HLS UNROLL
-            const int j = ch * L + l;
-            if (j < len) {
-                const int64_t ef = lane_sm_factor(ebuf[j], factor);
-                p[j] = static_cast<TP>((ef + (int64_t(1) << (shift - 1))) >> shift);
-                eng::trace_put(trace, j, p[j]);
-            }
-        }
-    }
 }
 
 /// Shiftmax over ROWS rows of LEN logits (not fused), as four flat loops over all rows of
