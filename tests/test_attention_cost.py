@@ -7,26 +7,38 @@ from ivit_hls.perf.cycles import EngineSpec
 
 
 def test_deit_s_attention_loops_by_hand():
-    """DeiT-S on 197 x 22, L = 44, E = 22: one strip per head (197 rows), DR = ceil(197 / 64)
-    = 4 drain rows, D = 50 drain steps per tile. q.k^T 9 x 64 + 50, P.v 3 x 2 x 197 + 50
-    (probabilities in two byte slices); exp and normalize passes 5 row groups x 197 columns;
-    197 row divisions 8 cycles after the exp pass."""
+    """DeiT-S on 197 x 22, L = 44 (the attention lanes too), E = 22: one strip per head (197
+    rows); the drain takes 44 rows of one column per cycle, D = 22 x ceil(197 / 44) = 110
+    steps per tile. q.k^T 9 x max(64, 110) + 110, P.v 3 x 2 x 197 + 110 (probabilities in
+    two byte slices); exp and normalize passes 5 row groups x 197 columns; each group's 44
+    row divisions 8 cycles after its pass, the last group's 21 after the whole pass; the copy
+    of v, 64 lanes: 197 + 63 steps."""
     eng = EngineSpec(197, 22, 44, 64, 22)
-    qk, pv, vec = 9 * 64 + 50, 3 * 394 + 50, 5 * 197
+    qk, pv, vec = 9 * 110 + 110, 3 * 394 + 110, 5 * 197
     loops = attention_loops(197, 6, 64, 2, eng)
-    assert loops == [(qk, vec + 8 + 197)] + [(vec, pv)] * 6
+    assert loops == [(qk, vec + 8 + 21)] + [(qk, pv)] * 5 + [(vec, pv)]
     assert (DEPTH_A, DEPTH_B) == (14, 68)
-    assert sum(a + b for a, b in loops) + 7 * (14 + 68) == 15692
+    assert sum(a + b for a, b in loops) + 7 * (14 + 68) == 16925
+
+
+def test_fewer_attention_lanes_make_the_passes_longer():
+    """Attention lanes 22 (not the vector lanes): D = 22 x 9 = 198, passes of 9 groups."""
+    eng = EngineSpec(197, 22, 44, 64, 22, 22)
+    qk, pv, vec = 9 * 198 + 198, 3 * 394 + 198, 9 * 197
+    loops = attention_loops(197, 1, 64, 2, eng)
+    assert loops == [(qk, vec + 8 + 21), (vec, pv)]
 
 
 def test_attention_memories_follow_the_partitions():
     eng = EngineSpec(197, 22, 44, 64, 22)
     mems = {m["name"]: (m["banks"], m["depth"], m["width"])
             for m in attention_memories(197, 64, 8, 16, 25, 32, eng)}
-    assert mems == {"scores_strip": (44 * 22, 5 * 9, 8), "row_max": (44, 5, 8),
+    assert mems == {"scores_strip": (44, 5 * 197, 8), "row_max": (44, 5, 8),
                     "exp_strip": (44, 5 * 197, 25), "row_sum": (44, 5, 64),
-                    "row_factor": (44, 5, 32), "probs_strip": (197, 197, 16)}
-    # fewer rows than lanes: no more row banks than rows
+                    "row_factor": (44, 5, 32), "probs_strip": (197, 197, 16),
+                    "v_local": (2 * 64, 197, 8)}
+    # fewer rows than lanes: no more row banks than rows; Shiftmax lanes no more than tokens
     mems = {m["name"]: m["banks"] for m in attention_memories(5, 16, 8, 16, 25, 32,
                                                               EngineSpec(8, 16, 32, 64, 16))}
-    assert mems["exp_strip"] == mems["row_max"] == 8 and mems["scores_strip"] == 8 * 5
+    assert mems["row_max"] == mems["scores_strip"] == 8 and mems["exp_strip"] == 5
+    assert mems["v_local"] == 2 * 8

@@ -95,6 +95,21 @@ def test_generate_batch(small, tmp_path, capsys):
     assert json.loads((tmp_path / "o" / "manifest.json").read_text())["options"]["batch"] == 4
 
 
+@pytest.mark.parametrize("args,flag", [
+    (["--array", "4x4", "--lanes", "-1"], "--lanes"),
+    (["--array", "4x4", "--attention-lanes", "-2"], "--attention-lanes"),
+    (["--array", "auto", "--drain", "2"], "--drain"),
+    (["--array", "auto", "--helpers", "fabric"], "--helpers"),
+])
+def test_generate_lane_flags_refused(small, tmp_path, capsys, args, flag):
+    """A negative lane count, or lanes with --array auto (which picks its own): one error
+    line naming the flag, nothing written."""
+    _model, path, _project = small
+    assert main(["generate", "--ivit", str(path), "--out", str(tmp_path / "o"), *args]) == 2
+    assert flag in _one_error_line(capsys)
+    assert not (tmp_path / "o").exists()
+
+
 def test_explore_prints_the_chosen_design_of_its_json(small, tmp_path, capsys):
     """explore writes explore.json (and the plot) and prints the Pareto rows with the helper
     binding and counted LUTs; its "chosen" line is the JSON's best design."""
@@ -108,13 +123,22 @@ def test_explore_prints_the_chosen_design_of_its_json(small, tmp_path, capsys):
     data = json.loads((out / "explore.json").read_text())
     best = data["best"]
     header = text[1].split()
-    assert header[:4] == ["array", "lanes", "epi", "helpers"] and "LUT" in header
+    assert header[:5] == ["array", "lanes", "epi", "att", "helpers"] and "LUT" in header
     assert len(text) == 2 + min(3, len(data["pareto"])) + 1
-    assert text[-1].startswith(f"chosen: --array {best['rows']}x{best['cols']} (vector lanes "
-                               f"{best['lanes']}, epilogue lanes {best['drain']}, helper "
-                               f"multipliers {best['helpers']}): {best['ms']:.3f} ms/image")
+    chosen = (f"--array {best['rows']}x{best['cols']} --lanes {best['lanes']} --drain "
+              f"{best['drain']} --attention-lanes {best['att_lanes']} --helpers "
+              f"{best['helpers']}")
+    assert text[-1].startswith(f"chosen: {chosen}: {best['ms']:.3f} ms/image")
     row = text[2].split()
-    assert row[3] in ("dsp", "vector-fabric", "fabric") and "." not in row[4]   # whole cycles
+    assert row[4] in ("dsp", "vector-fabric", "fabric") and "." not in row[5]   # whole cycles
+    # the printed flags generate exactly that design
+    project = tmp_path / "p"
+    assert main(["generate", "--ivit", str(path), "--out", str(project), "--tb-images", "1",
+                 "--part", "KV260", *chosen.split()]) == 0
+    arr = json.loads((project / "reports" / "estimate.json").read_text())["array"]
+    assert (arr["rows"], arr["cols"], arr["vector_lanes"], arr["epilogue_lanes"],
+            arr["attention_lanes"]) == (best["rows"], best["cols"], best["lanes"],
+                                        best["drain"], best["att_lanes"])
 
 
 def test_range_analysis_failure(small, tmp_path, capsys):

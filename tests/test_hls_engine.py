@@ -31,12 +31,14 @@ def test_const_divisor_refuses_what_int64_cannot_hold():
 
 
 def test_gemm_formula_by_hand():
-    """M=197, N=384, K=384 on 66x32, 64 B/cycle: 12 panels of 384x32 bytes, 3 row tiles."""
+    """M=197, N=384, K=384 on 66x32, 64 B/cycle: 12 panels of 384x32 bytes, 3 row tiles; the
+    default min(66, 32) = 32 epilogue lanes drain a tile column by column, 32 rows of a column
+    per cycle: 32 columns x ceil(66 / 32) = 96 steps."""
     eng = EngineSpec(66, 32, 32, 64)
     cycles, wbytes = gemm_ddr(197, 384, 384, eng)
     load = max(384 // 2, 384 * 32 // 64)        # 2 panel rows per cycle, 192 words
-    comp = 3 * max(384, 66)                     # drains hidden under the next tile
-    assert cycles == 64 + load + 11 * max(comp, load) + comp + 66 + 6 + 8
+    comp = 3 * max(384, 96)                     # drains hidden under the next tile
+    assert cycles == 64 + load + 11 * max(comp, load) + comp + 96 + 6 + 8
     assert wbytes == 12 * 384 * 32 == 384 * 384
     # one row: a panel load (96 steps of 2 rows > 48 words) hides under K = 192 steps; the
     # first beat's latency is paid once (the panels are one sequential stream)
@@ -48,30 +50,30 @@ def test_gemm_formula_by_hand():
 
 
 def test_drain_bound_tiles_and_attention():
-    eng = EngineSpec(99, 32, 32, 64, 8)             # 8 epilogue lanes: 4 chunks per row
-    d = 99 * 4
+    eng = EngineSpec(99, 32, 32, 64, 8)             # 8 epilogue lanes: 13 chunks per column
+    d = 32 * 13
     # one flat loop per head: 2 x 7 tiles, drains overlapped across the row strips too
     assert onchip_gemm_cycles(GemmShape(197, 197, 64, 6), eng) == 6 * (2 * 7 * d + d + 14)
     # the attention unit: per strip two merged loops plus one pair before the first,
     # A = q.k^T of the next strip | normalize pass of this one (depth 6 + 8),
-    # B = P.v of this strip | exp pass of the next, then its row divisions (depth 68, the
-    # divider). 99 x 32, L = 32: the drain takes ceil(99 / 64) = 2 rows per cycle, D = 50;
-    # q.k^T 7 x max(64, 50) + 50, P.v 2 x max(2 x 197, 50) + 50; exp and normalize passes
-    # ceil(rows / 32) x 197 (L rows of one column per cycle); the divisions start 8 cycles
-    # after the exp pass, one row per cycle
+    # B = P.v of this strip | exp pass of the next with its row divisions | the copy of its
+    # v (depth 68, the divider). 99 x 32, attention lanes = L = 32: the drain takes 32 rows
+    # of a column per cycle, D = 32 x ceil(99 / 32) = 128; q.k^T 7 x max(64, 128) + 128,
+    # P.v 2 x max(2 x 197, 128) + 128; exp and normalize passes ceil(rows / 32) = 4 groups
+    # x 197; a group's 32 divisions start 8 cycles after its exp pass, so the last ends
+    # 8 + (rows - 96) after the pass; the v copy (64 lanes): 197 + 63 steps
     eng = EngineSpec(99, 32, 32, 64)
-    qk, pv, exp = 7 * 64 + 50, 2 * 394 + 50, 4 * 197
-    rows = [99, 98] * 6
-    a = [qk] + [exp] * 12                                # normalize (788) > q.k^T (498)
-    b = [exp + 8 + r for r in rows] + [pv]               # exp + divisions > P.v (838)
-    assert attention_cycles(197, 6, 64, 2, eng) == sum(a) + 13 * 14 + sum(b) + 13 * 68 == 22592
-    # 8 epilogue lanes drain a row of 16 in 2 chunks: 66 cycles for 33 rows > 64 steps, so
-    # ceil(33 * 2 / 64) = 2 rows per cycle: 17 rows of 2 chunks, D = 34; strips 5 x 33 + 32
+    qk, pv, exp = 7 * 128 + 128, 2 * 394 + 128, 4 * 197
+    a = [qk] * 12 + [exp]                                # q.k^T (1024) > normalize (788)
+    b = [exp + 8 + 3] + [pv] * 12                        # P.v (916) > exp + divisions (799)
+    assert attention_cycles(197, 6, 64, 2, eng) == sum(a) + 13 * 14 + sum(b) + 13 * 68 == 25933
+    # 33 x 16, attention lanes 16: D = 16 x ceil(33 / 16) = 48; strips 5 x 33 + 32; the
+    # copy's 33 lanes take 2 groups of 197 + 32 steps
     eng = EngineSpec(33, 16, 16, 64, 8)
-    qk, pv = 13 * 64 + 34, 4 * 197 + 34                  # 866, 822
+    qk, pv = 13 * 64 + 48, 4 * 197 + 48                  # 880, 836
     a = [qk] * 6 + [2 * 197]                             # q.k^T > normalize (591)
-    b = [3 * 197 + 8 + 33] + [pv] * 6                    # P.v > exp + divisions (632)
-    assert attention_cycles(197, 1, 64, 1, eng) == sum(a) + 7 * 14 + sum(b) + 7 * 68 == 11728
+    b = [3 * 197 + 8 + 1] + [pv] * 6                     # P.v > exp + divisions (600), copy (458)
+    assert attention_cycles(197, 1, 64, 1, eng) == sum(a) + 7 * 14 + sum(b) + 7 * 68 == 11864
 
 
 def test_multiplier_costs_from_operand_widths():

@@ -11,7 +11,6 @@ import pytest
 from ivit_hls.hls import HlsOptions, render_project
 from ivit_hls.hls.lanes import KERNEL_LANES, ROLES, allocation
 from ivit_hls.hls.lower import lower
-from ivit_hls.ops.attention_cost import attention_drain_rows
 from ivit_hls.perf.cycles import lutram_luts, memories_with_blocks, resources
 from ivit_hls.resources import source_dir
 
@@ -51,19 +50,27 @@ def test_top_allocates_what_the_model_prices(small_int_model):
 
 
 def test_allocation_counts_follow_the_busiest_unit(small_int_model):
-    """Requant: the attention drain's DR rows x E lanes (more than a GEMM epilogue's E);
-    LayerNorm and Shiftmax roles: the vector lanes; GELU (shift form): the epilogue lanes."""
+    """Requant: the attention drain's rows (more than a GEMM epilogue's E); LayerNorm roles:
+    the vector lanes (8 asked, 6 rows: a vector step takes L rows of one column); Shiftmax:
+    the attention lanes, at most the tokens; GELU (shift form): the epilogue lanes."""
     plan = lower(small_int_model, 4, 4).with_engine(6, 4, 8, 64, 2)
+    assert (plan.lanes, plan.att_lanes, plan.drain) == (6, 6, 2)
+    tokens = next(st.layers[0].out.shape[-1] for st in plan.steps if st.kernel == "attention")
     roles = {r["function"]: r["count"] for r in allocation(plan)}
-    dr = attention_drain_rows(6, 4, 2, plan.head_dim)
-    assert roles["lane_epi_requant"] == dr * 2
+    assert roles["lane_epi_requant"] == 6
     assert roles["lane_epi_residual"] == 2
-    for name in ("lane_ln_square", "lane_ln_norm", "lane_ln_requant", "lane_sm_factor"):
-        assert roles[name] == 8
+    for name in ("lane_ln_square", "lane_ln_norm", "lane_ln_requant"):
+        assert roles[name] == 6
+    assert roles["lane_sm_factor"] == min(6, tokens) < 6
     assert roles["lane_row_ln_var"] == 1      # the row unit: one row at a time
     assert {n for n in roles if n.startswith("lane_gelu")} == {
         "lane_gelu_abs_r", "lane_gelu_yy", "lane_gelu_x_sigma", "lane_gelu_requant"}
     assert all(roles[n] == 2 for n in roles if n.startswith("lane_gelu"))
+    # attention lanes of their own
+    roles = {r["function"]: r["count"]
+             for r in allocation(plan.with_engine(6, 4, 4, 64, 2, att_lanes=3))}
+    assert roles["lane_epi_requant"] == roles["lane_sm_factor"] == 3
+    assert roles["lane_ln_norm"] == 4
 
 
 @pytest.mark.parametrize("depth,width,luts", [

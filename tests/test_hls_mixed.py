@@ -123,7 +123,7 @@ def test_unfused_vector_units_in_batches(tmp_path, monkeypatch, model_factory):
         model = dataclasses.replace(base, layers=[
             dataclasses.replace(ly, attrs=dataclasses.replace(ly.attrs, form=form))
             if ly.kind == "gelu" else ly for ly in base.layers])
-        out = generate(model, tmp_path / form, HlsOptions(rows=4, cols=5, lanes=8,
+        out = generate(model, tmp_path / form, HlsOptions(rows=5, cols=4, lanes=8,
                                                          tb_images=1, batch=2))
         top = (out / "src" / "ivit_top.cpp").read_text()
         for kernel in ("shiftmax", "gelu", "residual_add", "qk_matmul", "pv_matmul"):

@@ -73,14 +73,14 @@ def tiny():
 @pytest.fixture(scope="module")
 def tiny_project(tiny, tmp_path_factory):
     out = tmp_path_factory.mktemp("hls") / "deit_tiny"
-    generate(tiny, out, HlsOptions(rows=8, cols=16, tb_images=2))
+    generate(tiny, out, HlsOptions(rows=16, cols=8, tb_images=2))
     return out
 
 
 @pytest.fixture(scope="module")
 def tiny_batch_project(tiny, tmp_path_factory):
     out = tmp_path_factory.mktemp("hls") / "deit_tiny_b3"
-    generate(tiny, out, HlsOptions(rows=8, cols=16, tb_images=1, batch=3))
+    generate(tiny, out, HlsOptions(rows=16, cols=8, tb_images=1, batch=3))
     return out
 
 
@@ -160,7 +160,7 @@ def test_generation_is_deterministic(tmp_path):
     assert manifest["abi"]["functions"]["ivit_run"]["args"][0]["dtype"] == "int8"
     assert stat.S_IMODE(os.stat(tmp_path / "x").st_mode) == 0o755
     # another array shape changes the project
-    assert render_project(model, HlsOptions(rows=2, cols=4))["src/ivit_params.h"] != a["src/ivit_params.h"]
+    assert render_project(model, HlsOptions(rows=4, cols=2))["src/ivit_params.h"] != a["src/ivit_params.h"]
 
 
 def test_generated_sources_have_no_warnings_and_pragmas(tiny_project):
@@ -268,7 +268,7 @@ def test_generated_code_is_clean_under_sanitizers(tmp_path):
     import subprocess
 
     model = _quantize("deit_tiny", depth=2, img_size=32)
-    out = generate(model, tmp_path / "san", HlsOptions(rows=3, cols=5, tb_images=3, batch=2))
+    out = generate(model, tmp_path / "san", HlsOptions(rows=5, cols=3, tb_images=3, batch=2))
     exe = _build(out, "csim_san", ["-O1", "-g", "-fsanitize=address,undefined", "-DIVIT_CHECK_WIDTHS",
                                    "-fno-sanitize-recover=all", "-DIVIT_TRACE"],
                  ["tb/tb_main.cpp"])

@@ -45,7 +45,7 @@ def model():
 @pytest.fixture(scope="module")
 def project(model, tmp_path_factory):
     out = tmp_path_factory.mktemp("host") / "deit_tiny"
-    generate(model, out, HlsOptions(rows=8, cols=16))
+    generate(model, out, HlsOptions(rows=16, cols=8))
     return out
 
 

@@ -26,7 +26,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--array", default=DEFAULT_ARRAY,
                    help=f"systolic array ROWSxCOLS, or auto (the design `explore` chooses for "
                         f"--part and --clock; default {DEFAULT_ARRAY})")
-    p.add_argument("--part", default=DEFAULT_PART, help=f"FPGA part (default {DEFAULT_PART})")
+    p.add_argument("--lanes", type=int, default=0, metavar="L",
+                   help="vector lanes: rows of one column a vector unit takes per cycle "
+                        "(default: the columns, at most the rows)")
+    p.add_argument("--drain", type=int, default=0, metavar="E",
+                   help="epilogue lanes: rows of one column a GEMM drain takes per cycle "
+                        "(default: min(rows, columns))")
+    p.add_argument("--attention-lanes", type=int, default=0, metavar="A",
+                   help="the attention unit's drain rows and Shiftmax lanes (default: --lanes)")
+    p.add_argument("--helpers", default="dsp", choices=("dsp", "vector-fabric", "fabric"),
+                   help="where the multipliers outside the array go: DSP slices, the vector "
+                        "lanes' in LUT fabric, or all in fabric (default dsp)")
+    p.add_argument("--part", default=DEFAULT_PART,
+                   help=f"FPGA part or board (ZCU102, KV260, U250, U55C; default {DEFAULT_PART})")
     p.add_argument("--clock", default=DEFAULT_CLOCK, help=f"target clock (default {DEFAULT_CLOCK})")
     p.add_argument("--tb-images", type=int, default=DEFAULT_TB_IMAGES, metavar="N",
                    help=f"golden test images the testbench checks (default {DEFAULT_TB_IMAGES})")
@@ -54,15 +66,25 @@ def load_model(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..hls.options import (HlsOptions, parse_array, parse_batch, parse_clock, parse_part,
-                               parse_seed, parse_tb_images)
+    from ..hls.options import (HlsOptions, parse_array, parse_batch, parse_clock, parse_seed,
+                               parse_tb_images)
+    from .explore import resolve_part
     from ..hls.project import generate
     from ..outdir import check_out_dir
 
     start = time.perf_counter()
     auto = str(args.array).strip().lower() == "auto"
     rows, cols = (16, 16) if auto else parse_array(args.array)
-    options = HlsOptions(rows=rows, cols=cols, part=parse_part(args.part),
+    lanes = {"lanes": args.lanes, "drain": args.drain, "att_lanes": args.attention_lanes}
+    flags = {"lanes": "--lanes", "drain": "--drain", "att_lanes": "--attention-lanes"}
+    for key, value in lanes.items():
+        if value < 0:
+            raise IvitError(f"{flags[key]} {value}: expected a positive count")
+        if auto and (value or args.helpers != "dsp"):
+            raise IvitError(f"{flags[key] if value else '--helpers'} goes with a fixed --array; "
+                            "--array auto chooses the lanes and helpers itself")
+    options = HlsOptions(rows=rows, cols=cols, **lanes, helpers=args.helpers,
+                         part=resolve_part(args.part),
                          clock_mhz=parse_clock(args.clock),
                          tb_images=parse_tb_images(args.tb_images),
                          batch=parse_batch(args.batch))
@@ -77,9 +99,9 @@ def run(args: argparse.Namespace) -> int:
 
         from ..perf.explore import best_engine
 
-        rows, cols, lanes, drain, helpers = best_engine(model, options.part, options.clock_mhz)
-        options = dataclasses.replace(options, rows=rows, cols=cols, lanes=lanes, drain=drain,
-                                      helpers=helpers)
+        options = dataclasses.replace(options, **best_engine(model, options.part,
+                                                             options.clock_mhz))
+        rows, cols = options.rows, options.cols
     generate(model, out, options, force=args.force)
     if args.model and args.checkpoint is None:  # after success: errors stay one line
         print(f"note: no --checkpoint, {args.model} uses a deterministic random init "
@@ -94,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out}: {len(model.layers)} layers, {options.tb_images} golden image(s), "
           f"in {time.perf_counter() - start:.1f} s")
     print(f"engine model: {rows}x{cols} array, {arr['vector_lanes']} vector / "
-          f"{arr['epilogue_lanes']} epilogue lanes, batch {options.batch}: "
+          f"{arr['epilogue_lanes']} epilogue / {arr['attention_lanes']} attention lanes, "
+          f"batch {options.batch}: "
           f"{per['cycles_per_image']:,} cycles/image = {per['ms_per_image']} ms at "
           f"{options.clock_mhz:g} MHz ({est['ratio_to_mac_bound']}x "
           f"the MAC bound), DDR {ddr['needed_gbps']} GB/s needed on a "

@@ -25,7 +25,7 @@ LN_RECIP_BITS = 48
 @dataclass(frozen=True)
 class Role:
     """One helper-multiplier role: its C++ function, what it multiplies, and which fabric
-    switch binds it (``epi``: IVIT_FABRIC_EPI, the epilogue lanes and attention drain;
+    switch binds it (``epi``: IVIT_FABRIC_EPI, the epilogue lanes of every drain;
     ``vec``: IVIT_FABRIC_VEC, the vector lanes)."""
 
     function: str
@@ -71,8 +71,9 @@ _GELU = {"shift": ("lane_gelu_abs_r", "lane_gelu_yy", "lane_gelu_x_sigma", "lane
          "symmetric": ("lane_gelu_x_sigma", "lane_gelu_requant"),
          "table": ()}
 
-#: Lanes each engine kernel (units_*.h) drives at once, per role: "E" the epilogue lanes,
-#: "DRE" the attention drain (DR rows x E lanes), "L" the vector lanes, "1" one at a time.
+#: Lanes each engine kernel (units_*.h) drives at once, per role: "E" the epilogue lanes (the
+#: rows of one column a GEMM drain takes per cycle), "L" the vector lanes, "A" the attention
+#: unit's drain rows, "AT" its Shiftmax lanes (A, at most the tokens), "1" one at a time.
 #: "gelu" stands for the roles of the kernel's GELU form.
 KERNEL_LANES = {
     "patch_embed": {"lane_epi_requant": "E"},
@@ -80,7 +81,7 @@ KERNEL_LANES = {
     "linear_raw": {},
     "linear_residual": {"lane_epi_requant": "E", "lane_epi_residual": "E"},
     "linear_gelu": {"lane_epi_requant": "E", "gelu": "E"},
-    "attention": {"lane_epi_requant": "DRE", "lane_sm_factor": "L"},
+    "attention": {"lane_epi_requant": "A", "lane_sm_factor": "AT"},
     "qk_matmul": {"lane_epi_requant": "1"},
     "pv_matmul": {"lane_epi_requant": "1"},
     "shiftmax": {"lane_sm_factor": "L"},
@@ -113,7 +114,7 @@ def _gelu_form(step) -> str | None:
 
 def step_roles(step, lanes: dict) -> dict[str, int]:
     """``{role function: instances}`` one engine step drives at once; ``lanes`` maps the
-    lane symbols ("E", "DRE", "L", "1") to counts."""
+    lane symbols ("E", "L", "A", "AT", "1") to counts."""
     out: dict[str, int] = {}
     for role, sym in KERNEL_LANES.get(step.kernel, {}).items():
         names = _GELU.get(_gelu_form(step) or "table", ()) if role == "gelu" else (role,)
@@ -125,12 +126,12 @@ def step_roles(step, lanes: dict) -> dict[str, int]:
 def allocation(plan) -> list[dict]:
     """Every role the program uses: ``{function, what, group, bits, count}`` with ``count``
     the instances of its busiest unit (the top's ALLOCATION limit), in ROLES order."""
-    from ..ops.attention_cost import attention_drain_rows
     from ..perf.cycles import operand_widths
 
-    dr = attention_drain_rows(plan.rows, plan.cols, plan.drain, plan.head_dim) \
-        if plan.head_dim else 1
-    lanes = {"E": plan.drain, "DRE": dr * plan.drain, "L": plan.lanes, "1": 1}
+    tokens = max([int(st.layers[0].out.shape[-1]) for st in plan.steps
+                  if st.kernel == "attention"] or [1])
+    lanes = {"E": plan.drain, "L": plan.lanes, "A": plan.att_lanes,
+             "AT": min(plan.att_lanes, tokens), "1": 1}
     need: dict[str, int] = {}
     for st in plan.steps:
         if not st.engine:

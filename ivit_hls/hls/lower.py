@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import IvitError
 from ..ir.model import IntegerModel, Layer
 from ..ops.base import IntType
+from ..ops.common import default_drain
 from .fusion import ENGINE_KINDS, Step, find_steps
 
 #: Where the helper multipliers go: mode -> (epilogue lanes and attention drain in fabric,
@@ -155,14 +156,16 @@ class Plan:
     lanes: int
     kmax: int
     bpc: int
-    drain: int = 0           # epilogue lanes (results drained per cycle); 0 = cols
+    drain: int = 0           # epilogue lanes (rows of one column drained per cycle); 0 = min(R, C)
     types: dict = field(default_factory=dict)   # the model's tensor types (computed once)
     widths: dict = field(default_factory=dict)  # datapath widths, per-model sums (computed once)
     helpers: str = "dsp"     # helper multipliers in fabric: "dsp" (none), "vector-fabric", "fabric"
     batch: int = 1           # images the on-chip buffers hold (IVIT_MAX_BATCH)
+    att_lanes: int = 0       # attention unit: drain rows and Shiftmax lanes; 0 = the vector lanes
 
     def __post_init__(self):
-        self.drain = self.drain or self.cols
+        self.drain = min(self.drain or default_drain(self.rows, self.cols), self.rows)
+        self.att_lanes = min(self.att_lanes or self.lanes, self.rows)
 
     @property
     def output(self) -> Tensor:
@@ -214,16 +217,23 @@ class Plan:
 
     def with_engine(self, rows: int, cols: int, lanes: int, bpc: int,
                     drain: int | None = None, helpers: str | None = None,
-                    batch: int | None = None) -> "Plan":
+                    batch: int | None = None, att_lanes: int | None = None) -> "Plan":
         """The same program on another engine (and batch), for the model only (no weights
         blob, no per-layer trace or buffer names change): what the explorer sweeps."""
         import dataclasses
 
+        lanes = min(lanes, rows)
         buffers = [(n, c, shape, _partition(self.steps, n, rows, cols, lanes))
                    for n, c, shape, _p in self.buffers]
         return dataclasses.replace(self, buffers=buffers, weights=b"", rows=rows, cols=cols,
-                                   lanes=lanes, bpc=bpc, drain=drain or cols,
-                                   helpers=helpers or self.helpers, batch=batch or self.batch)
+                                   lanes=lanes, bpc=bpc,
+                                   drain=min(drain or default_drain(rows, cols), rows),
+                                   helpers=helpers or self.helpers, batch=batch or self.batch,
+                                   att_lanes=min(att_lanes or lanes, rows))
+
+
+#: Kernels whose q.k^T reads C tokens of one column per cycle (C <= R).
+QK_KERNELS = frozenset({"attention", "qk_matmul"})
 
 
 def _fits(where: str, values, ctype: str) -> np.ndarray:
@@ -364,19 +374,23 @@ def _allocate(steps: list, image: Tensor) -> list:
 
 
 def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None = None,
-          bpc: int = 64, drain: int | None = None, helpers: str = "dsp", batch: int = 1) -> Plan:
+          bpc: int = 64, drain: int | None = None, helpers: str = "dsp", batch: int = 1,
+          att_lanes: int | None = None) -> Plan:
     """Build the engine program of ``model`` for an ``rows x cols`` array, ``lanes`` vector
-    lanes (default ``cols``), ``bpc`` DDR bytes per cycle on the weight port, ``drain``
-    epilogue lanes (default ``cols``) and ``helpers``: the epilogue and vector multipliers on
-    DSP48E2 slices (``dsp``), the vector lanes' bound to LUT fabric (``vector-fabric``) or
-    all of them (``fabric``); ``batch`` images held on chip and run through every unit
-    together (each weight panel read once per batch)."""
+    lanes (default ``cols``; at most ``rows``: a vector step takes L rows of one column),
+    ``bpc`` DDR bytes per cycle on the weight port, ``drain`` epilogue lanes (rows of one
+    column a GEMM drain takes per cycle; default min(rows, cols)), ``helpers``: the epilogue
+    and vector multipliers on DSP48E2 slices (``dsp``), the vector lanes' bound to LUT fabric
+    (``vector-fabric``) or all of them (``fabric``); ``batch`` images held on chip and run
+    through every unit together (each weight panel read once per batch); ``att_lanes`` the
+    attention unit's drain rows and Shiftmax lanes (default ``lanes``)."""
     if helpers not in HELPER_MODES:
         raise IvitError(f"helpers={helpers!r}: expected one of {', '.join(HELPER_MODES)}")
     if int(batch) < 1:
         raise IvitError(f"--batch {batch}: need at least 1")
     model.validate()
-    lanes = lanes or cols
+    # a vector step takes L rows of one column, one per row bank: no more lanes than banks
+    lanes = min(lanes or cols, rows)
     types = model.tensor_types()
     image = Tensor("image", ctype_of(types["image"].dtype), types["image"].shape, buffer="image")
     tensors = {"image": image}
@@ -401,6 +415,10 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
     low._align()
 
     steps = find_steps(layers, types)
+    if cols > rows and any(st.kernel in QK_KERNELS for st in steps):
+        raise IvitError(f"a {rows}x{cols} array: q.k^T reads {cols} tokens of one column per "
+                        f"cycle from the {rows} row banks of the qkv buffer; use at most as "
+                        "many columns as rows")
     start, per, nblocks = _blocks(layers)
     buffers = _allocate(steps, image)
     prologue, body, epilogue, iterations = steps, [], [], 1
@@ -434,11 +452,13 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
                    for name, ctype, shape in buffers]
     return Plan(model, image, layers, slots, prologue, body, epilogue, iterations, partitioned,
                 bytes(low.blob), low.layout, int(final.shape[-1]), offset, rows, cols, lanes,
-                kmax, bpc, min(drain or cols, cols), types, helpers=helpers, batch=int(batch))
+                kmax, bpc, min(drain or default_drain(rows, cols), rows), types,
+                helpers=helpers, batch=int(batch), att_lanes=min(att_lanes or lanes, rows))
 
 
 def _partition(steps: list, buffer: str, rows: int, cols: int, lanes: int) -> tuple:
-    """(pragma, dim, factor): R banks, cyclic on the token axis (the array's R row operands
-    per cycle), each holding words of max(C, lanes) channels (ARRAY_RESHAPE: a drained row
-    of C results, or one vector beat, is one word)."""
-    return (("ARRAY_PARTITION", 1, rows), ("ARRAY_RESHAPE", 2, max(cols, lanes)))
+    """(pragma, dim, factor): R banks, cyclic on the token axis, words of one element. Every
+    unit touches at most R consecutive rows of one column per cycle and port (the array's R
+    row operands, the E drained rows of a column, the L rows of a vector step), so the banks
+    stay deep at any array height and no bank is reshaped to the array's width."""
+    return (("ARRAY_PARTITION", 1, rows),)

@@ -22,8 +22,9 @@ class HlsOptions:
 
     rows: int = 16
     cols: int = 16
-    lanes: int = 0          # vector-unit lanes (0: the columns)
-    drain: int = 0          # epilogue lanes (0: the columns)
+    lanes: int = 0          # vector-unit lanes (0: the columns, at most the rows)
+    drain: int = 0          # epilogue lanes: rows of a column drained per cycle (0: min(R, C))
+    att_lanes: int = 0      # attention lanes: its drain rows and Shiftmax lanes (0: the vector lanes)
     helpers: str = "dsp"    # helper multipliers in fabric: "dsp" (none), "vector-fabric", "fabric"
     batch: int = 1          # images held on chip and run together (IVIT_MAX_BATCH)
     part: str = DEFAULT_PART

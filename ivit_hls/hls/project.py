@@ -20,7 +20,8 @@ from ..errors import IvitError
 from ..outdir import check_out_dir, write_project
 from ..golden import run as golden_run
 from ..ir.model import IntegerModel
-from ..perf import EngineSpec, bytes_per_cycle, estimate_plan
+from ..perf import bytes_per_cycle, estimate_plan
+from ..perf.cycles import engine_of
 from ..perf.cycles import width_macros
 from ..resources import SOURCE_ROOT, source_dir
 from .build import ABI_VERSION, BUILD
@@ -117,18 +118,19 @@ def tb_images(model: IntegerModel, count: int, seed: int) -> np.ndarray:
 def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]:
     """Every file of the project, by relative path, rendered in memory."""
     check_array(model, options.rows, options.cols)
-    # vector / epilogue lanes: HlsOptions fields when present (0 or absent: the columns)
+    # vector / epilogue / attention lanes: HlsOptions fields when present (0 or absent: the
+    # defaults lower() documents)
     plan = lower(model, options.rows, options.cols, getattr(options, "lanes", None) or None,
                  bytes_per_cycle(options.part, options.clock_mhz),
                  getattr(options, "drain", None) or None, getattr(options, "helpers", "dsp"),
-                 getattr(options, "batch", 1))
+                 getattr(options, "batch", 1), getattr(options, "att_lanes", None) or None)
     images = tb_images(model, options.tb_images, options.tb_seed)
     logits = golden_run(model, images).logits
     img_dtype = numpy_dtype(plan.image.ctype)
     est = estimate_plan(plan, options.part, options.clock_mhz)
     abi = abi_description(plan)
     types = model.tensor_types()
-    engine = EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc, plan.drain)
+    engine = engine_of(plan)
     legacy = {st.layers[0].index: int(st.layers[0].layer.op.cycles(
         st.layers[0].layer, [types[n] for n in st.layers[0].layer.inputs],
         types[st.layers[0].layer.name], engine)) for st in plan.steps if not st.engine}

@@ -1,10 +1,11 @@
 """The per-layer constant tables the engine's lanes read several of per cycle, and their banks.
 
-A unit that reads E channels of a table per cycle needs it split cyclically on the channel
-dimension into E banks (lane c reads bank c): the epilogue lanes for the tables a GEMM drain
-reads (m, e, m_a, e_a, pos), the array's columns for a GEMM's bias (every column's accumulator
-starts at its bias on a tile's first step), the vector lanes for the tables of LayerNorm and
-the other vector units. The iteration dimension stays an address. The generated
+Every drain writes E rows of one column per cycle, and every vector unit steps L rows of one
+column, so a per-channel table (bias, m, e, m_a, e_a, LayerNorm's) is one scalar read a cycle
+and needs no banks. The one table read at several entries per cycle is the patch embedding's
+position table: a drain step adds pos[p][j] for E consecutive patches p of one channel j. It
+is stored transposed (channel-major), so those are E consecutive entries, and split
+cyclically into E banks. The iteration dimension stays an address. The generated
 ``ivit_params.h`` turns this list into ARRAY_PARTITION pragmas (``IVIT_TABLE_PARTITIONS``), and
 the resource model prices the same banks.
 """
@@ -13,29 +14,25 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Tables read per lane.
-LANE_TABLES = ("bias", "m", "e", "m_a", "e_a", "pos")
-#: Kernels whose tables the vector lanes read.
-VECTOR_KERNELS = frozenset({"layernorm", "residual_add", "shiftmax", "gelu"})
+#: Tables read at E entries per cycle (by the GEMM drain's E lanes), and the kernels that do.
+LANE_TABLES = {"pos": frozenset({"patch_embed"})}
 
 
 def table_banks(plan) -> list[dict]:
     """``{slot, name, ctype, iterations, size, factor}`` of every banked table (``factor``:
-    banks on the channel dimension; ``factor >= size`` means one bank per channel)."""
+    banks on the flattened table; ``factor >= size`` means one bank per entry)."""
     out = []
     for st in plan.steps:
-        vector = st.kernel in VECTOR_KERNELS
         for slot in st.slots:
             if not slot.engine:
                 continue
             for ctype, name, values in slot.first.arrays:
-                if name not in LANE_TABLES:
+                if st.kernel not in LANE_TABLES.get(name, ()):
                     continue
-                factor = plan.lanes if vector else (plan.cols if name == "bias" else plan.drain)
-                if factor > 1:
+                if plan.drain > 1:
                     out.append({"slot": slot.cname, "name": name, "ctype": ctype,
                                 "iterations": slot.n, "size": int(np.asarray(values).size),
-                                "factor": int(factor)})
+                                "factor": int(plan.drain)})
     return out
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from .. import spec
 from . import bounds
 from .base import GemmShape, IntType, OpDef, RtlParams, TensorType, expect
-from .common import DYADIC_E, DYADIC_M, onchip_gemm_cycles, slices_of, split_heads
+from .attention_cost import copy_v_lanes, copy_v_steps
+from .common import DYADIC_E, DYADIC_M, VEC_DEPTH, onchip_gemm_cycles, slices_of, split_heads
 from .registry import register
 
 
@@ -132,8 +133,11 @@ class PVMatmul(OpDef):
         return IntType(layer.attrs.out_bits).magnitude
 
     def cycles(self, layer, ins, out, engine):
-        # probabilities wider than 8 bits enter the 8-bit PEs as two byte slices
-        return onchip_gemm_cycles(self.gemm(layer, ins), engine, slices_of(ins[0].dtype))
+        # per head: the copy of v into the local array (units_gemm.h pv_copy_cycles), then the
+        # GEMM; probabilities wider than 8 bits enter the 8-bit PEs as two byte slices
+        shape, hd = self.gemm(layer, ins), layer.attrs.head_dim
+        copy = copy_v_steps(shape.k, hd, copy_v_lanes(engine.rows, hd)) + VEC_DEPTH
+        return shape.repeats * copy + onchip_gemm_cycles(shape, engine, slices_of(ins[0].dtype))
 
     def hls(self, layer, ins, out, ctx):
         a = layer.attrs

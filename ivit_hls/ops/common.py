@@ -70,14 +70,21 @@ def panel_stride(k: int, c: int) -> int:
     return ceil_div(k * c, WORD_BYTES) * WORD_BYTES
 
 
+def default_drain(rows: int, cols: int) -> int:
+    """Epilogue lanes when none are given: min(R, C) (a square array drains in C cycles)."""
+    return max(1, min(rows, cols))
+
+
 def drain_lanes(engine: Engine) -> int:
-    """Epilogue lanes: results drained per cycle (default: the array's columns)."""
-    return int(getattr(engine, "drain_lanes", 0) or engine.cols)
+    """Epilogue lanes: results drained per cycle, E rows of one column (at most R)."""
+    e = int(getattr(engine, "drain_lanes", 0) or default_drain(engine.rows, engine.cols))
+    return min(e, engine.rows)
 
 
 def drain_cycles(engine: Engine) -> int:
-    """Cycles of draining one R x C tile, row by row in chunks of the epilogue lanes."""
-    return engine.rows * ceil_div(engine.cols, drain_lanes(engine))
+    """Cycles of draining one R x C tile, column by column, E rows of a column per cycle
+    (engine.h ``drain_cycles``)."""
+    return engine.cols * ceil_div(engine.rows, drain_lanes(engine))
 
 
 def panel_load_steps(k: int, c: int, bpc: int) -> int:

@@ -15,8 +15,8 @@ import math
 from ..ops.base import Engine
 from ..ops.common import (DDR_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
                           drain_lanes, gemm_cycles, gemm_ddr, patch_load_steps, slices_of)
-from ..ops.attention_cost import (attention_cycles, attention_drain_rows,  # noqa: F401
-                                  attention_memories)
+from ..ops.attention_cost import (attention_cycles, attention_memories,  # noqa: F401
+                                  copy_v_lanes)
 from .fabric_mul import calibrated_mul_luts
 from .parts import bytes_per_cycle, part_info
 
@@ -114,6 +114,12 @@ class EngineSpec(Engine):
 
     ddr_bytes_per_cycle: int = 64
     drain_lanes: int = 0
+    attention_lanes: int = 0
+
+
+def engine_of(plan) -> EngineSpec:
+    """The engine a plan describes, as the cycle formulas take it."""
+    return EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc, plan.drain, plan.att_lanes)
 
 
 def mac_bound_cycles(macs: int, rows: int, cols: int) -> float:
@@ -213,19 +219,28 @@ def memories(plan) -> list[dict]:
     mems = []
     for name, ctype, shape, parts in plan.buffers:
         rows, cols = plan.batch * int(math.prod(shape[:-1])), int(shape[-1])
-        f1, f2 = min(parts[0][2], rows), min(parts[1][2], cols)
-        mems.append({"name": name, "banks": f1, "depth": -(-rows // f1) * -(-cols // f2),
-                     "width": f2 * _width(ctype)})
+        f1 = min(parts[0][2], rows)
+        mems.append({"name": name, "banks": f1, "depth": -(-rows // f1) * cols,
+                     "width": _width(ctype)})
     # eng_panel[2][KMAX][C], both halves and every column a bank of their own
     mems.append({"name": "weight_panels", "banks": 2 * c, "depth": plan.kmax, "width": 8})
     for st in plan.steps:
         if st.kernel == "attention":
             w = operand_widths(plan)
-            engine = EngineSpec(r, c, lanes, plan.bpc, plan.drain)
+            engine = engine_of(plan)
             mems += attention_memories(st.layers[0].out.shape[-1], plan.head_dim,
                                        _width(st.layers[0].out.ctype),
                                        _width(st.layers[1].out.ctype), w["exp"], w["factor"],
-                                       engine)
+                                       engine, _width(st.inputs[0].ctype))
+            break
+    for st in plan.steps:
+        if st.kernel == "pv_matmul":
+            # pv_matmul's local copy of one head's v, X = min(R, HD) column banks
+            hd = int(st.layers[0].layer.attrs.head_dim)
+            x = copy_v_lanes(r, hd)
+            mems.append({"name": "v_local", "banks": x,
+                         "depth": st.inputs[1].shape[0] * -(-hd // x),
+                         "width": _width(st.inputs[1].ctype)})
             break
     pe = [ly for ly in plan.layers if ly.layer.kind == "patch_embed"]
     if pe:
@@ -327,7 +342,7 @@ def estimate_plan(plan, part: str, clock_mhz: float, images: int | None = None) 
     of one call with ``images`` images (default: a full batch, ``plan.batch``); the
     per-image figures are the call's divided by ``images``."""
     nb = int(images or plan.batch)
-    engine = EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc, plan.drain)
+    engine = engine_of(plan)
     costs = step_costs(plan, engine, nb)
     types = plan.types or plan.model.tensor_types()
     fused = {ly.index: st.layers[0].layer.name
@@ -358,7 +373,7 @@ def estimate_plan(plan, part: str, clock_mhz: float, images: int | None = None) 
                   "epilogues and attention, vector lanes, shared row unit; cycles as the "
                   "cycle-accounting C-simulation counts them"),
         "array": {"rows": plan.rows, "cols": plan.cols, "vector_lanes": plan.lanes,
-                  "epilogue_lanes": plan.drain},
+                  "epilogue_lanes": plan.drain, "attention_lanes": plan.att_lanes},
         "clock_mhz": clock_mhz,
         "ddr": {"port_bytes_per_cycle": plan.bpc,
                 "port_gbps": round(plan.bpc * clock_mhz / 1e3, 3),

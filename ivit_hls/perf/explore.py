@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import IvitError
+from ..hls.lower import QK_KERNELS
 from .cycles import LUT_BUDGET, estimate_plan, mac_bound_cycles, resources
 from .parts import bytes_per_cycle, part_info
 
@@ -25,9 +26,10 @@ MAX_RATIO = 1.25
 #: Candidate column counts (the array's output lanes) and lane multipliers.
 COLUMNS = (4, 8, 12, 16, 20, 22, 24, 28, 32, 40, 44, 48, 56, 64)
 LANE_FACTORS = (0.5, 1, 2)
-#: Epilogue lanes as fractions of the columns: a tile of R x C results drains in
-#: R * ceil(C / E) cycles, hidden under the next tile's K steps when that is long enough.
-DRAIN_FACTORS = (1, 0.5, 0.25)
+#: Epilogue lanes as divisors of the rows: E = ceil(R / n) rows of one column per cycle, so a
+#: tile of R x C results drains in C * n cycles, hidden under the next tile's K steps when
+#: that is long enough.
+DRAIN_DIVISORS = (1, 2, 4, 8, 16)
 #: Where the epilogue, attention-drain and vector-lane multipliers go: DSP48E2 slices, the
 #: vector lanes' in LUT fabric, or all in fabric (so that the array gets the DSPs).
 HELPERS = ("dsp", "vector-fabric", "fabric")
@@ -41,6 +43,7 @@ class Point:
     cols: int
     lanes: int
     drain: int
+    att_lanes: int
     helpers: str
     batch: int
     cycles: float           # per image: the batch's cycles / batch
@@ -58,37 +61,61 @@ class Point:
         return dict(self.__dict__)
 
 
+def progress(items: list, what: str):
+    """``items`` with a progress bar on a terminal (none when stderr is not one)."""
+    from tqdm import tqdm
+
+    return tqdm(items, desc=what, unit="design", disable=None, leave=False)
+
+
 def row_candidates(tokens: int, limit: int) -> list[int]:
     """Array rows worth trying for ``tokens`` rows of activations, at most ``limit``."""
     rows = {math.ceil(tokens / n) for n in range(1, 64)} | {8, 16, 32, 64, 128}
     return sorted(r for r in rows if 4 <= r <= min(tokens, limit))
 
 
-def candidates(plan) -> list[tuple[int, int, int, int, str]]:
-    """(rows, cols, lanes, epilogue lanes, helper multipliers) of the sweep for a model."""
+def attention_candidates(rows: int, cols: int, lanes: int, head_dim: int) -> list[int]:
+    """Attention lanes worth trying: the vector lanes, and the fewest rows per drain cycle
+    that drain a q.k^T tile (C columns of R rows) within its ``head_dim`` array steps."""
+    balanced = math.ceil(rows / max(1, head_dim // cols)) if head_dim else lanes
+    return sorted({min(rows, lanes), min(rows, balanced)})
+
+
+def candidates(plan, max_dsp: int | None = None) -> list[tuple[int, int, int, int, int, str]]:
+    """(rows, cols, lanes, epilogue lanes, attention lanes, helper multipliers) of the sweep
+    for a model; arrays whose PEs alone need more than ``max_dsp`` DSPs are left out."""
     types = plan.types or plan.model.tensor_types()
     shapes = [s for s in (ly.layer.op.gemm(ly.layer, [types[i] for i in ly.layer.inputs])
                           for ly in plan.layers) if s is not None]
     tokens = max(s.m for s in shapes)
     narrow = min(s.n for s in shapes)
+    qk = any(st.kernel in QK_KERNELS for st in plan.steps)
     out = []
     for c in (c for c in COLUMNS if c <= narrow):
         for r in row_candidates(tokens, 256):
-            for f in LANE_FACTORS:
-                for g in DRAIN_FACTORS:
-                    for h in HELPERS:
-                        out.append((r, c, max(4, int(c * f)), max(1, math.ceil(c * g)), h))
+            if qk and c > r:       # q.k^T reads C tokens of a column from the R row banks
+                continue
+            if max_dsp is not None and -(-r * c // 2) > max_dsp:
+                continue
+            lanes = sorted({min(r, max(4, int(c * f))) for f in LANE_FACTORS})
+            drains = sorted({math.ceil(r / n) for n in DRAIN_DIVISORS})
+            for lane in lanes:
+                for e in drains:
+                    for a in attention_candidates(r, c, lane, plan.head_dim):
+                        for h in HELPERS:
+                            out.append((r, c, lane, e, a, h))
     return out
 
 
 def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
-             clock_mhz: float, batch: int = 1, helpers: str = "dsp", _cycles=None) -> Point:
+             clock_mhz: float, batch: int = 1, helpers: str = "dsp", _cycles=None,
+             att_lanes: int | None = None) -> Point:
     """Price one design holding ``batch`` images on chip (each weight panel read once per
     batch): cycles and ms per image are the batch's divided by ``batch``; the memories hold
     ``batch`` images' activations. ``_cycles``: an estimate of the same design with other
     helper multipliers (only the resources differ)."""
     design = plan.with_engine(rows, cols, lanes, bytes_per_cycle(part, clock_mhz), drain,
-                              helpers, batch)
+                              helpers, batch, att_lanes)
     est = _cycles or estimate_plan(design, part, clock_mhz)
     res = est["resources"] if _cycles is None else resources(design, part)
     info = part_info(part) or {}
@@ -96,7 +123,8 @@ def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
     avail = float(info.get("ddr_gbps") or 0.0)
     fits = bool(res.get("fits")) and ddr["needed_gbps"] <= avail
     per = est["batch"]
-    return Point(rows, cols, lanes, drain, helpers, batch, per["cycles_per_image"],
+    return Point(rows, cols, design.lanes, drain, design.att_lanes, helpers, batch,
+                 per["cycles_per_image"],
                  per["ms_per_image"], est["ratio_to_mac_bound"], res["dsp"], res["luts"],
                  res["bram36"], res["uram"],
                  ddr["needed_gbps"], avail, fits)
@@ -129,20 +157,21 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     plan = plan or lower(model, 4, 4)
     points, cycles = [], {}
     bpc = bytes_per_cycle(part, clock_mhz)
-    for r, c, lanes, e, h in candidates(plan):
+    info = part_info(part)
+    for r, c, lanes, e, a, h in progress(candidates(plan, info["dsp"]), "explore"):
         # the helpers' binding changes the resources, not the cycles: estimate once
-        if (r, c, lanes, e) not in cycles:
-            cycles[(r, c, lanes, e)] = estimate_plan(
-                plan.with_engine(r, c, lanes, bpc, e, batch=batch), part, clock_mhz)
+        if (r, c, lanes, e, a) not in cycles:
+            cycles[(r, c, lanes, e, a)] = estimate_plan(
+                plan.with_engine(r, c, lanes, bpc, e, batch=batch, att_lanes=a), part,
+                clock_mhz)
         points.append(evaluate(plan, r, c, lanes, e, part, clock_mhz, batch, h,
-                               cycles[(r, c, lanes, e)]))
+                               cycles[(r, c, lanes, e, a)], a))
     front = pareto(points)
     if not front:
         raise IvitError(f"no engine configuration of the sweep fits {part}")
     efficient = [p for p in front if p.ratio <= MAX_RATIO]
     # among equally fast designs, the one that leaves the most of the part's scarcest
     # resource (DSP or LUT budget) free
-    info = part_info(part)
     best = min(efficient or front, key=lambda p: (
         p.cycles, max(p.dsp / info["dsp"], p.luts / (LUT_BUDGET * info["luts"]))))
     macs = estimate_plan(plan.with_engine(best.rows, best.cols, best.lanes, 64, batch=1), part,
@@ -154,10 +183,12 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
             "total_macs": macs}
 
 
-def best_engine(model, part: str, clock_mhz: float = 300.0) -> tuple[int, int, int, int, str]:
-    """(rows, cols, lanes, epilogue lanes, helpers) of the chosen design (``--array auto``)."""
+def best_engine(model, part: str, clock_mhz: float = 300.0) -> dict:
+    """The chosen design (``--array auto``) as HlsOptions fields: rows, cols, lanes, drain,
+    att_lanes, helpers."""
     best = explore(model, part, clock_mhz)["best"]
-    return best.rows, best.cols, best.lanes, best.drain, best.helpers
+    return {"rows": best.rows, "cols": best.cols, "lanes": best.lanes, "drain": best.drain,
+            "att_lanes": best.att_lanes, "helpers": best.helpers}
 
 
 def plot(result: dict, path) -> bool:

@@ -93,8 +93,9 @@ void mac_step(acc_t acc[R][C], const A& a, const B& b, int i0, int j0, int rows,
     pe_step<R, C>(acc, av, bv, high ? 8 : 0);
 }
 
-/// Cycles of draining one R x C tile through E epilogue lanes (one row chunk per cycle).
-inline int64_t drain_cycles(int R, int C, int E) { return static_cast<int64_t>(R) * cdiv(C, E); }
+/// Cycles of draining one R x C tile through E epilogue lanes: column by column, E rows of
+/// one column per cycle (the rows sit in distinct banks of every activation buffer).
+inline int64_t drain_cycles(int R, int C, int E) { return static_cast<int64_t>(C) * cdiv(R, E); }
 
 /// Bytes of one tile-major panel in the weight blob.
 inline int64_t panel_stride(int K, int C) { return cdiv(static_cast<int64_t>(K) * C, WORD_BYTES) * WORD_BYTES; }
@@ -133,11 +134,13 @@ struct NoOperand {
 
 /// The engine's GEMM: y = epi(A (M x K) * B (K x N)), as ONE pipelined loop (II=1) over
 /// column panels (outermost) and R-row tiles. Every iteration does, each under its guard:
-///  (a) MAC step s of the current tile into accs[g & 1] (step 0 loads the bias, no init loop);
+///  (a) MAC step s of the current tile into accs[g & 1] (step 0 clears it, no init loop);
 ///  (b) drain step s of the previous tile from accs[(g - 1) & 1]: the drained half is a shift
-///      register (row 0 leaves through the E epilogue lanes, the rows move up one per row;
-///      E < C rotates row 0 by E per chunk), so the epilogue reads fixed registers; the last
-///      tile of a panel drains under the first tile of the next;
+///      register (rows 0..E-1 of column 0 leave through the E epilogue lanes, column 0 moves
+///      up E rows per chunk, the columns move left one per column), so the epilogue reads
+///      fixed registers and writes E rows of one column, one per row bank; the bias and the
+///      per-channel constants are one scalar read per cycle; the last tile of a panel drains
+///      under the first tile of the next;
 ///  (c) with DDR weights, one step of the next panel's load: a 64-byte word of the weight
 ///      stream (whole words, in order) into a (2C + 64)-byte staging register when it holds
 ///      less than two rows, and two C-byte rows from it into the panel half not computed on.
@@ -146,9 +149,9 @@ template <int R, int C, int E, int KMAX, bool DDR, class A, class B, class Epi>
 void gemm_run(const int8_t* wsrc, int M, int N, int K, int slices, int64_t nl, A& a, B& b,
               Epi& epi, acc_t accs[2][R][C], int8_t panel[2][KMAX][C]) {
 #pragma HLS INLINE
-    static_assert(E >= 1 && E <= C, "the epilogue lanes drain part of one row per cycle");
-    constexpr int NCH = (C + E - 1) / E;   // drain chunks per row
-    constexpr int D = R * NCH;             // drain steps per tile
+    static_assert(E >= 1 && E <= R, "the epilogue lanes drain part of one column per cycle");
+    constexpr int NCH = (R + E - 1) / E;   // drain chunks per column
+    constexpr int D = C * NCH;             // drain steps per tile
     constexpr int SB = 2 * C + WORD_BYTES; // staging register bytes
     const int tiles = static_cast<int>(cdiv(M, R));
     const int panels = static_cast<int>(cdiv(N, C));
@@ -167,7 +170,7 @@ void gemm_run(const int8_t* wsrc, int M, int N, int K, int slices, int64_t nl, A
     bool cur_on = false;
     int c_i0 = 0, c_j0 = 0, c_rows = 0, c_cols = 0, c_buf = 0;
     bool dr_on = false;
-    int d_i0 = 0, d_j0 = 0, d_rows = 0, d_cols = 0, d_buf = 0, d_r = 0, d_ch = 0;
+    int d_i0 = 0, d_j0 = 0, d_rows = 0, d_cols = 0, d_buf = 0, d_c = 0, d_ch = 0;
     int lk = 0, fill = 0, rd = 0;          // load: panel rows written, staged bytes, words read
     long wp = 0;                           // next byte of the weight stream
     int8_t stg[SB];
@@ -184,7 +187,7 @@ gemm_flat:
             if (cur_on) {
                 dr_on = true;
                 d_i0 = c_i0; d_j0 = c_j0; d_rows = c_rows; d_cols = c_cols; d_buf = c_buf;
-                d_r = 0; d_ch = 0;
+                d_c = 0; d_ch = 0;
             }
             cur_on = computing;
             if (computing) {
@@ -201,7 +204,7 @@ gemm_flat:
             acc_t (&acc)[R][C] = accs[c_buf];
             if (s == 0)
                 for (int r = 0; r < R; ++r)
-                    for (int c = 0; c < C; ++c) acc[r][c] = c < c_cols ? epi.init(c_j0 + c) : 0;
+                    for (int c = 0; c < C; ++c) acc[r][c] = 0;
             if constexpr (DDR) {
                 int8_t row[C];
 #pragma HLS ARRAY_PARTITION variable=row complete
@@ -219,22 +222,23 @@ gemm_flat:
                 mac_step<R, C>(acc, a, b, c_i0, c_j0, c_rows, c_cols, s, slices);
             }
         }
-        // (b) one drain step of the previous tile: row 0, chunk d_ch, then shift
+        // (b) one drain step of the previous tile: column d_c (now column 0), rows of chunk
+        // d_ch (now rows 0..E-1), then shift
         if (dr_on) {
             acc_t (&acc)[R][C] = accs[d_buf];
-            for (int c = 0; c < E; ++c) {
-                const int col = d_ch * E + c;
-                if (d_r < d_rows && col < d_cols)
-                    epi.store(d_i0 + d_r, d_j0 + col, static_cast<int32_t>(acc[0][c]));
+            for (int e = 0; e < E; ++e) {
+                const int row = d_ch * E + e;
+                if (row < d_rows && d_c < d_cols)
+                    epi.store(d_i0 + row, d_j0 + d_c, static_cast<int32_t>(acc[e][0]));
             }
             if (d_ch + 1 < NCH) {
-                for (int c = 0; c + E < C; ++c) acc[0][c] = acc[0][c + E];
+                for (int r = 0; r + E < R; ++r) acc[r][0] = acc[r + E][0];
                 ++d_ch;
             } else {
-                for (int r = 0; r + 1 < R; ++r)
-                    for (int c = 0; c < C; ++c) acc[r][c] = acc[r + 1][c];
+                for (int r = 0; r < R; ++r)
+                    for (int c = 0; c + 1 < C; ++c) acc[r][c] = acc[r][c + 1];
                 d_ch = 0;
-                if (++d_r == R) dr_on = false;
+                if (++d_c == C) dr_on = false;
             }
         }
         // (c) one step of panel q's load into the half not computed on
@@ -313,25 +317,26 @@ void gemm_onchip(int M, int N, int K, int slices, A& a, B& b, Epi& epi, acc_t ac
 }
 
 // -- epilogues -----------------------------------------------------------------------------------
+// Every epilogue drains E rows of one column j per cycle: its per-channel constants
+// (bias[j], m[j], e[j], ...) are one scalar read a cycle, shared by the E lanes.
+
 /// Per-channel dyadic requant + bias (a linear layer).
 template <typename TO>
 struct EpiRequant {
     TO* out; int ldo; const int32_t* bias; const int32_t* m; const uint8_t* e; int bits;
-    int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
         out[i * ldo + j] = static_cast<TO>(
-            requant_product(lane_epi_requant(acc, m[j]), e[j], bits));
+            requant_product(lane_epi_requant(acc + bias[j], m[j]), e[j], bits));
     }
 };
 
 /// Raw int32 accumulator + bias.
 struct EpiRaw {
     int32_t* out; int ldo; const int32_t* bias;
-    int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
-        out[i * ldo + j] = acc;
+        out[i * ldo + j] = acc + bias[j];
     }
 };
 
@@ -342,11 +347,11 @@ template <typename TR, typename TO>
 struct EpiResidual {
     const TR* res; TO* out; int ldo; const int32_t* bias; const int32_t* m_a;
     const uint8_t* e_a; int64_t m_b; int e_b; int bits; long trace_branch;
-    int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
-        trace_put(trace_branch, static_cast<long>(i) * ldo + j, acc);
-        const int64_t s = round_shift(lane_epi_requant(acc, m_a[j]), e_a[j]) +
+        const int32_t branch = acc + bias[j];
+        trace_put(trace_branch, static_cast<long>(i) * ldo + j, branch);
+        const int64_t s = round_shift(lane_epi_requant(branch, m_a[j]), e_a[j]) +
                           round_shift(lane_epi_residual(res[i * ldo + j], m_b), e_b);
         out[i * ldo + j] = static_cast<TO>(saturate(s, bits));
     }
@@ -386,27 +391,27 @@ template <typename TO, typename TT, int FORM>
 struct EpiGelu {
     TO* out; int ldo; const int32_t* bias; const int32_t* m; const uint8_t* e; int bits;
     GeluUnit<TT> g; long trace_fc1;
-    int32_t init(int j) const { return bias[j]; }
     void store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
-        const int64_t v = requant_product(lane_epi_requant(acc, m[j]), e[j], bits);
+        const int64_t v = requant_product(lane_epi_requant(acc + bias[j], m[j]), e[j], bits);
         trace_put(trace_fc1, static_cast<long>(i) * ldo + j, v);
         out[i * ldo + j] = static_cast<TO>(g.template eval<FORM>(v));
     }
 };
 
 /// Patch embedding: row i = patch p of image b (i = b * np + p) becomes token p + 1 of that
-/// image (`tokens` rows per image) = sat(rq(acc, m[j], e[j]) + pos[p][j]).
+/// image (`tokens` rows per image) = sat(rq(acc, m[j], e[j]) + pos[p][j]). The position table
+/// is stored transposed (pos_t[j][p]), so the E patches of one drain step read E
+/// consecutive entries, one per bank of its E-way cyclic split.
 template <typename TO, typename TP>
 struct EpiPatch {
     TO* out; int dim; const int32_t* bias; const int32_t* m; const uint8_t* e;
-    const TP* pos; int bits; int np; int tokens;
-    int32_t init(int j) const { return bias[j]; }
+    const TP* pos_t; int bits; int np; int tokens;
     void store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
         const int b = i / np, p = i - b * np;
         const int64_t v =
-            round_shift(lane_epi_requant(acc, m[j]), e[j]) + pos[p * dim + j];
+            round_shift(lane_epi_requant(acc + bias[j], m[j]), e[j]) + pos_t[j * np + p];
         out[(b * tokens + p + 1) * dim + j] = static_cast<TO>(saturate(v, bits));
     }
 };
@@ -415,7 +420,6 @@ struct EpiPatch {
 template <typename TO>
 struct EpiScalar {
     TO* out; int ldo; int64_t m; int e; int bits;
-    int32_t init(int) const { return 0; }
     void store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
         out[i * ldo + j] =

@@ -4,8 +4,9 @@
 // members; every per-layer constant is a table indexed by the iteration `it` (scalars
 // NAME[it], per-channel arrays name[it][c]), with W_OFF[it] (weight panels), TRACE[it]
 // (trace offset) and IDX[it] (layer index for the cycle accounting). Engine parameters:
-// R, C (array), EL (epilogue lanes), L (vector lanes), KMAX (panel depth), BPC (DDR bytes
-// per cycle). Every engine kernel takes `nb`, the images of this batch (1..IVIT_MAX_BATCH):
+// R, C (array), EL (epilogue lanes: rows of one column a drain takes per cycle), L (vector
+// lanes), LA (the attention unit's drain rows and Shiftmax lanes), KMAX (panel depth), BPC
+// (DDR bytes per cycle). Every engine kernel takes `nb`, the images of this batch (1..IVIT_MAX_BATCH):
 // image b's tensor starts at b times the tensor's size in every buffer, so token-wise units
 // run over nb * ROWS rows (one GEMM per weight panel for the whole batch) and attention loops
 // over the images.
@@ -62,6 +63,36 @@ eng::GeluUnit<typename GeluTable<CFG>::type> gelu_unit(int it) {
             CFG::M[it], static_cast<int>(CFG::E[it]), static_cast<int>(CFG::OUT_BITS[it]),
             GeluTable<CFG>::get(it), int64_t(1) << (CFG::IN_BITS - 1)};
 }
+
+/// P.v's B operand: the head's v, copied into a local array whose HD columns are banked, so
+/// that the C columns of one token (one array step) sit in distinct banks.
+template <typename TV, int HD>
+struct LocalV {
+    const TV (*p)[HD];
+    int32_t operator()(int k, int j) const {
+#pragma HLS INLINE
+        return static_cast<int32_t>(p[k][j]);
+    }
+};
+
+/// Step i of copying one head's v (T x HD, columns `off` .. of the token-major qkv buffer)
+/// into `vl`: X lanes on a diagonal, lane c taking token t - c of column q*X + c in step
+/// (q, t) of ceil(HD / X) groups of T + X - 1 steps, so the X tokens read sit in distinct row
+/// banks of the buffer and the X columns written in distinct banks of `vl`.
+template <typename TQ, typename TV, int T, int HD, int X>
+inline void copy_v_step(const TQ* qkv, int ld, int off, TV vl[T][HD], int i) {
+#pragma HLS INLINE
+    constexpr int GROUP = T + X - 1;
+    const int q = i / GROUP, t = i - q * GROUP;
+    for (int c = 0; c < X; ++c) {
+#pragma HLS UNROLL
+        const int tok = t - c, d = q * X + c;
+        if (tok >= 0 && tok < T && d < HD) vl[tok][d] = static_cast<TV>(qkv[tok * ld + off + d]);
+    }
+}
+
+/// Steps of copy_v_step for one head.
+constexpr int copy_v_steps(int T, int HD, int X) { return (HD + X - 1) / X * (T + X - 1); }
 
 }  // namespace layer
 }  // namespace ivit

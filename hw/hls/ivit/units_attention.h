@@ -53,33 +53,25 @@ inline void mac_step_cleared(eng::acc_t acc[R][C], const A& a, const B& b, int i
     eng::mac_step<R, C>(acc, a, b, i0, j0, rows, cols, kk, slices);
 }
 
-/// Drain step `k` of tile `tile` (columns tile*C ..): the epilogue takes accumulator rows
-/// 0..DR-1, lanes 0..EL-1 (one chunk of DR rows); then the accumulator shifts: EL columns
-/// left after a chunk, DR rows up after a row group's last chunk, so the drain reads fixed
-/// registers (no runtime row or chunk select). Tile rows are g*DR + r, g = k / CHUNKS.
-template <int R, int C, int EL, int DR, class Epi>
+/// Drain step `k` of tile `tile` (columns tile*C ..): column cc = k / NCH, rows g*E .. g*E+E-1
+/// (g = k % NCH) leave through the E epilogue lanes from rows 0..E-1 of column 0; then the
+/// accumulator shifts: column 0 up E rows after a chunk, every column left one after a
+/// column's last chunk, so the drain reads fixed registers and writes E rows of one column.
+template <int R, int C, int E, class Epi>
 inline void drain_step(eng::acc_t acc[R][C], Epi& epi, int tile, int k, int rows, int cols) {
 #pragma HLS INLINE
-    constexpr int CHUNKS = cdiv(C, EL);
-    const int g = k / CHUNKS, cc = k - g * CHUNKS;
-    epi.begin(cc);
-    for (int r = 0; r < DR; ++r) {
+    constexpr int NCH = cdiv(R, E);
+    const int cc = k / NCH, g = k - cc * NCH;
+    for (int e = 0; e < E; ++e) {
 #pragma HLS UNROLL
-        for (int c = 0; c < EL && c < C; ++c) {
-#pragma HLS UNROLL
-            const int col = cc * EL + c;
-            if (g * DR + r < rows && col < cols)
-                epi.store(r, g * DR + r, tile * C + col, static_cast<int32_t>(acc[r][c]));
-        }
+        const int row = g * E + e;
+        if (row < rows && cc < cols) epi.store(row, tile * C + cc, static_cast<int32_t>(acc[e][0]));
     }
-    if (cc + 1 < CHUNKS) {
-        for (int r = 0; r < DR; ++r)
-            for (int c = 0; c + EL < C; ++c) acc[r][c] = acc[r][c + EL];
+    if (g + 1 < NCH) {
+        for (int r = 0; r + E < R; ++r) acc[r][0] = acc[r + E][0];
     } else {
-        for (int r = 0; r < DR; ++r)
-            if (g * DR + r < rows) epi.end(r, g * DR + r, tile == 0);
-        for (int r = 0; r + DR < R; ++r)
-            for (int c = 0; c < C; ++c) acc[r][c] = acc[r + DR][c];
+        for (int r = 0; r < R; ++r)
+            for (int c = 0; c + 1 < C; ++c) acc[r][c] = acc[r][c + 1];
     }
 }
 
@@ -87,7 +79,7 @@ inline void drain_step(eng::acc_t acc[R][C], Epi& epi, int tile, int k, int rows
 /// columns (of n_cols), each in a slot of SLOT = max(K * slices, D) cycles; in slot t the
 /// array does step k of tile t into accs[t & 1] and the drain does step k of tile t - 1 from
 /// accs[(t - 1) & 1]. tiles * SLOT + D cycles in all.
-template <int R, int C, int EL, int DR, int D, int SLOT, class A, class B, class Epi>
+template <int R, int C, int E, int D, int SLOT, class A, class B, class Epi>
 inline void array_step(eng::acc_t accs[2][R][C], const A& a, const B& b, Epi& epi, int i,
                        int tiles, int K, int slices, int i0, int rows, int n_cols) {
 #pragma HLS INLINE
@@ -99,8 +91,8 @@ inline void array_step(eng::acc_t accs[2][R][C], const A& a, const B& b, Epi& ep
     }
     if (t > 0 && t <= tiles && k < D) {
         const int j0 = (t - 1) * C;
-        drain_step<R, C, EL, DR>(accs[(t - 1) & 1], epi, t - 1, k, rows,
-                                 n_cols - j0 < C ? n_cols - j0 : C);
+        drain_step<R, C, E>(accs[(t - 1) & 1], epi, t - 1, k, rows,
+                            n_cols - j0 < C ? n_cols - j0 : C);
     }
 }
 
@@ -115,32 +107,23 @@ struct StripA {
     }
 };
 
-/// The q.k^T drain: requantized scores into the strip `s`, the row maximum into `top`.
-template <class QK, int DR>
+/// The q.k^T drain: requantized scores into the strip `s`, each row's running maximum into
+/// `top` (set at the row's column 0, which its first tile drains first).
+template <class QK>
 struct QkEpi {
     typedef typename QK::out_t TS;
     TS (*s)[QK::T];
     TS* top;
     int it;
     long trace;
-    int64_t gmax[DR];
-    void begin(int cc) {
-#pragma HLS INLINE
-        if (cc == 0)
-            for (int r = 0; r < DR; ++r) gmax[r] = INT64_MIN;
-    }
-    void store(int r, int row, int col, int32_t acc) {
+    void store(int row, int col, int32_t acc) {
 #pragma HLS INLINE
         const int64_t v = requant_product(lane_epi_requant(acc, QK::M[it]),
                                           static_cast<int>(QK::E[it]),
                                           static_cast<int>(QK::OUT_BITS[it]));
         s[row][col] = static_cast<TS>(v);
         eng::trace_put(trace, static_cast<long>(row) * QK::T + col, v);
-        if (v > gmax[r]) gmax[r] = v;
-    }
-    void end(int r, int row, bool first) {
-#pragma HLS INLINE
-        if (first || gmax[r] > top[row]) top[row] = static_cast<TS>(gmax[r]);
+        if (col == 0 || v > top[row]) top[row] = static_cast<TS>(v);
     }
 };
 
@@ -150,29 +133,28 @@ struct PvEpi {
     typename PV::out_t* ctx;  // row i0 of this strip, column h*HD of this head
     int ld;
     int it;
-    void begin(int) {}
-    void store(int, int row, int col, int32_t acc) {
+    void store(int row, int col, int32_t acc) {
 #pragma HLS INLINE
         ctx[row * ld + col] = static_cast<typename PV::out_t>(
             requant_product(lane_epi_requant(acc, PV::M[it]), static_cast<int>(PV::E[it]),
                             static_cast<int>(PV::OUT_BITS[it])));
     }
-    void end(int, int, bool) {}
 };
 
 }  // namespace att
 
 /// Fused attention: the images' heads are cut into strips of R rows; per strip, q.k^T on the
-/// array (its drain writes the scores strip and the row maxima, DR rows x EL lanes per
-/// cycle), Shiftmax on the vector unit (an exp pass and a normalize pass, L rows of one
-/// column per cycle; between them one row division per cycle through the row divider), P.v
-/// on the array. Two merged pipelined loops per strip, each iteration one array step and one
-/// vector step:
+/// array (its drain writes the scores strip and the row maxima, LA rows of one column per
+/// cycle), Shiftmax (an exp pass and a normalize pass, LS = min(LA, T) rows of one column
+/// per cycle; after each group of LS rows' exp pass, one row division per cycle
+/// through the row divider), P.v on the array with the head's v copied into a local array.
+/// Two merged pipelined loops per strip, each iteration one array step and one vector step:
 ///   A(n): q.k^T of strip n+1 | the normalize pass of strip n,
-///   B(n): P.v of strip n     | the exp pass of strip n+1, then its row divisions (VEC_DEPTH
-///         cycles after the pass, when the last row sum is written),
+///   B(n): P.v of strip n     | the exp pass of strip n+1 and its row divisions, and the copy
+///         of strip n+1's v into the other half of the local array,
 /// for n = -1 .. strips-1. Cycles: the larger trip count of each loop plus its depth
-/// (ivit_hls/ops/attention_cost.py computes the same sum).
+/// (ivit_hls/ops/attention_cost.py computes the same sum). The buffer's R row banks serve
+/// q.k^T's R rows of q and C tokens of k (C <= R) in loop A, the copy's X tokens in loop B.
 template <class QK, class SM, class PV>
 void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch, int it, int nb,
                eng::acc_t accs[2][QK::R][QK::C], int8_t panel[2][QK::KMAX][QK::C]) {
@@ -180,37 +162,43 @@ void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch
     (void)panel;  // on-chip operands only: no weight panels
     using att::cdiv;
     using att::imax;
+    using att::imin;
     constexpr int R = QK::R, C = QK::C, T = QK::T, H = QK::H, HD = QK::HD, W = 3 * H * HD;
-    constexpr int EL = QK::EL, L = QK::L, SLICES = PV::SLICES;
-    // drain rows per cycle: an R-row q.k^T tile drains in D = ceil(R/DR) * ceil(C/EL)
-    // cycles, within its K = HD array steps where R allows
-    constexpr int CHUNKS = cdiv(C, EL);
-    constexpr int DR = att::imin(R, cdiv(R * CHUNKS, HD));
-    constexpr int D = cdiv(R, DR) * CHUNKS;
-    // row banks (never more than the R rows): F where the drain writes DR rows and the lanes
-    // read L rows per cycle, LR where only the lanes touch the array; ELT column banks for
-    // the drain's EL lanes
-    constexpr int F = att::imin(imax(L, DR), R), LR = att::imin(L, R), ELT = att::imin(EL, T);
-    static_assert(F >= LR && F >= DR && ELT >= 1, "the drain's DR rows and the lanes' L rows in distinct banks");
+    constexpr int E = QK::LA, SLICES = PV::SLICES;
+    static_assert(E >= 1 && E <= R, "the drain takes LA rows of one column per cycle");
+    static_assert(C <= R, "q.k^T reads C tokens of one column per cycle from the R row banks");
+    // Shiftmax lanes: LS rows of one column per step, LS <= T so that a group's divisions
+    // end before the next group's begin
+    constexpr int LS = imin(QK::LA, T);
+    constexpr int D = C * cdiv(R, E);       // drain steps per tile
+    constexpr int X = imin(R, HD);          // the v copy's lanes
+    // row banks (never more than the R rows): F where the drain writes E rows and the lanes
+    // read LS rows per cycle, LS where only the lanes touch the array
+    constexpr int F = imin(imax(LS, E), R);
+    static_assert(F >= LS && F >= E, "the drain's E rows and the lanes' LS rows in distinct banks");
     constexpr int QK_TILES = cdiv(T, C), PV_TILES = cdiv(HD, C);
     constexpr int QK_SLOT = imax(HD, D), PV_SLOT = imax(T * SLICES, D);
     constexpr int QK_TRIP = QK_TILES * QK_SLOT + D, PV_TRIP = PV_TILES * PV_SLOT + D;
+    constexpr int COPY = copy_v_steps(T, HD, X);
     typedef typename QK::out_t TS;
     typedef typename SM::out_t TP;
+    typedef typename QK::in_t TV;
     static TS s[R][T];                      // scores strip (drain writes, exp pass reads)
     static TS top[R];                       // row maxima
     static wint<IVIT_W_EXP> ex[R][T];       // exponentials (exp pass -> normalize pass)
     static int64_t total[R];                // row sums
     static wint<IVIT_W_FACTOR> fac[R];      // 2^M // row sum (the row divider)
     static TP pr[R][T];                     // probabilities strip (P.v's A operand)
+    static TV vl[2][T][HD];                 // v of this strip's head | the next strip's
 #pragma HLS ARRAY_PARTITION variable=s cyclic factor=F dim=1
-#pragma HLS ARRAY_PARTITION variable=s cyclic factor=ELT dim=2
 #pragma HLS ARRAY_PARTITION variable=top cyclic factor=F dim=1
-#pragma HLS ARRAY_PARTITION variable=ex cyclic factor=LR dim=1
-#pragma HLS ARRAY_PARTITION variable=total cyclic factor=LR dim=1
-#pragma HLS ARRAY_PARTITION variable=fac cyclic factor=LR dim=1
+#pragma HLS ARRAY_PARTITION variable=ex cyclic factor=LS dim=1
+#pragma HLS ARRAY_PARTITION variable=total cyclic factor=LS dim=1
+#pragma HLS ARRAY_PARTITION variable=fac cyclic factor=LS dim=1
 #pragma HLS ARRAY_PARTITION variable=pr complete dim=1
-    int64_t tsum[L];
+#pragma HLS ARRAY_PARTITION variable=vl complete dim=1
+#pragma HLS ARRAY_PARTITION variable=vl cyclic factor=X dim=3
+    int64_t tsum[LS];
 #pragma HLS ARRAY_PARTITION variable=tsum complete
     const int k_sh = static_cast<int>(SM::K[it]);
     const int64_t i0_sm = SM::I0[it];
@@ -225,18 +213,20 @@ att_strips:
 #pragma HLS LOOP_TRIPCOUNT min=2 max=4096
         const att::Strip cur = att::strip_at<R, T, H>(idx, count);
         const att::Strip nxt = att::strip_at<R, T, H>(idx + 1, count);
-        const int cur_groups = cdiv(cur.rows, L), nxt_groups = cdiv(nxt.rows, L);
-        const int div0 = nxt_groups * T + eng::VEC_DEPTH;  // first row division of strip n+1
+        const int cur_groups = cdiv(cur.rows, LS), nxt_groups = cdiv(nxt.rows, LS);
+        // the last row division of strip n+1: group g's LS divisions start VEC_DEPTH cycles
+        // after its exp pass (when its last row sum is written)
+        const int div_end = nxt_groups * T + eng::VEC_DEPTH + (nxt.rows - (nxt_groups - 1) * LS);
         const int a_trip = imax(nxt.on ? QK_TRIP : 0, cur.on ? cur_groups * T : 0);
-        const int b_trip = imax(cur.on ? PV_TRIP : 0, nxt.on ? div0 + nxt.rows : 0);
+        const int b_trip = imax(cur.on ? PV_TRIP : 0, nxt.on ? imax(div_end, COPY) : 0);
+        const int cur_half = idx & 1, nxt_half = (idx + 1) & 1;
         // q.k^T of the next strip
         const typename QK::in_t* qkv_n = qkv_batch + static_cast<long>(nxt.n) * T * W;
         const eng::Rows<typename QK::in_t> qa{qkv_n, W, nxt.h * HD};
         const eng::Cols<typename QK::in_t> kb{qkv_n, W, H * HD + nxt.h * HD};
-        att::QkEpi<QK, DR> qk_epi{s, top, it,
-                                  QK::TRACE[it] < 0 ? -1
-                                                    : QK::TRACE[it] + (static_cast<long>(nxt.h) * T + nxt.i0) * T,
-                                  {}};
+        att::QkEpi<QK> qk_epi{s, top, it,
+                              QK::TRACE[it] < 0 ? -1
+                                                : QK::TRACE[it] + (static_cast<long>(nxt.h) * T + nxt.i0) * T};
         const long sm_trace =
             SM::TRACE[it] < 0 ? -1 : SM::TRACE[it] + (static_cast<long>(cur.h) * T + cur.i0) * T;
     att_a:
@@ -244,13 +234,13 @@ att_strips:
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=4096
             if (nxt.on && i < QK_TRIP)
-                att::array_step<R, C, EL, DR, D, QK_SLOT>(accs, qa, kb, qk_epi, i, QK_TILES, HD, 1,
-                                                          nxt.i0, nxt.rows, T);
+                att::array_step<R, C, E, D, QK_SLOT>(accs, qa, kb, qk_epi, i, QK_TILES, HD, 1,
+                                                     nxt.i0, nxt.rows, T);
             if (cur.on && i < cur_groups * T) {
                 const int g = i / T, j = i - g * T;
-                for (int l = 0; l < L; ++l) {
+                for (int l = 0; l < LS; ++l) {
 #pragma HLS UNROLL
-                    const int r = g * L + l;
+                    const int r = g * LS + l;
                     if (r < cur.rows) {
                         const int64_t ef = lane_sm_factor(ex[r][j], fac[r]);
                         pr[r][j] = static_cast<TP>((ef + half) >> shift);
@@ -259,10 +249,10 @@ att_strips:
                 }
             }
         }
-        // P.v of this strip
-        const typename QK::in_t* qkv_c = qkv_batch + static_cast<long>(cur.n) * T * W;
+        // P.v of this strip, its v from the local copy
+        const LocalV<TV, HD> vb{vl[cur_half]};
         const att::StripA<TP, T> pa{pr};
-        const eng::Rows<typename QK::in_t> vb{qkv_c, W, 2 * H * HD + cur.h * HD};
+        const typename QK::in_t* qkv_v = qkv_n;
         att::PvEpi<PV> pv_epi{ctx_batch + (static_cast<long>(cur.n) * T + cur.i0) * H * HD + cur.h * HD,
                               H * HD, it};
     att_b:
@@ -271,13 +261,13 @@ att_strips:
 #pragma HLS LOOP_TRIPCOUNT min=1 max=4096
 #pragma HLS DEPENDENCE variable=total inter false
             if (cur.on && i < PV_TRIP)
-                att::array_step<R, C, EL, DR, D, PV_SLOT>(accs, pa, vb, pv_epi, i, PV_TILES, T,
-                                                          SLICES, 0, cur.rows, HD);
+                att::array_step<R, C, E, D, PV_SLOT>(accs, pa, vb, pv_epi, i, PV_TILES, T,
+                                                     SLICES, 0, cur.rows, HD);
             if (nxt.on && i < nxt_groups * T) {
                 const int g = i / T, j = i - g * T;
-                for (int l = 0; l < L; ++l) {
+                for (int l = 0; l < LS; ++l) {
 #pragma HLS UNROLL
-                    const int r = g * L + l;
+                    const int r = g * LS + l;
                     if (r < nxt.rows) {
                         const int64_t ev = shift_exp(shl(s[r][j] - top[r], k_sh), i0_sm, n_sm,
                                                      exp_form(SM::EXP_FORM));
@@ -287,8 +277,17 @@ att_strips:
                     }
                 }
             }
-            if (nxt.on && i >= div0 && i < div0 + nxt.rows)
-                fac[i - div0] = row_div(int64_t(1) << m_bits, total[i - div0]);
+            if (nxt.on) {
+                const int dd = i - T - eng::VEC_DEPTH;
+                if (dd >= 0) {
+                    const int g = dd / T, l = dd - g * T, r = g * LS + l;
+                    if (l < LS && r < nxt.rows)
+                        fac[r] = row_div(int64_t(1) << m_bits, total[r]);
+                }
+            }
+            if (nxt.on && i < COPY)
+                copy_v_step<typename QK::in_t, TV, T, HD, X>(qkv_v, W, 2 * H * HD + nxt.h * HD,
+                                                                  vl[nxt_half], i);
         }
         cycles += a_trip + att::DEPTH_A + b_trip + att::DEPTH_B;
     }

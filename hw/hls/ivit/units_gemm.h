@@ -172,6 +172,7 @@ void qk_matmul(const typename CFG::in_t* qkv_batch, typename CFG::out_t* scores_
                int nb, eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
 #pragma HLS INLINE
     constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
+    static_assert(CFG::C <= CFG::R, "q.k^T reads C tokens of one column per cycle from the R row banks");
     int64_t cycles = 0;
 qk_images:
     for (int n = 0; n < nb; ++n) {
@@ -191,13 +192,23 @@ qk_images:
     eng::account(CFG::IDX[it], cycles);
 }
 
-/// P.v per head on the array (not fused): probabilities (H, T, T) and qkv -> (T, H*HD).
+/// Cycles of pv_matmul's copy of one head's v into its local array (the copy loop and the
+/// vector pipeline's depth).
+inline int64_t pv_copy_cycles(int T, int HD, int X) { return copy_v_steps(T, HD, X) + eng::VEC_DEPTH; }
+
+/// P.v per head on the array (not fused): probabilities (H, T, T) and qkv -> (T, H*HD). Each
+/// head's v is first copied into a local array banked on its columns (the B operand reads C
+/// columns of one token per step, which the qkv buffer keeps in one row bank).
 template <class CFG>
 void pv_matmul(const typename CFG::in_t* probs_batch, const typename CFG::in1_t* qkv_batch,
                typename CFG::out_t* out_batch, int it, int nb,
     eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
 #pragma HLS INLINE
     constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
+    constexpr int X = CFG::R < HD ? CFG::R : HD;
+    typedef typename CFG::in1_t TV;
+    static TV vl[T][HD];
+#pragma HLS ARRAY_PARTITION variable=vl cyclic factor=X dim=2
     int64_t cycles = 0;
 pv_images:
     for (int n = 0; n < nb; ++n) {
@@ -206,8 +217,15 @@ pv_images:
         typename CFG::out_t* out = out_batch + static_cast<long>(n) * T * H * HD;
     pv_heads:
         for (int h = 0; h < H; ++h) {
+        pv_copy:
+            for (int i = 0; i < copy_v_steps(T, HD, X); ++i) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=1 max=65536
+                copy_v_step<TV, TV, T, HD, X>(qkv, W, 2 * H * HD + h * HD, vl, i);
+            }
+            cycles += pv_copy_cycles(T, HD, X);
             eng::Rows<typename CFG::in_t> pa{probs + h * T * T, T, 0};
-            eng::Rows<typename CFG::in1_t> vb{qkv, W, 2 * H * HD + h * HD};
+            const LocalV<TV, HD> vb{vl};
             eng::EpiScalar<typename CFG::out_t> epi{out + h * HD, H * HD, CFG::M[it],
                                                     static_cast<int>(CFG::E[it]),
                                                     static_cast<int>(CFG::OUT_BITS[it])};

@@ -1,5 +1,9 @@
 // Engine units on the vector lanes and the row unit: Shiftmax, GELU and residual add when not
 // fused into a GEMM, and I-LayerNorm. Included by layers.h.
+//
+// Every activation buffer is split into R row banks of one element per word, so a vector unit
+// steps L consecutive rows of ONE column per cycle (L <= R: one bank each): groups of L rows,
+// each swept column by column. A per-channel constant is then one scalar read a cycle.
 #ifndef IVIT_UNITS_VECTOR_H
 #define IVIT_UNITS_VECTOR_H
 
@@ -16,57 +20,58 @@ constexpr int SM_EXP_Q_W = IVIT_W_EXP + 5 > 64 ? 64 : IVIT_W_EXP + 5;
 /// the variance product, the square root (one digit per cycle), the reciprocal's division.
 constexpr int LN_ROW_DEPTH = 2 * ROW_MUL_DEPTH + LN_ISQRT_DEPTH + eng::ROW_DIV_DEPTH;
 
-/// One flat pipelined loop over `rows` rows of `len` elements, `lanes` elements per cycle
-/// (each row in ceil(len / lanes) chunks).
-inline int64_t chunk_loop_cycles(int rows, int len, int lanes) {
-    return static_cast<int64_t>(rows) * eng::cdiv(len, lanes) + eng::VEC_DEPTH;
+/// One flat pipelined loop over `rows` rows of `len` columns, `lanes` rows of one column per
+/// cycle (ceil(rows / lanes) groups of `len` steps).
+inline int64_t group_loop_cycles(int rows, int len, int lanes) {
+    return eng::cdiv(rows, lanes) * len + eng::VEC_DEPTH;
 }
-/// Rows between the statistics and the normalize of the merged LayerNorm loop: a row's mean
-/// and reciprocal are written VEC_DEPTH + LN_ROW_DEPTH cycles after its last statistics chunk
-/// starts, and read (LAG - 1) * chunks + 1 iterations later, with a vector pipeline's margin.
-constexpr int ln_lag(int chunks) {
-    return (2 * eng::VEC_DEPTH + LN_ROW_DEPTH + chunks - 1) / chunks + 1;
+/// The row unit's first step in a LayerNorm window: the last statistics of the group before
+/// are written VEC_DEPTH cycles after the window before ends.
+constexpr int LN_ROW_AT = eng::VEC_DEPTH;
+/// Steps of a LayerNorm window: a group's statistics sweep (COLS columns), or long enough
+/// that the row unit's LANES rows (from LN_ROW_AT on) are through its pipeline, and through
+/// the vector pipeline, before the window ends.
+constexpr int ln_window(int cols, int lanes) {
+    return cols > LN_ROW_AT + lanes + LN_ROW_DEPTH + eng::VEC_DEPTH
+               ? cols
+               : LN_ROW_AT + lanes + LN_ROW_DEPTH + eng::VEC_DEPTH;
 }
-/// I-LayerNorm. Merged (every token): (rows + LAG) * chunks iterations, the deepest path a
-/// statistics chunk and the row unit. Otherwise (the class token): statistics (L lanes), the
-/// row unit (one row per cycle), normalize (L lanes), one loop after the other.
+/// I-LayerNorm. Merged (every token): one loop of G + 2 windows (G = ceil(rows / L)): window
+/// w runs the statistics of group w, the row unit for group w - 1 and the normalize of group
+/// w - 2; the last window stops after its normalize sweep; the deepest path a statistics step
+/// and the row unit. Otherwise (the class tokens only, each in one row bank): statistics one
+/// element per cycle, the row unit (one row per cycle), normalize one element per cycle.
 inline int64_t layernorm_cycles(int rows, int cols, int lanes, bool merged) {
-    const int chunks = static_cast<int>(eng::cdiv(cols, lanes));
     if (merged)
-        return static_cast<int64_t>(rows + ln_lag(chunks)) * chunks + eng::VEC_DEPTH + LN_ROW_DEPTH;
-    return 2 * chunk_loop_cycles(rows, cols, lanes) + rows + LN_ROW_DEPTH;
+        return (eng::cdiv(rows, lanes) + 1) * ln_window(cols, lanes) + cols + eng::VEC_DEPTH +
+               LN_ROW_DEPTH;
+    return 2 * (static_cast<int64_t>(rows) * cols + eng::VEC_DEPTH) + rows + LN_ROW_DEPTH;
 }
 /// Shiftmax (not fused): max, exponentials and their sum, the divisions (one row per
 /// cycle), exponentials again and normalize.
 inline int64_t shiftmax_cycles(int rows, int len, int lanes) {
-    return 3 * chunk_loop_cycles(rows, len, lanes) + rows + eng::ROW_DIV_DEPTH;
+    return 3 * group_loop_cycles(rows, len, lanes) + rows + eng::ROW_DIV_DEPTH;
 }
 /// GELU (not fused): element-wise forms L per cycle; the row-max form one element per cycle,
 /// two loops per row, the second with a divider in its pipeline.
 inline int64_t gelu_cycles(int rows, int cols, int lanes, bool rowmax) {
     return rowmax ? static_cast<int64_t>(rows) * (2 * (cols + eng::VEC_DEPTH) + eng::ROW_DIV_DEPTH)
-                  : chunk_loop_cycles(rows, cols, lanes);
+                  : group_loop_cycles(rows, cols, lanes);
 }
 
-/// Walks a flat loop over the chunks of ROWS rows per image out of IN_ROWS input rows (the
-/// class token only: ROWS = 1): output row t, its input row `in`, chunk `ch` of CH.
-template <int ROWS, int IN_ROWS, int CH>
-struct ChunkWalk {
-    int t = 0, local = 0, in = 0, ch = 0;
-    bool last() const { return ch == CH - 1; }
+/// Walks a flat loop over groups of L rows, column by column: step (g, j) is column j of
+/// rows g*L .. g*L + L - 1.
+template <int LEN>
+struct GroupWalk {
+    int g = 0, j = 0;
+    bool first() const { return j == 0; }
+    bool last() const { return j == LEN - 1; }
     void next() {
-        if (ch + 1 < CH) {
-            ++ch;
-            return;
-        }
-        ch = 0;
-        ++t;
-        if (local + 1 < ROWS) {
-            ++local;
-            ++in;
+        if (j + 1 < LEN) {
+            ++j;
         } else {
-            local = 0;
-            in += IN_ROWS - ROWS + 1;
+            j = 0;
+            ++g;
         }
     }
 };
@@ -81,16 +86,20 @@ inline int64_t sm_exp(int64_t s, int64_t top, int k, int64_t i0, int n) {
 /// Shiftmax over ROWS rows of LEN logits (not fused), as four flat loops over all rows of
 /// the batch: row maxima; exponentials and their sums; 2^M // sum through the row unit's
 /// divider, one row per cycle; exponentials again (no row buffer of them) and normalize.
-/// L elements per cycle in the chunk loops. MAXR (the batch's rows) is a template parameter
-/// so that builds of another IVIT_MAX_BATCH name other per-row arrays (g++ makes the static
-/// of a template function one symbol in the whole process).
+/// L rows of one column per cycle in the group loops. MAXR (the batch's rows) is a template
+/// parameter so that builds of another IVIT_MAX_BATCH name other per-row arrays (g++ makes
+/// the static of a template function one symbol in the whole process).
 template <class CFG, int MAXR = IVIT_MAX_BATCH * CFG::ROWS>
 void shiftmax(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
 #pragma HLS INLINE
-    constexpr int LEN = CFG::LEN, L = CFG::L, CH = (LEN + L - 1) / L;
-    typedef ChunkWalk<CFG::ROWS, CFG::ROWS, CH> Walk;
+    constexpr int LEN = CFG::LEN, L = CFG::L;
+    typedef GroupWalk<LEN> Walk;
     static int64_t sm_top[MAXR], sm_total[MAXR], sm_factor[MAXR];  // per-row values
+#pragma HLS ARRAY_PARTITION variable=sm_top cyclic factor=L dim=1
+#pragma HLS ARRAY_PARTITION variable=sm_total cyclic factor=L dim=1
+#pragma HLS ARRAY_PARTITION variable=sm_factor cyclic factor=L dim=1
     const int rows = nb * CFG::ROWS;
+    const int steps = static_cast<int>(eng::cdiv(rows, L)) * LEN;
     const int k = static_cast<int>(CFG::K[it]);
     const int64_t i0 = CFG::I0[it];
     const int n = static_cast<int>(CFG::N[it]);
@@ -98,40 +107,41 @@ void shiftmax(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int n
     const int shift = m_bits - static_cast<int>(CFG::OUT_BITS[it] - 1);
     {
         Walk w;
-        int64_t top = 0;
+        int64_t top[L];
+#pragma HLS ARRAY_PARTITION variable=top complete
     sm_max:
-        for (int i = 0; i < rows * CH; ++i) {
+        for (int i = 0; i < steps; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-            const typename CFG::in_t* row = x + static_cast<long>(w.in) * LEN;
-            int64_t m = w.ch == 0 ? static_cast<int64_t>(row[0]) : top;
             for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
-                const int j = w.ch * L + l;
-                if (j < LEN && row[j] > m) m = row[j];
+                const int t = w.g * L + l;
+                if (t < rows) {
+                    const int64_t v = x[static_cast<long>(t) * LEN + w.j];
+                    top[l] = w.first() || v > top[l] ? v : top[l];
+                    if (w.last()) sm_top[t] = top[l];
+                }
             }
-            top = m;
-            if (w.last()) sm_top[w.t] = m;
             w.next();
         }
     }
     {
         Walk w;
-        int64_t total = 0;
+        int64_t total[L];
+#pragma HLS ARRAY_PARTITION variable=total complete
     sm_exp_sum:
-        for (int i = 0; i < rows * CH; ++i) {
+        for (int i = 0; i < steps; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-            const typename CFG::in_t* row = x + static_cast<long>(w.in) * LEN;
-            const int64_t top = sm_top[w.t];
-            int64_t part = 0;
             for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
-                const int j = w.ch * L + l;
-                if (j < LEN) part += sm_exp<CFG>(row[j], top, k, i0, n);
+                const int t = w.g * L + l;
+                if (t < rows) {
+                    const int64_t ev = sm_exp<CFG>(x[static_cast<long>(t) * LEN + w.j], sm_top[t], k, i0, n);
+                    total[l] = (w.first() ? 0 : total[l]) + ev;
+                    if (w.last()) sm_total[t] = total[l];
+                }
             }
-            total = (w.ch == 0 ? 0 : total) + part;
-            if (w.last()) sm_total[w.t] = total;
             w.next();
         }
     }
@@ -144,19 +154,16 @@ sm_div:
     {
         Walk w;
     sm_norm:
-        for (int i = 0; i < rows * CH; ++i) {
+        for (int i = 0; i < steps; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-            const typename CFG::in_t* row = x + static_cast<long>(w.in) * LEN;
-            typename CFG::out_t* out = y + static_cast<long>(w.t) * LEN;
-            const int64_t top = sm_top[w.t];
-            const int64_t factor = sm_factor[w.t];
             for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
-                const int j = w.ch * L + l;
-                if (j < LEN) {
-                    const int64_t ef = lane_sm_factor(sm_exp<CFG>(row[j], top, k, i0, n), factor);
-                    out[j] = static_cast<typename CFG::out_t>((ef + (int64_t(1) << (shift - 1))) >> shift);
+                const int t = w.g * L + l;
+                if (t < rows) {
+                    const long at = static_cast<long>(t) * LEN + w.j;
+                    const int64_t ef = lane_sm_factor(sm_exp<CFG>(x[at], sm_top[t], k, i0, n), sm_factor[t]);
+                    y[at] = static_cast<typename CFG::out_t>((ef + (int64_t(1) << (shift - 1))) >> shift);
                 }
             }
             w.next();
@@ -165,13 +172,13 @@ sm_div:
     eng::account(CFG::IDX[it], shiftmax_cycles(rows, LEN, L));
 }
 
-/// GELU over ROWS tokens of COLS channels (not fused), L elements per cycle (one flat loop
-/// over the rows' chunks); the paper's row-max form runs the plain kernel, one element per
-/// cycle, and is charged as such.
+/// GELU over ROWS tokens of COLS channels (not fused), L rows of one column per cycle (one
+/// flat loop over the groups' columns); the paper's row-max form runs the plain kernel, one
+/// element per cycle, and is charged as such.
 template <class CFG>
 void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
 #pragma HLS INLINE
-    constexpr int COLS = CFG::COLS, L = CFG::L, CH = (COLS + L - 1) / L;
+    constexpr int COLS = CFG::COLS, L = CFG::L;
     const int rows = nb * CFG::ROWS;
     if constexpr (CFG::FORM == GELU_ROWMAX) {
         // the paper's row-max form: a max loop, then a loop with a division per element
@@ -180,18 +187,18 @@ void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
                    static_cast<int>(CFG::E[it]), static_cast<int>(CFG::OUT_BITS[it]));
     } else {
         const eng::GeluUnit<typename GeluTable<CFG>::type> g = gelu_unit<CFG>(it);
-        ChunkWalk<CFG::ROWS, CFG::ROWS, CH> w;
-    gelu_chunks:
-        for (int i = 0; i < rows * CH; ++i) {
+        GroupWalk<COLS> w;
+        const int steps = static_cast<int>(eng::cdiv(rows, L)) * COLS;
+    gelu_groups:
+        for (int i = 0; i < steps; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-            const long base = static_cast<long>(w.t) * COLS;
             for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
-                const int c = w.ch * L + l;
-                if (c < COLS)   // only this slot's GELU form is built
-                    y[base + c] = static_cast<typename CFG::out_t>(
-                        g.template eval<gelu_form(CFG::FORM)>(x[base + c]));
+                const int t = w.g * L + l;
+                const long at = static_cast<long>(t) * COLS + w.j;
+                if (t < rows)   // only this slot's GELU form is built
+                    y[at] = static_cast<typename CFG::out_t>(g.template eval<gelu_form(CFG::FORM)>(x[at]));
             }
             w.next();
         }
@@ -199,52 +206,38 @@ void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
     eng::account(CFG::IDX[it], gelu_cycles(rows, COLS, L, CFG::FORM == GELU_ROWMAX));
 }
 
-/// Residual add (not fused): branch (per-channel multiplier) + residual stream, L elements
-/// per cycle (one flat loop over the rows' chunks; one row word of each buffer per cycle).
+/// Residual add (not fused): branch (per-channel multiplier) + residual stream, L rows of one
+/// column per cycle (one flat loop over the groups' columns).
 template <class CFG>
 void residual_add(const typename CFG::in_t* branch, const typename CFG::in1_t* residual,
                   typename CFG::out_t* out, int it, int nb) {
 #pragma HLS INLINE
-    constexpr int COLS = CFG::COLS, L = CFG::L, CH = (COLS + L - 1) / L;
+    constexpr int COLS = CFG::COLS, L = CFG::L;
     const int rows = nb * CFG::ROWS;
-    ChunkWalk<CFG::ROWS, CFG::ROWS, CH> w;
-res_chunks:
-    for (int i = 0; i < rows * CH; ++i) {
+    const int steps = static_cast<int>(eng::cdiv(rows, L)) * COLS;
+    GroupWalk<COLS> w;
+res_groups:
+    for (int i = 0; i < steps; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-        const long base = static_cast<long>(w.t) * COLS;
+        const int c = w.j;
         for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
-            const int c = w.ch * L + l;
-            if (c < COLS) {
+            const int t = w.g * L + l;
+            const long at = static_cast<long>(t) * COLS + c;
+            if (t < rows) {
                 // the epilogue lanes' requant multipliers (shared roles, see types.h)
                 const int64_t s =
-                    round_shift(lane_epi_requant(branch[base + c], CFG::m_a[it][c]), CFG::e_a[it][c]) +
-                    round_shift(lane_epi_residual(residual[base + c], CFG::M_B[it]),
+                    round_shift(lane_epi_requant(branch[at], CFG::m_a[it][c]), CFG::e_a[it][c]) +
+                    round_shift(lane_epi_residual(residual[at], CFG::M_B[it]),
                                 static_cast<int>(CFG::E_B[it]));
-                out[base + c] = static_cast<typename CFG::out_t>(
+                out[at] = static_cast<typename CFG::out_t>(
                     saturate(s, static_cast<int>(CFG::OUT_BITS[it])));
             }
         }
         w.next();
     }
-    eng::account(CFG::IDX[it], chunk_loop_cycles(rows, COLS, L));
-}
-
-/// One chunk of LayerNorm statistics: the sum and the sum of squares of L channels.
-template <class CFG>
-inline void ln_stats_chunk(const typename CFG::in_t* row, int ch, int64_t& psx, int64_t& psxx) {
-#pragma HLS INLINE
-    psx = 0;
-    psxx = 0;
-    for (int l = 0; l < CFG::L; ++l) {
-#pragma HLS UNROLL
-        const int c = ch * CFG::L + l;
-        if (c < CFG::COLS) {
-            psx += row[c];
-            psxx += lane_ln_square(row[c]);
-        }
-    }
+    eng::account(CFG::IDX[it], group_loop_cycles(rows, COLS, L));
 }
 
 /// The row unit's LayerNorm work for one row: the mean by a constant reciprocal, the variance
@@ -262,89 +255,110 @@ inline void ln_row(int64_t sx, int64_t sxx, int64_t& mean, int64_t& recip) {
     recip = sd > 0 ? q : 0;
 }
 
-/// One chunk of LayerNorm normalize: L channels of one row.
+/// LayerNorm normalize of one element x of channel c.
 template <class CFG>
-inline void ln_norm_chunk(const typename CFG::in_t* row, typename CFG::out_t* o, int ch,
-                          int64_t mean, int64_t recip, int it) {
+inline typename CFG::out_t ln_norm(int64_t x, int c, int64_t mean, int64_t recip, int it) {
 #pragma HLS INLINE
-    const int shift = LN_RECIP_SHIFT - LN_FRAC_BITS;
-    const int64_t half = int64_t(1) << (shift - 1);
-    for (int l = 0; l < CFG::L; ++l) {
-#pragma HLS UNROLL
-        const int c = ch * CFG::L + l;
-        if (c < CFG::COLS) {
-            const int64_t d = row[c] * LN_MEAN_SCALE - mean;
-            const int64_t nv = (lane_ln_norm(d, recip) + half) >> shift;
-            o[c] = static_cast<typename CFG::out_t>(
-                requant_product(lane_ln_requant(nv, CFG::m[it][c]), CFG::e[it][c],
-                                static_cast<int>(CFG::OUT_BITS[it]), CFG::bias[it][c]));
-        }
-    }
+    constexpr int shift = LN_RECIP_SHIFT - LN_FRAC_BITS;
+    const int64_t d = x * LN_MEAN_SCALE - mean;
+    const int64_t nv = (lane_ln_norm(d, recip) + (int64_t(1) << (shift - 1))) >> shift;
+    return static_cast<typename CFG::out_t>(
+        requant_product(lane_ln_requant(nv, CFG::m[it][c]), CFG::e[it][c],
+                        static_cast<int>(CFG::OUT_BITS[it]), CFG::bias[it][c]));
 }
 
 /// I-LayerNorm over ROWS rows of each image (ROWS = 1: the class token only, row 0 of the
-/// image's IN_ROWS input rows). Every token (ROWS = IN_ROWS): one merged pipelined loop over
-/// the batch's rows, each iteration a statistics chunk of row t, at its last chunk the row
-/// unit for row t, and a normalize chunk of row t - LN_LAG (whose mean and reciprocal the row
-/// unit wrote LN_LAG rows earlier, more cycles ago than its pipeline is deep). The class
-/// token only: three flat loops (statistics, the row unit, normalize). MAXR: as shiftmax's.
+/// image's IN_ROWS input rows). Every token (ROWS = IN_ROWS): one merged pipelined loop of
+/// G + 2 windows of WIN steps over groups of L rows; window w runs the statistics of group w
+/// (L rows of column j at step j), the row unit for group w - 1 (one row a step from
+/// LN_ROW_AT on) and the normalize of group w - 2 (L rows of column j at step j), so each
+/// per-row value is read more cycles after its write than the writer's pipeline is deep. The
+/// class token only (one row bank per token): statistics, the row unit, normalize, one
+/// element per cycle, one loop after the other. MAXR: as shiftmax's.
 template <class CFG, int MAXR = IVIT_MAX_BATCH * CFG::ROWS>
 void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
 #pragma HLS INLINE
-    constexpr int COLS = CFG::COLS, L = CFG::L, CH = (COLS + L - 1) / L;
+    constexpr int COLS = CFG::COLS, L = CFG::L;
     constexpr bool MERGED = CFG::ROWS == CFG::IN_ROWS;
-    constexpr int LAG = ln_lag(CH);
-    // iterations from a row's last statistics chunk (the row unit's write) to its first
-    // normalize chunk (the read): more than the write's depth in the loop body
-    constexpr int DIST = (LAG - 1) * CH + 1;
-    static_assert(DIST > eng::VEC_DEPTH + LN_ROW_DEPTH, "LayerNorm lag shorter than the row unit");
-    typedef ChunkWalk<CFG::ROWS, CFG::IN_ROWS, CH> Walk;
+    constexpr int WIN = ln_window(COLS, L);
+    // steps from a row's last statistics write to its row-unit read, and from its row-unit
+    // write to its first normalize read
+    constexpr int DIST_STATS = WIN - COLS + 1 + LN_ROW_AT;
+    constexpr int DIST_ROW = WIN - LN_ROW_AT - L + 1;
+    static_assert(DIST_STATS > eng::VEC_DEPTH && DIST_ROW > eng::VEC_DEPTH + LN_ROW_DEPTH,
+                  "LayerNorm window shorter than its pipelines");
     static int64_t ln_sx[MAXR], ln_sxx[MAXR], ln_mean[MAXR], ln_recip[MAXR];  // per-row values
+#pragma HLS ARRAY_PARTITION variable=ln_sx cyclic factor=L dim=1
+#pragma HLS ARRAY_PARTITION variable=ln_sxx cyclic factor=L dim=1
+#pragma HLS ARRAY_PARTITION variable=ln_mean cyclic factor=L dim=1
+#pragma HLS ARRAY_PARTITION variable=ln_recip cyclic factor=L dim=1
     const int rows = nb * CFG::ROWS;
     if (MERGED) {
-        int64_t sx = 0, sxx = 0;
-        int ta = 0, ch = 0;  // statistics: row ta, chunk ch; normalize: row ta - LAG, chunk ch
+        const int groups = static_cast<int>(eng::cdiv(rows, L));
+        int64_t sx[L], sxx[L];
+#pragma HLS ARRAY_PARTITION variable=sx complete
+#pragma HLS ARRAY_PARTITION variable=sxx complete
+        int w = 0, j = 0;  // window, step
     ln_merged:
-        for (int i = 0; i < (rows + LAG) * CH; ++i) {
+        for (int i = 0; i < (groups + 1) * WIN + COLS; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-#pragma HLS DEPENDENCE variable=ln_mean type=inter direction=RAW dependent=true distance=DIST
-#pragma HLS DEPENDENCE variable=ln_recip type=inter direction=RAW dependent=true distance=DIST
-            if (ta < rows) {
-                int64_t psx, psxx;
-                ln_stats_chunk<CFG>(x + static_cast<long>(ta) * COLS, ch, psx, psxx);
-                sx = (ch == 0 ? 0 : sx) + psx;
-                sxx = (ch == 0 ? 0 : sxx) + psxx;
-                if (ch == CH - 1) ln_row<CFG>(sx, sxx, ln_mean[ta], ln_recip[ta]);
+#pragma HLS DEPENDENCE variable=ln_sx type=inter direction=RAW dependent=true distance=DIST_STATS
+#pragma HLS DEPENDENCE variable=ln_sxx type=inter direction=RAW dependent=true distance=DIST_STATS
+#pragma HLS DEPENDENCE variable=ln_mean type=inter direction=RAW dependent=true distance=DIST_ROW
+#pragma HLS DEPENDENCE variable=ln_recip type=inter direction=RAW dependent=true distance=DIST_ROW
+            // statistics of group w
+            if (w < groups && j < COLS) {
+                for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                    const int t = w * L + l;
+                    if (t < rows) {
+                        const int64_t v = x[static_cast<long>(t) * COLS + j];
+                        sx[l] = (j == 0 ? 0 : sx[l]) + v;
+                        sxx[l] = (j == 0 ? 0 : sxx[l]) + lane_ln_square(v);
+                        if (j == COLS - 1) {
+                            ln_sx[t] = sx[l];
+                            ln_sxx[t] = sxx[l];
+                        }
+                    }
+                }
             }
-            const int tc = ta - LAG;
-            if (tc >= 0)
-                ln_norm_chunk<CFG>(x + static_cast<long>(tc) * COLS, y + static_cast<long>(tc) * COLS,
-                                   ch, ln_mean[tc], ln_recip[tc], it);
-            if (ch + 1 < CH) {
-                ++ch;
+            // the row unit for group w - 1, one row a step
+            if (w >= 1 && w <= groups && j >= LN_ROW_AT && j < LN_ROW_AT + L) {
+                const int t = (w - 1) * L + (j - LN_ROW_AT);
+                if (t < rows) ln_row<CFG>(ln_sx[t], ln_sxx[t], ln_mean[t], ln_recip[t]);
+            }
+            // normalize of group w - 2
+            if (w >= 2 && j < COLS) {
+                for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                    const int t = (w - 2) * L + l;
+                    if (t < rows) {
+                        const long at = static_cast<long>(t) * COLS + j;
+                        y[at] = ln_norm<CFG>(x[at], j, ln_mean[t], ln_recip[t], it);
+                    }
+                }
+            }
+            if (j + 1 < WIN) {
+                ++j;
             } else {
-                ch = 0;
-                ++ta;
+                j = 0;
+                ++w;
             }
         }
     } else {
-        {
-            Walk w;
-            int64_t sx = 0, sxx = 0;
-        ln_stats:
-            for (int i = 0; i < rows * CH; ++i) {
+        int64_t sx = 0, sxx = 0;
+    ln_stats:
+        for (int i = 0; i < rows * COLS; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-                int64_t psx, psxx;
-                ln_stats_chunk<CFG>(x + static_cast<long>(w.in) * COLS, w.ch, psx, psxx);
-                sx = (w.ch == 0 ? 0 : sx) + psx;
-                sxx = (w.ch == 0 ? 0 : sxx) + psxx;
-                if (w.last()) {
-                    ln_sx[w.t] = sx;
-                    ln_sxx[w.t] = sxx;
-                }
-                w.next();
+            const int t = i / COLS, c = i - t * COLS;
+            const int64_t v = x[(static_cast<long>(t) * CFG::IN_ROWS) * COLS + c];
+            sx = (c == 0 ? 0 : sx) + v;
+            sxx = (c == 0 ? 0 : sxx) + lane_ln_square(v);
+            if (c == COLS - 1) {
+                ln_sx[t] = sx;
+                ln_sxx[t] = sxx;
             }
         }
     ln_row_unit:
@@ -353,16 +367,13 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
             ln_row<CFG>(ln_sx[t], ln_sxx[t], ln_mean[t], ln_recip[t]);
         }
-        {
-            Walk w;
-        ln_norm:
-            for (int i = 0; i < rows * CH; ++i) {
+    ln_normalize:
+        for (int i = 0; i < rows * COLS; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-                ln_norm_chunk<CFG>(x + static_cast<long>(w.in) * COLS, y + static_cast<long>(w.t) * COLS,
-                                   w.ch, ln_mean[w.t], ln_recip[w.t], it);
-                w.next();
-            }
+            const int t = i / COLS, c = i - t * COLS;
+            y[static_cast<long>(t) * COLS + c] = ln_norm<CFG>(
+                x[(static_cast<long>(t) * CFG::IN_ROWS) * COLS + c], c, ln_mean[t], ln_recip[t], it);
         }
     }
     eng::account(CFG::IDX[it], layernorm_cycles(rows, COLS, L, MERGED));
