@@ -1,6 +1,6 @@
-"""The engine's helper multipliers: the roles the C++ defines, the instances the generated top
-allocates and the ones the resource model prices are the same, and on-chip memories that are
-not block RAM are priced as LUTs."""
+"""The engine's helper multipliers: the roles and pools the C++ defines, the pool instances the
+generated top allocates and the ones the resource model prices are the same, and on-chip
+memories that are not block RAM are priced as LUTs."""
 
 from __future__ import annotations
 
@@ -9,68 +9,95 @@ import re
 import pytest
 
 from ivit_hls.hls import HlsOptions, render_project
-from ivit_hls.hls.lanes import KERNEL_LANES, ROLES, allocation
+from ivit_hls.hls.lanes import KERNEL_LANES, POOLS, ROLES, allocation
 from ivit_hls.hls.lower import lower
-from ivit_hls.perf.cycles import lutram_luts, memories_with_blocks, resources
+from ivit_hls.perf.cycles import lutram_luts, memories_with_blocks, mux_luts, resources
 from ivit_hls.resources import source_dir
 
 ZCU102 = "xczu9eg-ffvb1156-2-e"
 
 
-def _lane_functions() -> set[str]:
-    """Every ``lane_*`` function the kernel library defines."""
-    found = set()
-    for header in sorted(source_dir("hw", "hls", "ivit").glob("*.h")):
-        found |= set(re.findall(r"^inline int64_t (lane_\w+)\(", header.read_text(), re.M))
-    return found
+def _library() -> str:
+    return "".join(h.read_text() for h in sorted(source_dir("hw", "hls", "ivit").glob("*.h")))
 
 
-def test_every_lane_function_is_a_priced_role():
-    """A multiplier the C++ routes through a role function the model does not know would be
-    built but never priced (and the other way round)."""
-    assert _lane_functions() == {r.function for r in ROLES}
+def test_every_lane_function_is_a_role_of_a_defined_pool():
+    """A multiplier the C++ routes through a function the model does not know would be built
+    but never priced (and the other way round): every ``lane_*`` role is known and calls its
+    pool, every pool is a non-inlined function of the library."""
+    text = _library()
+    lanes = set(re.findall(r"^inline int64_t (lane_\w+)\(", text, re.M))
+    assert lanes == {r.function for r in ROLES}
+    for role in ROLES:
+        body = re.search(r"^inline int64_t " + role.function + r"\(.*?^\}", text, re.M | re.S)
+        assert f"return {role.pool}(" in body.group(0), role.function
+        assert "INLINE off" not in body.group(0)
+    for pool in POOLS:
+        body = re.search(r"^inline int64_t " + pool.function + r"\(.*?^\}", text, re.M | re.S)
+        assert "#pragma HLS INLINE off" in body.group(0) and pool.macro + "_A" in body.group(0)
     used = {name for lanes in KERNEL_LANES.values() for name in lanes if name != "gelu"}
     assert used <= {r.function for r in ROLES}
 
 
 def test_top_allocates_what_the_model_prices(small_int_model):
-    """The generated top holds each role to the count reports/estimate.json prices, and the
-    PE array and the row unit's divider to one instance each."""
+    """The generated top holds each pool to the count reports/estimate.json prices, at the
+    widths it prices, and the PE array and the row unit's divider to one instance each."""
     files = render_project(small_int_model, HlsOptions(rows=5, cols=4, lanes=8, drain=2))
     top = files["src/ivit_top.cpp"].decode()
+    params = files["src/ivit_params.h"].decode()
     pragmas = dict(re.findall(r"#pragma HLS ALLOCATION function instances=ivit::(\w+) "
                               r"limit=(\d+)", top))
     import json
 
     priced = json.loads(files["reports/estimate.json"])["resources"]["helper_multipliers"]
     assert {h["function"]: str(h["count"]) for h in priced} == \
-        {k: v for k, v in pragmas.items() if k.startswith("lane_")}
+        {k: v for k, v in pragmas.items() if k.startswith("pool_")}
+    macros = {p.function: p.macro for p in POOLS}
+    for h in priced:
+        a, b = h["bits"]
+        assert f"#define {macros[h['function']]}_A {a}\n" in params
+        assert f"#define {macros[h['function']]}_B {b}\n" in params
     assert pragmas.get("row_div") == pragmas.get("row_isqrt") == "1"
     assert re.search(r"instances=ivit::eng::pe_step<5, 4> limit=1", top)
 
 
 def test_allocation_counts_follow_the_busiest_unit(small_int_model):
-    """Requant: the attention drain's rows (more than a GEMM epilogue's E); LayerNorm roles:
-    the vector lanes (8 asked, 6 rows: a vector step takes L rows of one column); Shiftmax:
-    the attention lanes, at most the tokens; GELU (shift form): the epilogue lanes."""
+    """A pool's instances: the most any one unit calls at once, summed over the pool's roles
+    in that unit. epi_wide: the attention drain's rows (6) against a GEMM epilogue's requant
+    + residual or GELU requant (2 + 2); vec_wide: LayerNorm's requant (the vector lanes: 8
+    asked, 6 rows) against the Shiftmax lanes (the attention lanes, at most the tokens);
+    vec_long: LayerNorm's normalize lanes and the row unit's one product; epi_narrow:
+    GELU's three short products on each of the E epilogue lanes."""
     plan = lower(small_int_model, 4, 4).with_engine(6, 4, 8, 64, 2)
     assert (plan.lanes, plan.att_lanes, plan.drain) == (6, 6, 2)
     tokens = next(st.layers[0].out.shape[-1] for st in plan.steps if st.kernel == "attention")
-    roles = {r["function"]: r["count"] for r in allocation(plan)}
-    assert roles["lane_epi_requant"] == 6
-    assert roles["lane_epi_residual"] == 2
-    for name in ("lane_ln_square", "lane_ln_norm", "lane_ln_requant"):
-        assert roles[name] == 6
-    assert roles["lane_sm_factor"] == min(6, tokens) < 6
-    assert roles["lane_row_ln_var"] == 1      # the row unit: one row at a time
-    assert {n for n in roles if n.startswith("lane_gelu")} == {
-        "lane_gelu_abs_r", "lane_gelu_yy", "lane_gelu_x_sigma", "lane_gelu_requant"}
-    assert all(roles[n] == 2 for n in roles if n.startswith("lane_gelu"))
+    pools = {p["function"]: p for p in allocation(plan)}
+    assert pools["pool_epi_wide"]["count"] == max(6, 2 + 2)
+    assert pools["pool_vec_wide"]["count"] == max(6, min(6, tokens))
+    assert pools["pool_vec_long"]["count"] == 6 + 1
+    assert pools["pool_vec_square"]["count"] == 6
+    assert pools["pool_epi_narrow"]["count"] == 3 * 2
+    assert set(pools["pool_epi_narrow"]["roles"]) == {
+        "lane_gelu_abs_r", "lane_gelu_yy", "lane_gelu_x_sigma"}
+    # the pool's widths: the widest operands of its roles
+    from ivit_hls.perf.cycles import operand_widths
+
+    w = operand_widths(plan)
+    roles = {r.function: r for r in ROLES}
+    for p in pools.values():
+        assert p["bits"] == [max(roles[n].bits(w)[0] for n in p["roles"]),
+                             max(roles[n].bits(w)[1] for n in p["roles"])]
     # attention lanes of their own
-    roles = {r["function"]: r["count"]
-             for r in allocation(plan.with_engine(6, 4, 4, 64, 2, att_lanes=3))}
-    assert roles["lane_epi_requant"] == roles["lane_sm_factor"] == 3
-    assert roles["lane_ln_norm"] == 4
+    pools = {p["function"]: p["count"]
+             for p in allocation(plan.with_engine(6, 4, 4, 64, 2, att_lanes=3))}
+    assert pools["pool_epi_wide"] == 2 + 2 and pools["pool_vec_wide"] == 4
+    assert pools["pool_vec_long"] == 4 + 1
+
+
+def test_shared_pool_inputs_are_priced_as_multiplexers():
+    """k call sites sharing an instance: a k:1 multiplexer per operand bit, 4:1 per LUT6."""
+    assert mux_luts(1, 57) == 0
+    assert mux_luts(4, 57) == 57 and mux_luts(5, 57) == 2 * 57 and mux_luts(10, 10) == 30
 
 
 @pytest.mark.parametrize("depth,width,luts", [
@@ -92,5 +119,7 @@ def test_shallow_banks_count_as_luts(small_int_model):
     assert res["luts_lutram"] == sum(m["lutram_luts"] for m in mems) > 0
     assert all(m["lutram_luts"] == 0 for m in mems if m["bram36"])
     helpers = sum(h["luts"] * h["count"] for h in res["helper_multipliers"])
-    assert res["luts"] == res["luts_array"] + res["luts_lutram"] + helpers
+    assert res["luts_pool_mux"] == sum(h["mux_luts"] * h["count"]
+                                       for h in res["helper_multipliers"]) > 0
+    assert res["luts"] == res["luts_array"] + res["luts_lutram"] + res["luts_pool_mux"] + helpers
     assert res["ffs_accumulators"] == 2 * 6 * 4 * res["datapath_widths"]["IVIT_W_ACC"]

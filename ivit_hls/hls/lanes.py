@@ -1,13 +1,15 @@
 """The engine's helper multipliers: what the generated top allocates and the model prices.
 
-Every multiplication of the engine outside the PE array goes through one non-inlined C++
-function per *role* (``ivit::lane_*`` in hw/hls/ivit: types.h, shiftgelu.h, layernorm.h,
-shiftmax.h). Every unit calls the roles it needs on each of its lanes; the units run one
-after another, so a role needs as many instances as the busiest unit drives at once. The
-generated top holds each role to exactly that many (``ALLOCATION function
-instances=ivit::lane_X limit=N``), and ``ivit_hls.perf.cycles.resources`` prices exactly those
-N at the role's operand widths: the code and the DSP / LUT figures describe the same
-multipliers.
+Every multiplication of the engine outside the PE array has a *role* (``ivit::lane_*`` in
+hw/hls/ivit: types.h, shiftgelu.h, layernorm.h, shiftmax.h), and every role calls one of five
+*pools* (``ivit::pool_*`` in types.h): one non-inlined multiplier function of the pool's
+operand widths, the widest of its roles'. Every unit drives its roles on each of its lanes;
+the units run one after another, so a pool needs as many instances as the busiest unit
+calls at once, summed over the pool's roles in that unit. The generated top holds each pool
+to exactly that many (``ALLOCATION function instances=ivit::pool_X limit=N``), and
+``ivit_hls.perf.cycles.resources`` prices exactly those N at the pool's widths, with the
+input multiplexers of an instance that several call sites share: the code and the DSP / LUT
+figures describe the same multipliers.
 """
 
 from __future__ import annotations
@@ -24,31 +26,49 @@ LN_RECIP_BITS = 48
 
 @dataclass(frozen=True)
 class Role:
-    """One helper-multiplier role: its C++ function, what it multiplies, and which fabric
-    switch binds it (``epi``: IVIT_FABRIC_EPI, the epilogue lanes of every drain;
-    ``vec``: IVIT_FABRIC_VEC, the vector lanes)."""
+    """One helper-multiplier role: its C++ function, what it multiplies, and the pool that
+    computes it."""
 
     function: str
     what: str
-    group: str
+    pool: str
 
     def bits(self, w: dict) -> tuple[int, int]:
         """Signed operand widths, from the plan's datapath widths ``w``."""
         return _WIDTHS[self.function](w)
 
 
+@dataclass(frozen=True)
+class Pool:
+    """One multiplier pool: its C++ function, its width macros' stem, and which fabric switch
+    binds it (``epi``: IVIT_FABRIC_EPI, the epilogue lanes of every drain; ``vec``:
+    IVIT_FABRIC_VEC, the vector lanes and the row unit)."""
+
+    function: str
+    macro: str
+    group: str
+
+
+POOLS = (
+    Pool("pool_epi_wide", "IVIT_POOL_EPI_WIDE", "epi"),
+    Pool("pool_epi_narrow", "IVIT_POOL_EPI_NARROW", "epi"),
+    Pool("pool_vec_wide", "IVIT_POOL_VEC_WIDE", "vec"),
+    Pool("pool_vec_long", "IVIT_POOL_VEC_LONG", "vec"),
+    Pool("pool_vec_square", "IVIT_POOL_VEC_SQUARE", "vec"),
+)
+
 ROLES = (
-    Role("lane_epi_requant", "requant acc*m", "epi"),
-    Role("lane_epi_residual", "residual res*m_b", "epi"),
-    Role("lane_gelu_abs_r", "gelu |x|*r", "epi"),
-    Role("lane_gelu_yy", "gelu y*y", "epi"),
-    Role("lane_gelu_x_sigma", "gelu x*sigma", "epi"),
-    Role("lane_gelu_requant", "gelu requant", "epi"),
-    Role("lane_ln_square", "layernorm x*x", "vec"),
-    Role("lane_ln_norm", "layernorm (16x-mean)*recip", "vec"),
-    Role("lane_ln_requant", "layernorm requant", "vec"),
-    Role("lane_sm_factor", "shiftmax e*factor", "vec"),
-    Role("lane_row_ln_var", "layernorm row unit mean*(32 sum - C mean)", "vec"),
+    Role("lane_epi_requant", "requant acc*m", "pool_epi_wide"),
+    Role("lane_epi_residual", "residual res*m_b", "pool_epi_wide"),
+    Role("lane_gelu_abs_r", "gelu |x|*r", "pool_epi_narrow"),
+    Role("lane_gelu_yy", "gelu y*y", "pool_epi_narrow"),
+    Role("lane_gelu_x_sigma", "gelu x*sigma", "pool_epi_narrow"),
+    Role("lane_gelu_requant", "gelu requant", "pool_epi_wide"),
+    Role("lane_ln_square", "layernorm x*x", "pool_vec_square"),
+    Role("lane_ln_norm", "layernorm (16x-mean)*recip", "pool_vec_long"),
+    Role("lane_ln_requant", "layernorm requant", "pool_vec_wide"),
+    Role("lane_sm_factor", "shiftmax e*factor", "pool_vec_wide"),
+    Role("lane_row_ln_var", "layernorm row unit mean*(32 sum - C mean)", "pool_vec_long"),
 )
 
 _WIDTHS = {
@@ -124,20 +144,50 @@ def step_roles(step, lanes: dict) -> dict[str, int]:
 
 
 def allocation(plan) -> list[dict]:
-    """Every role the program uses: ``{function, what, group, bits, count}`` with ``count``
-    the instances of its busiest unit (the top's ALLOCATION limit), in ROLES order."""
+    """Every pool the program uses: ``{function, group, roles, what, bits, count, sources}``
+    with ``count`` the instances its busiest unit calls at once (the top's ALLOCATION limit),
+    ``bits`` the widest operands of its roles in use, ``sources`` the call sites (a step's
+    role) that share its instances, in POOLS order."""
     from ..perf.cycles import operand_widths
 
     tokens = max([int(st.layers[0].out.shape[-1]) for st in plan.steps
                   if st.kernel == "attention"] or [1])
     lanes = {"E": plan.drain, "L": plan.lanes, "A": plan.att_lanes,
              "AT": min(plan.att_lanes, tokens), "1": 1}
+    roles = {r.function: r for r in ROLES}
+    w = operand_widths(plan)
     need: dict[str, int] = {}
+    sources: dict[str, int] = {}
+    used: dict[str, set] = {}
     for st in plan.steps:
         if not st.engine:
             continue
+        per_pool: dict[str, int] = {}
         for name, n in step_roles(st, lanes).items():
-            need[name] = max(need.get(name, 0), n)
-    w = operand_widths(plan)
-    return [{"function": r.function, "what": r.what, "group": r.group, "bits": list(r.bits(w)),
-             "count": need[r.function]} for r in ROLES if r.function in need]
+            pool = roles[name].pool
+            per_pool[pool] = per_pool.get(pool, 0) + n
+            sources[pool] = sources.get(pool, 0) + 1
+            used.setdefault(pool, set()).add(name)
+        for pool, n in per_pool.items():
+            need[pool] = max(need.get(pool, 0), n)
+    out = []
+    for p in POOLS:
+        if p.function not in need:
+            continue
+        members = [r for r in ROLES if r.function in used[p.function]]
+        bits = [max(r.bits(w)[0] for r in members), max(r.bits(w)[1] for r in members)]
+        out.append({"function": p.function, "group": p.group,
+                    "roles": [r.function for r in members],
+                    "what": ", ".join(r.what for r in members), "bits": bits,
+                    "count": need[p.function], "sources": sources[p.function]})
+    return out
+
+
+def pool_macros(plan) -> list[tuple[str, int]]:
+    """``(macro, bits)`` of the operand widths of the pools in use (``ivit_params.h``)."""
+    macros = {p.function: p.macro for p in POOLS}
+    out = []
+    for pool in allocation(plan):
+        a, b = pool["bits"]
+        out += [(macros[pool["function"]] + "_A", a), (macros[pool["function"]] + "_B", b)]
+    return out

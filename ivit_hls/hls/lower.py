@@ -18,6 +18,7 @@ and the op table's cycle figure.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -189,7 +190,7 @@ class Plan:
 
     def buffer_bytes(self) -> int:
         """Bytes of the on-chip activation buffers (every image of the batch)."""
-        return sum(self.batch * int(np.prod(shape)) * np.dtype(numpy_dtype(c)).itemsize
+        return sum(self.batch * math.prod(shape) * np.dtype(numpy_dtype(c)).itemsize
                    for _n, c, shape, _p in self.buffers)
 
     def constant_bytes(self) -> int:

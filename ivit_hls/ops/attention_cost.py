@@ -3,6 +3,8 @@ the same loops, trip count by trip count, that the cycle-accounting C-simulation
 
 from __future__ import annotations
 
+import functools
+
 from .base import Engine
 from .common import EPI_DEPTH, GEMM_DEPTH, ROW_DIV_DEPTH, VEC_DEPTH
 
@@ -74,6 +76,7 @@ def attention_loops(tokens: int, heads: int, head_dim: int, slices: int,
     return loops
 
 
+@functools.lru_cache(maxsize=4096)
 def attention_cycles(tokens: int, heads: int, head_dim: int, slices: int,
                      engine: Engine) -> int:
     """The fused attention unit (``ivit::layer::attention``): two merged pipelined loops per

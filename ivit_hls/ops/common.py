@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import spec
@@ -104,6 +106,7 @@ def gemm_trips(m: int, n: int, k: int, slices: int, engine: Engine, load: int) -
     return load + (panels - 1) * max(comp, load) + comp + d
 
 
+@functools.lru_cache(maxsize=65536)
 def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1) -> tuple[int, int]:
     """(cycles, DDR weight bytes) of a GEMM with weights from DDR: column panels outermost
     (each weight byte read once, all panels one sequential stream, so the first beat's

@@ -279,22 +279,25 @@ def resources(plan, part: str) -> dict:
 
     epi_fabric, vec_fabric = HELPER_MODES[plan.helpers]
     helpers = []
-    for role in allocation(plan):
-        a, b = role["bits"]
-        fabric = vec_fabric if role["group"] == "vec" else epi_fabric
-        helpers.append({"function": role["function"], "multiplier": role["what"],
-                        "group": role["group"], "bits": [a, b], "count": role["count"],
+    for pool in allocation(plan):
+        a, b = pool["bits"]
+        fabric = vec_fabric if pool["group"] == "vec" else epi_fabric
+        helpers.append({"function": pool["function"], "roles": pool["roles"],
+                        "multiplier": pool["what"], "group": pool["group"], "bits": [a, b],
+                        "count": pool["count"], "sources": pool["sources"],
                         "impl": "fabric" if fabric else "dsp",
                         "dsp": 0 if fabric else mul_dsp(a, b),
-                        "luts": mul_luts(a, b) if fabric else 0})
+                        "luts": mul_luts(a, b) if fabric else 0,
+                        "mux_luts": mux_luts(pool["sources"], a + b)})
     dsp = dsp_array + DSP_ROW_UNIT + sum(h["dsp"] * h["count"] for h in helpers)
     lut_array = r * c * operand_widths(plan)["acc"]
     lutram = sum(m.get("lutram_luts", 0) for m in mems)
-    luts = lut_array + lutram + sum(h["luts"] * h["count"] for h in helpers)
+    lut_mux = sum(h["mux_luts"] * h["count"] for h in helpers)
+    luts = lut_array + lutram + lut_mux + sum(h["luts"] * h["count"] for h in helpers)
     # the ping-pong accumulators are registers: two R x C arrays of IVIT_W_ACC bits
     ffs = 2 * r * c * operand_widths(plan)["acc"]
     out = {"dsp": dsp, "dsp_array": dsp_array, "luts": luts, "luts_array": lut_array,
-           "luts_lutram": lutram, "ffs_accumulators": ffs,
+           "luts_lutram": lutram, "luts_pool_mux": lut_mux, "ffs_accumulators": ffs,
            "helper_multipliers": helpers, "helpers": plan.helpers,
            "datapath_widths": dict(width_macros(plan)), "bram36": bram, "uram": uram,
            "onchip_buffer_bytes": plan.buffer_bytes(), "constant_bytes": plan.constant_bytes(),
@@ -309,6 +312,12 @@ def resources(plan, part: str) -> dict:
         out["bram_fraction"] = round(bram / info["bram36"], 4)
         out["uram_fraction"] = round(uram / info["uram"], 4) if info["uram"] else None
     return out
+
+
+def mux_luts(sources: int, bits: int) -> int:
+    """LUT6s of the input multiplexers of one pool instance that ``sources`` call sites share:
+    a k:1 multiplexer per operand bit, ceil((k - 1) / 3) LUT6s (one LUT6 is a 4:1)."""
+    return bits * -(-(sources - 1) // 3) if sources > 1 else 0
 
 
 def _halves(blocks: float):

@@ -74,11 +74,17 @@ def row_candidates(tokens: int, limit: int) -> list[int]:
     return sorted(r for r in rows if 4 <= r <= min(tokens, limit))
 
 
-def attention_candidates(rows: int, cols: int, lanes: int, head_dim: int) -> list[int]:
-    """Attention lanes worth trying: the vector lanes, and the fewest rows per drain cycle
-    that drain a q.k^T tile (C columns of R rows) within its ``head_dim`` array steps."""
-    balanced = math.ceil(rows / max(1, head_dim // cols)) if head_dim else lanes
-    return sorted({min(rows, lanes), min(rows, balanced)})
+#: Attention lanes as divisors of the rows: the drain takes ceil(R / n) rows of a column per
+#: cycle (a q.k^T tile drains in C * n cycles) and Shiftmax as many rows of a column.
+ATTENTION_DIVISORS = (1, 2, 3, 4)
+
+
+def attention_candidates(rows: int, lanes: int, head_dim: int) -> list[int]:
+    """Attention lanes worth trying: the vector lanes and ceil(R / n) (none without an
+    attention unit)."""
+    if not head_dim:
+        return [min(rows, lanes)]
+    return sorted({min(rows, lanes)} | {math.ceil(rows / n) for n in ATTENTION_DIVISORS})
 
 
 def candidates(plan, max_dsp: int | None = None) -> list[tuple[int, int, int, int, int, str]]:
@@ -101,7 +107,7 @@ def candidates(plan, max_dsp: int | None = None) -> list[tuple[int, int, int, in
             drains = sorted({math.ceil(r / n) for n in DRAIN_DIVISORS})
             for lane in lanes:
                 for e in drains:
-                    for a in attention_candidates(r, c, lane, plan.head_dim):
+                    for a in attention_candidates(r, lane, plan.head_dim):
                         for h in HELPERS:
                             out.append((r, c, lane, e, a, h))
     return out
@@ -132,14 +138,18 @@ def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
 
 def pareto(points: list[Point]) -> list[Point]:
     """The designs no other fitting design beats on latency, DSP, LUTs, BRAM36, URAM and DDR."""
+    import numpy as np
+
     keys = lambda p: (p.cycles, p.dsp, p.luts, p.bram36, p.uram, p.ddr_gbps)  # noqa: E731
     front: list = []
+    kept = np.empty((0, 6))
     # in key order a dominating design comes first, and a design dominated by anything is
     # dominated by a member of the front (transitivity): compare with the front only
     for p in sorted((p for p in points if p.fits), key=keys):
-        kp = keys(p)
-        if not any(all(a <= b for a, b in zip(keys(q), kp)) and keys(q) != kp for q in front):
+        kp = np.asarray(keys(p), dtype=float)
+        if not np.any(np.all(kept <= kp, axis=1) & np.any(kept != kp, axis=1)):
             front.append(p)
+            kept = np.vstack([kept, kp])
     return sorted(front, key=lambda p: (p.cycles, p.dsp))
 
 

@@ -18,19 +18,19 @@ constexpr int LN_RECIP_W = LN_RECIP_SHIFT + 2;
 /// Helper-multiplier roles of a LayerNorm vector lane (see types.h): x * x (sum of squares),
 /// (16x - mean) * recip, and the folded affine requant of the normalized value.
 inline int64_t lane_ln_square(int64_t x) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-    return hmul<IVIT_W_LN_IN, IVIT_W_LN_IN, IVIT_FABRIC_VEC>(x, x);
+#pragma HLS INLINE
+    role_widths<IVIT_W_LN_IN, IVIT_W_LN_IN>(x, x);
+    return pool_vec_square(x, x);
 }
 inline int64_t lane_ln_norm(int64_t d, int64_t recip) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-    return hmul<IVIT_W_LN_DIFF, LN_RECIP_W, IVIT_FABRIC_VEC>(d, recip);
+#pragma HLS INLINE
+    role_widths<IVIT_W_LN_DIFF, LN_RECIP_W>(d, recip);
+    return pool_vec_long(d, recip);
 }
 inline int64_t lane_ln_requant(int64_t nv, int64_t m) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-    return hmul<IVIT_W_LN_NORM, IVIT_W_M, IVIT_FABRIC_VEC>(nv, m);
+#pragma HLS INLINE
+    role_widths<IVIT_W_LN_NORM, IVIT_W_M>(nv, m);
+    return pool_vec_wide(nv, m);
 }
 
 /// floor(sqrt(v)) for 0 <= v < 2^62, digit by digit (the spec's 6-step Newton root gives the
@@ -84,9 +84,9 @@ constexpr int LN_T_W = IVIT_W_LN_IN + 5 + IVIT_W_LN_COLS > 64 ? 64 : IVIT_W_LN_I
 /// Helper-multiplier role of the row unit (see types.h): mean * t, the one runtime product
 /// of the variance sum 256 sxx - mean t (= sum (16 x - mean)^2 exactly).
 inline int64_t lane_row_ln_var(int64_t mean, int64_t t) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-    return hmul<LN_MEAN_W, LN_T_W, IVIT_FABRIC_VEC>(mean, t);
+#pragma HLS INLINE
+    role_widths<LN_MEAN_W, LN_T_W>(mean, t);
+    return pool_vec_long(mean, t);
 }
 
 /// I-LayerNorm over `rows` rows of `cols` channels (row stride `cols`):

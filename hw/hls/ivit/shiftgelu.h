@@ -28,24 +28,24 @@ constexpr int GELU_CORE_W = IVIT_W_GELU_IN + GELU_SIGMA_W > 64 ? 64 : IVIT_W_GEL
 /// Helper-multiplier roles of GELU in an epilogue lane (see types.h): |x| * r, y * y,
 /// x * sigma and the requant of that core.
 inline int64_t lane_gelu_abs_r(int64_t ax, int64_t r) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-    return hmul<IVIT_W_GELU_IN + 1, GELU_R_BITS, IVIT_FABRIC_EPI>(ax, r);
+#pragma HLS INLINE
+    role_widths<IVIT_W_GELU_IN + 1, GELU_R_BITS>(ax, r);
+    return pool_epi_narrow(ax, r);
 }
 inline int64_t lane_gelu_yy(int64_t y) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-    return hmul<GELU_Y_BITS, GELU_Y_BITS, IVIT_FABRIC_EPI>(y, y);
+#pragma HLS INLINE
+    role_widths<GELU_Y_BITS, GELU_Y_BITS>(y, y);
+    return pool_epi_narrow(y, y);
 }
 inline int64_t lane_gelu_x_sigma(int64_t x, int64_t sigma) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-    return hmul<IVIT_W_GELU_IN, GELU_SIGMA_W, IVIT_FABRIC_EPI>(x, sigma);
+#pragma HLS INLINE
+    role_widths<IVIT_W_GELU_IN, GELU_SIGMA_W>(x, sigma);
+    return pool_epi_narrow(x, sigma);
 }
 inline int64_t lane_gelu_requant(int64_t core, int64_t m) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-    return hmul<GELU_CORE_W, IVIT_W_M, IVIT_FABRIC_EPI>(core, m);
+#pragma HLS INLINE
+    role_widths<GELU_CORE_W, IVIT_W_M>(core, m);
+    return pool_epi_wide(core, m);
 }
 
 /// GELU form codes (the generated code passes these).

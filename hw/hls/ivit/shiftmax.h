@@ -9,9 +9,9 @@ namespace ivit {
 
 /// Helper-multiplier role of a Shiftmax vector lane (see types.h): e * (2^M // row sum).
 inline int64_t lane_sm_factor(int64_t e, int64_t factor) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-    return hmul<IVIT_W_EXP, IVIT_W_FACTOR, IVIT_FABRIC_VEC>(e, factor);
+#pragma HLS INLINE
+    role_widths<IVIT_W_EXP, IVIT_W_FACTOR>(e, factor);
+    return pool_vec_wide(e, factor);
 }
 
 /// Shift M of the per-row reciprocal 2^M // sum (spec: bitlen(I0 << N) + 30).

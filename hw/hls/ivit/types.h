@@ -57,6 +57,28 @@
 #ifndef IVIT_FABRIC_VEC
 #define IVIT_FABRIC_VEC 0
 #endif
+// Operand widths of the helper-multiplier pools (ivit_hls/hls/lanes.py): the widest product of
+// the roles each pool serves
+#ifndef IVIT_POOL_EPI_WIDE_A
+#define IVIT_POOL_EPI_WIDE_A 64
+#define IVIT_POOL_EPI_WIDE_B 64
+#endif
+#ifndef IVIT_POOL_EPI_NARROW_A
+#define IVIT_POOL_EPI_NARROW_A 64
+#define IVIT_POOL_EPI_NARROW_B 64
+#endif
+#ifndef IVIT_POOL_VEC_WIDE_A
+#define IVIT_POOL_VEC_WIDE_A 64
+#define IVIT_POOL_VEC_WIDE_B 64
+#endif
+#ifndef IVIT_POOL_VEC_LONG_A
+#define IVIT_POOL_VEC_LONG_A 64
+#define IVIT_POOL_VEC_LONG_B 64
+#endif
+#ifndef IVIT_POOL_VEC_SQUARE_A
+#define IVIT_POOL_VEC_SQUARE_A 64
+#define IVIT_POOL_VEC_SQUARE_B 64
+#endif
 
 static_assert((-7 >> 1) == -4, "ivit-hls needs an arithmetic (flooring) >> on signed integers");
 static_assert((int64_t(-1) >> 63) == -1, "ivit-hls needs an arithmetic >> on int64_t");
@@ -186,26 +208,69 @@ inline int64_t requant_product(int64_t product, int e, int bits, int64_t offset 
 }
 
 // -- the engine's helper multipliers --------------------------------------------------------------
-// Every multiplier of the engine outside the PE array has a role, and every role is one
-// function that is never inlined: the generated top holds each role to the instances its
-// busiest unit needs at once (`ALLOCATION function instances=ivit::lane_... limit=N`), and
-// the resource model (ivit_hls/hls/lanes.py) prices exactly those N, so the code and the
-// DSP / LUT figures describe the same hardware. Roles of the epilogue lanes (and the
-// attention drain) bind to fabric with IVIT_FABRIC_EPI, those of the vector lanes with
-// IVIT_FABRIC_VEC.
+// Every multiplier of the engine outside the PE array has a role (`lane_*`, a checked inline
+// call), and every role calls one of five pools: a function that is never inlined, one
+// multiplier of the pool's widths. The units run one after another, so a pool serves the roles
+// of all of them; the generated top holds each pool to the instances its busiest unit calls at
+// once (`ALLOCATION function instances=ivit::pool_... limit=N`), and the resource model
+// (ivit_hls/hls/lanes.py) prices exactly those N, so the code and the DSP / LUT figures
+// describe the same hardware. The epilogue pools (GEMM epilogues, the attention drain) bind to
+// fabric with IVIT_FABRIC_EPI, the vector pools with IVIT_FABRIC_VEC.
+/// Pool: requant-class products (acc * m, res * m_b, the GELU core * m) of the epilogue lanes.
+inline int64_t pool_epi_wide(int64_t a, int64_t b) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_POOL_EPI_WIDE_A, IVIT_POOL_EPI_WIDE_B, IVIT_FABRIC_EPI>(a, b);
+}
+
+/// Pool: GELU's short products (|x| * r, y * y, x * sigma).
+inline int64_t pool_epi_narrow(int64_t a, int64_t b) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_POOL_EPI_NARROW_A, IVIT_POOL_EPI_NARROW_B, IVIT_FABRIC_EPI>(a, b);
+}
+
+/// Pool: the vector lanes' requant-class products (LayerNorm's requant, Shiftmax's e * factor).
+inline int64_t pool_vec_wide(int64_t a, int64_t b) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_POOL_VEC_WIDE_A, IVIT_POOL_VEC_WIDE_B, IVIT_FABRIC_VEC>(a, b);
+}
+
+/// Pool: LayerNorm's long products ((16x - mean) * recip, the row unit's mean * t).
+inline int64_t pool_vec_long(int64_t a, int64_t b) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_POOL_VEC_LONG_A, IVIT_POOL_VEC_LONG_B, IVIT_FABRIC_VEC>(a, b);
+}
+
+/// Pool: LayerNorm's squares.
+inline int64_t pool_vec_square(int64_t a, int64_t b) {
+#pragma HLS INLINE off
+#pragma HLS PIPELINE II=1
+    return hmul<IVIT_POOL_VEC_SQUARE_A, IVIT_POOL_VEC_SQUARE_B, IVIT_FABRIC_VEC>(a, b);
+}
+
+/// A role's operands checked against the role's own widths (-DIVIT_CHECK_WIDTHS builds).
+template <int WA, int WB>
+inline void role_widths(int64_t a, int64_t b) {
+#pragma HLS INLINE
+    check_width(a, WA);
+    check_width(b, WB);
+}
 
 /// Epilogue / attention drain: the requant product acc * m.
 inline int64_t lane_epi_requant(int64_t acc, int64_t m) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-    return hmul<IVIT_W_ACC, IVIT_W_M, IVIT_FABRIC_EPI>(acc, m);
+#pragma HLS INLINE
+    role_widths<IVIT_W_ACC, IVIT_W_M>(acc, m);
+    return pool_epi_wide(acc, m);
 }
 
 /// Epilogue: the residual stream's requant product res * m_b.
 inline int64_t lane_epi_residual(int64_t res, int64_t m) {
-#pragma HLS INLINE off
-#pragma HLS PIPELINE II=1
-    return hmul<IVIT_W_RES, IVIT_W_M, IVIT_FABRIC_EPI>(res, m);
+#pragma HLS INLINE
+    role_widths<IVIT_W_RES, IVIT_W_M>(res, m);
+    return pool_epi_wide(res, m);
 }
 
 /// The row unit's divider: floor(num / den) for num >= 0, den > 0 (the per-row divisions:
