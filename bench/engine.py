@@ -45,7 +45,7 @@ def main() -> None:
 
     clock = parse_clock(args.clock)
     rows = []
-    head = ("| model | board | array | vector / epilogue lanes | helpers in fabric | cycles "
+    head = ("| model | board | array | vector / epilogue / attention lanes | helpers in fabric | cycles "
             "| ms/image | x MAC bound | MAC-bound ms | DDR GB/s need / have | DSP | LUT (counted) "
             "| BRAM36 | URAM |")
     lines = [head, "|" + "---|" * 14]
@@ -80,7 +80,8 @@ def main() -> None:
             row["fastest_fitting"] = fast.to_dict()
             rows.append(row)
             fabric = {"dsp": "none", "vector-fabric": "vector lanes", "fabric": "all"}[b.helpers]
-            line = (f"| {name} | {board} | {b.rows}x{b.cols} | {b.lanes} / {b.drain} | {fabric} "
+            line = (f"| {name} | {board} | {b.rows}x{b.cols} | {b.lanes} / {b.drain} / "
+                    f"{b.att_lanes} | {fabric} "
                     f"| {b.cycles:,} | {b.ms:.3f} | {b.ratio:.3f} | {res['mac_bound_ms']:.3f} | "
                     f"{b.ddr_gbps:.2f} / {b.ddr_available:g} | {b.dsp} / {info['dsp']} | "
                     f"{b.luts:,} / {info['luts']:,} | {b.bram36} / {info['bram36']} "
@@ -102,7 +103,8 @@ def main() -> None:
             checks.append(f"{row['ms']:.3f} ms {'<=' if row['ms'] <= target else '>'} {target} ms")
         f = row["fastest_fitting"]
         checks.append(f"fastest fitting {f['rows']}x{f['cols']} L{f['lanes']} E{f['drain']} "
-                      f"{f['helpers']}: {f['ms']:.3f} ms at {f['ratio']:.3f}x")
+                      f"A{f['att_lanes']} {f['helpers']}: {f['ms']:.3f} ms at "
+                      f"{f['ratio']:.3f}x")
         print(f"{row['model']} on {row['board']}: " + ", ".join(checks))
     if args.json:
         with open(args.json, "w") as f:
@@ -115,13 +117,15 @@ def main() -> None:
 def _batches(model, plan, part, clock, b, batches, evaluate, explore, error) -> list:
     """The chosen design ``b`` at each batch size, and the sweep's best design at it."""
     out = []
-    print(f"  batch | {b.rows}x{b.cols} L{b.lanes} E{b.drain} {b.helpers}: ms/image, "
+    print(f"  batch | {b.rows}x{b.cols} L{b.lanes} E{b.drain} A{b.att_lanes} {b.helpers}: ms/image, "
           f"DDR GB/s, BRAM36, URAM, fits | best of the sweep at this batch")
     for n in (int(x) for x in batches.split(",")):
-        p = evaluate(plan, b.rows, b.cols, b.lanes, b.drain, part, clock, n, b.helpers)
+        p = evaluate(plan, b.rows, b.cols, b.lanes, b.drain, part, clock, n, b.helpers,
+                     att_lanes=b.att_lanes)
         try:
             best = explore(model, part, clock, n, plan=plan)["best"]
-            text = (f"{best.rows}x{best.cols} L{best.lanes} E{best.drain} {best.helpers}: "
+            text = (f"{best.rows}x{best.cols} L{best.lanes} E{best.drain} A{best.att_lanes} "
+                    f"{best.helpers}: "
                     f"{best.ms:.3f} ms/image, {best.ddr_gbps:.2f} GB/s, BRAM36 {best.bram36}, "
                     f"URAM {best.uram}")
             best = best.to_dict()

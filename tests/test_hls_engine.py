@@ -135,8 +135,9 @@ def test_helper_multipliers_priced_where_they_are_bound(small_int_model, mode):
                                          else (mul_dsp(*h["bits"]), 0))
         assert h["count"] >= 1       # the counts themselves: tests/test_hls_lanes.py
     assert res["dsp"] == 12 + 4 + sum(h["dsp"] * h["count"] for h in res["helper_multipliers"])
-    assert res["luts"] == res["luts_array"] + res["luts_lutram"] + res["luts_pool_mux"] + sum(
-        h["luts"] * h["count"] for h in res["helper_multipliers"])
+    assert res["luts"] == (res["luts_array"] + res["luts_lutram"] + res["luts_pool_mux"]
+                           + res["luts_row_select"]
+                           + sum(h["luts"] * h["count"] for h in res["helper_multipliers"]))
 
 
 def test_batch_reads_each_weight_panel_once(small_int_model):

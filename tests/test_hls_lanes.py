@@ -121,5 +121,29 @@ def test_shallow_banks_count_as_luts(small_int_model):
     helpers = sum(h["luts"] * h["count"] for h in res["helper_multipliers"])
     assert res["luts_pool_mux"] == sum(h["mux_luts"] * h["count"]
                                        for h in res["helper_multipliers"]) > 0
-    assert res["luts"] == res["luts_array"] + res["luts_lutram"] + res["luts_pool_mux"] + helpers
+    assert res["luts_row_select"] == sum(p["luts"] for p in res["row_select_ports"])
+    assert res["luts"] == (res["luts_array"] + res["luts_lutram"] + res["luts_pool_mux"]
+                           + res["luts_row_select"] + helpers)
     assert res["ffs_accumulators"] == 2 * 6 * 4 * res["datapath_widths"]["IVIT_W_ACC"]
+
+
+def test_row_select_ports_by_hand(small_int_model):
+    """Lanes whose rows move across the R row banks: k banks a lane reaches, a k:1
+    multiplexer per lane and bit. 6 rows: E = 4 drains rows g*4 + e (ceil(6/4) = 2 banks),
+    L = 4 vector lanes rows g*4 + l (6 / gcd(6, 4) = 3 banks), the attention's 3 lanes
+    ceil(6/3) = 2 banks, the v copy's 6 lanes (the largest divisor of 6 at most the head
+    dimension, 64) one bank each, its 64 column banks written from any of the 6 lanes; with
+    L = 3, a divisor of 6, 2 banks."""
+    from ivit_hls.perf.cycles import row_select_ports
+
+    plan = lower(small_int_model, 4, 4).with_engine(6, 4, 4, 64, 4, att_lanes=3)
+    ports = {p["port"]: (p["lanes"], p["banks"]) for p in row_select_ports(plan)}
+    assert plan.head_dim == 64
+    assert ports["gemm drain write + residual read"] == (8, 2)
+    assert ports["vector unit read + write"] == (8, 3)
+    assert ports["attention context write"] == (3, 2)
+    assert ports["attention v copy read"] == (6, 1)
+    assert ports["attention v copy column write"] == (64, 6)
+    plan = plan.with_engine(6, 4, 3, 64, 4, att_lanes=3)
+    assert {p["port"]: p["banks"] for p in row_select_ports(plan)}[
+        "vector unit read + write"] == 2

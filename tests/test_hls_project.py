@@ -278,11 +278,12 @@ def test_generated_code_is_clean_under_sanitizers(tmp_path):
 
 
 def test_wide_array_attention_drain_and_fabric_helpers(tmp_path):
-    """More array rows than the head dimension (66 > 64): the attention unit drains two rows
-    per cycle; the helper multipliers bound to fabric. Cycle accounting = estimate per layer,
-    logits bit-exact."""
+    """More array rows than the head dimension (66 > 64): 8 epilogue lanes drain a column in
+    9 chunks, 22 attention lanes in 3, the v copy runs 33 lanes (the largest divisor of 66
+    that is at most 64); the helper multipliers bound to fabric. Cycle accounting = estimate
+    per layer, logits bit-exact."""
     model = _quantize("deit_tiny", depth=1)
-    out = generate(model, tmp_path / "wide", HlsOptions(rows=66, cols=16, drain=8,
+    out = generate(model, tmp_path / "wide", HlsOptions(rows=66, cols=16, drain=8, att_lanes=22,
                                                         helpers="fabric", tb_images=1))
     params = (out / "src" / "ivit_params.h").read_text()
     assert "#define IVIT_FABRIC_EPI 1" in params and "#define IVIT_FABRIC_VEC 1" in params

@@ -31,14 +31,16 @@ def shiftmax_lanes(engine: Engine, tokens: int) -> int:
 
 
 def copy_v_lanes(rows: int, head_dim: int) -> int:
-    """Lanes of the copy of a head's v into the unit's local array (``X``): tokens on a
-    diagonal, one per row bank of the qkv buffer and one per column bank of the copy."""
-    return min(rows, head_dim)
+    """Lanes of the copy of a head's v into the unit's local array (``X``, layers_common.h
+    ``copy_v_lanes``): the largest divisor of R that is at most HD, so that a lane's tokens
+    sit in R / X row banks of the qkv buffer."""
+    return max(x for x in range(1, min(rows, head_dim) + 1) if rows % x == 0)
 
 
 def copy_v_steps(tokens: int, head_dim: int, lanes: int) -> int:
-    """Steps of that copy: ceil(HD / X) groups of T + X - 1 diagonal steps."""
-    return _cdiv(head_dim, lanes) * (tokens + lanes - 1)
+    """Steps of that copy: ceil(T / X) blocks of X tokens, HD steps each (lane c copies token
+    q X + c, column (c + s) mod HD in step s)."""
+    return _cdiv(tokens, lanes) * head_dim
 
 
 def attention_loops(tokens: int, heads: int, head_dim: int, slices: int,
@@ -92,7 +94,7 @@ def attention_memories(tokens: int, head_dim: int, score_bits: int, prob_bits: i
     partition pragmas: ``F = max(LS, LA)`` row banks where the drain writes LA rows and the
     lanes read LS rows per cycle, LS row banks where only the lanes touch them, every row its
     own bank in the probabilities strip (P.v reads all R rows of one column per step), and
-    the two halves of the local v, X column banks each."""
+    the two halves of the local v, every column a bank."""
     r = engine.rows
     ls = shiftmax_lanes(engine, tokens)
     fr = min(max(ls, attention_lanes(engine)), r)
@@ -105,6 +107,5 @@ def attention_memories(tokens: int, head_dim: int, score_bits: int, prob_bits: i
         {"name": "row_sum", "banks": ls, "depth": _cdiv(r, ls), "width": 64},
         {"name": "row_factor", "banks": ls, "depth": _cdiv(r, ls), "width": factor_bits},
         {"name": "probs_strip", "banks": r, "depth": tokens, "width": prob_bits},
-        {"name": "v_local", "banks": 2 * x, "depth": tokens * _cdiv(head_dim, x),
-         "width": v_bits},
+        {"name": "v_local", "banks": 2 * head_dim, "depth": tokens, "width": v_bits},
     ]

@@ -235,11 +235,9 @@ def memories(plan) -> list[dict]:
             break
     for st in plan.steps:
         if st.kernel == "pv_matmul":
-            # pv_matmul's local copy of one head's v, X = min(R, HD) column banks
+            # pv_matmul's local copy of one head's v, every column a bank
             hd = int(st.layers[0].layer.attrs.head_dim)
-            x = copy_v_lanes(r, hd)
-            mems.append({"name": "v_local", "banks": x,
-                         "depth": st.inputs[1].shape[0] * -(-hd // x),
+            mems.append({"name": "v_local", "banks": hd, "depth": st.inputs[1].shape[0],
                          "width": _width(st.inputs[1].ctype)})
             break
     pe = [ly for ly in plan.layers if ly.layer.kind == "patch_embed"]
@@ -293,11 +291,15 @@ def resources(plan, part: str) -> dict:
     lut_array = r * c * operand_widths(plan)["acc"]
     lutram = sum(m.get("lutram_luts", 0) for m in mems)
     lut_mux = sum(h["mux_luts"] * h["count"] for h in helpers)
-    luts = lut_array + lutram + lut_mux + sum(h["luts"] * h["count"] for h in helpers)
+    row_select = row_select_ports(plan)
+    lut_rows = sum(p["luts"] for p in row_select)
+    luts = (lut_array + lutram + lut_mux + lut_rows
+            + sum(h["luts"] * h["count"] for h in helpers))
     # the ping-pong accumulators are registers: two R x C arrays of IVIT_W_ACC bits
     ffs = 2 * r * c * operand_widths(plan)["acc"]
     out = {"dsp": dsp, "dsp_array": dsp_array, "luts": luts, "luts_array": lut_array,
-           "luts_lutram": lutram, "luts_pool_mux": lut_mux, "ffs_accumulators": ffs,
+           "luts_lutram": lutram, "luts_pool_mux": lut_mux, "luts_row_select": lut_rows,
+           "row_select_ports": row_select, "ffs_accumulators": ffs,
            "helper_multipliers": helpers, "helpers": plan.helpers,
            "datapath_widths": dict(width_macros(plan)), "bram36": bram, "uram": uram,
            "onchip_buffer_bytes": plan.buffer_bytes(), "constant_bytes": plan.constant_bytes(),
@@ -312,6 +314,42 @@ def resources(plan, part: str) -> dict:
         out["bram_fraction"] = round(bram / info["bram36"], 4)
         out["uram_fraction"] = round(uram / info["uram"], 4) if info["uram"] else None
     return out
+
+
+def row_select_ports(plan) -> list[dict]:
+    """The ports between the R row banks of the activation buffers and lanes whose rows move
+    across the banks, each a k:1 multiplexer per lane and bit (k: the banks one lane
+    reaches): the GEMM drain (E rows of a column at rows i0 + g*E + e, i0 a multiple of R:
+    ceil(R/E) banks; its write and the fused residual's read), the vector units (L rows at
+    g*L + l over all rows: R / gcd(R, L) banks; a read and a write), the attention unit's
+    context write (ceil(R/LA) banks) and its v copy (lane c reads tokens q X + c: R / X
+    banks; each column bank of the copy takes any of the X lanes), and with a batch whose images start off the banks (T mod R != 0)
+    its q, k and context rows. Lane counts that divide R keep k small."""
+    r = plan.rows
+    bits = max([_width(c) for _n, c, _s, _p in plan.buffers] or [8])
+    ports = [{"port": "gemm drain write + residual read", "lanes": 2 * plan.drain,
+              "banks": -(-r // plan.drain), "bits": bits},
+             {"port": "vector unit read + write", "lanes": 2 * plan.lanes,
+              "banks": r // math.gcd(r, plan.lanes), "bits": bits}]
+    for st in plan.steps:
+        if st.kernel != "attention":
+            continue
+        tokens, hd = int(st.layers[0].out.shape[-1]), plan.head_dim
+        v_bits = _width(st.inputs[0].ctype)
+        ports.append({"port": "attention context write", "lanes": plan.att_lanes,
+                      "banks": -(-r // plan.att_lanes), "bits": bits})
+        x = copy_v_lanes(r, hd)
+        ports.append({"port": "attention v copy read", "lanes": x, "banks": r // x,
+                      "bits": v_bits})
+        ports.append({"port": "attention v copy column write", "lanes": hd, "banks": x,
+                      "bits": v_bits})
+        if plan.batch > 1 and tokens % r:
+            ports.append({"port": "attention rows of images 2..N", "lanes": r + plan.cols,
+                          "banks": r // math.gcd(r, tokens), "bits": v_bits})
+        break
+    for p in ports:
+        p["luts"] = p["lanes"] * mux_luts(p["banks"], p["bits"])
+    return ports
 
 
 def mux_luts(sources: int, bits: int) -> int:

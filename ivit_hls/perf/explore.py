@@ -70,8 +70,11 @@ def progress(items: list, what: str):
 
 def row_candidates(tokens: int, limit: int) -> list[int]:
     """Array rows worth trying for ``tokens`` rows of activations, at most ``limit``."""
-    rows = {math.ceil(tokens / n) for n in range(1, 64)} | {8, 16, 32, 64, 128}
-    return sorted(r for r in rows if 4 <= r <= min(tokens, limit))
+    tiling = {math.ceil(tokens / n) for n in range(1, 64)}
+    # one row more than a tiling value often has the divisors the lanes want (198 = 2 x 9 x 11
+    # for 197 tokens): lanes that divide R keep the row-bank multiplexers small
+    rows = tiling | {math.ceil(tokens / n) + 1 for n in range(1, 9)} | {8, 16, 32, 64, 128}
+    return sorted(r for r in rows if 4 <= r <= min(tokens + 1, limit))
 
 
 #: Attention lanes as divisors of the rows: the drain takes ceil(R / n) rows of a column per
@@ -103,7 +106,9 @@ def candidates(plan, max_dsp: int | None = None) -> list[tuple[int, int, int, in
                 continue
             if max_dsp is not None and -(-r * c // 2) > max_dsp:
                 continue
-            lanes = sorted({min(r, max(4, int(c * f))) for f in LANE_FACTORS})
+            wanted = {min(r, max(4, int(c * f))) for f in LANE_FACTORS}
+            lanes = sorted(wanted | {min(d for d in range(x, r + 1) if r % d == 0)
+                                     for x in wanted})
             drains = sorted({math.ceil(r / n) for n in DRAIN_DIVISORS})
             for lane in lanes:
                 for e in drains:

@@ -75,24 +75,30 @@ struct LocalV {
     }
 };
 
+/// Lanes of the v copy: the largest divisor of R that is at most HD, so that lane c's tokens
+/// (c, X + c, 2X + c, ...) sit in R / X of the buffer's R row banks.
+constexpr int copy_v_lanes(int R, int HD, int x = 0) {
+    return x == 0 ? copy_v_lanes(R, HD, R < HD ? R : HD) : (R % x == 0 ? x : copy_v_lanes(R, HD, x - 1));
+}
+
 /// Step i of copying one head's v (T x HD, columns `off` .. of the token-major qkv buffer)
-/// into `vl`: X lanes on a diagonal, lane c taking token t - c of column q*X + c in step
-/// (q, t) of ceil(HD / X) groups of T + X - 1 steps, so the X tokens read sit in distinct row
-/// banks of the buffer and the X columns written in distinct banks of `vl`.
+/// into `vl` (its HD columns each a bank): blocks of X tokens, HD steps each; in step s of
+/// block q, lane c copies token q*X + c, column (c + s) mod HD. The X tokens read sit in
+/// distinct row banks of the buffer, the X columns written in distinct banks of `vl`.
 template <typename TQ, typename TV, int T, int HD, int X>
 inline void copy_v_step(const TQ* qkv, int ld, int off, TV vl[T][HD], int i) {
 #pragma HLS INLINE
-    constexpr int GROUP = T + X - 1;
-    const int q = i / GROUP, t = i - q * GROUP;
+    static_assert(X >= 1 && X <= HD, "at most one lane per column bank");
+    const int q = i / HD, s = i - q * HD;
     for (int c = 0; c < X; ++c) {
 #pragma HLS UNROLL
-        const int tok = t - c, d = q * X + c;
-        if (tok >= 0 && tok < T && d < HD) vl[tok][d] = static_cast<TV>(qkv[tok * ld + off + d]);
+        const int tok = q * X + c, d = c + s < HD ? c + s : c + s - HD;
+        if (tok < T) vl[tok][d] = static_cast<TV>(qkv[tok * ld + off + d]);
     }
 }
 
 /// Steps of copy_v_step for one head.
-constexpr int copy_v_steps(int T, int HD, int X) { return (HD + X - 1) / X * (T + X - 1); }
+constexpr int copy_v_steps(int T, int HD, int X) { return (T + X - 1) / X * HD; }
 
 }  // namespace layer
 }  // namespace ivit

@@ -171,7 +171,7 @@ void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch
     // end before the next group's begin
     constexpr int LS = imin(QK::LA, T);
     constexpr int D = C * cdiv(R, E);       // drain steps per tile
-    constexpr int X = imin(R, HD);          // the v copy's lanes
+    constexpr int X = copy_v_lanes(R, HD);  // the v copy's lanes
     // row banks (never more than the R rows): F where the drain writes E rows and the lanes
     // read LS rows per cycle, LS where only the lanes touch the array
     constexpr int F = imin(imax(LS, E), R);
@@ -197,7 +197,7 @@ void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch
 #pragma HLS ARRAY_PARTITION variable=fac cyclic factor=LS dim=1
 #pragma HLS ARRAY_PARTITION variable=pr complete dim=1
 #pragma HLS ARRAY_PARTITION variable=vl complete dim=1
-#pragma HLS ARRAY_PARTITION variable=vl cyclic factor=X dim=3
+#pragma HLS ARRAY_PARTITION variable=vl complete dim=3
     int64_t tsum[LS];
 #pragma HLS ARRAY_PARTITION variable=tsum complete
     const int k_sh = static_cast<int>(SM::K[it]);

@@ -205,10 +205,10 @@ void pv_matmul(const typename CFG::in_t* probs_batch, const typename CFG::in1_t*
     eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
 #pragma HLS INLINE
     constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
-    constexpr int X = CFG::R < HD ? CFG::R : HD;
+    constexpr int X = copy_v_lanes(CFG::R, HD);
     typedef typename CFG::in1_t TV;
     static TV vl[T][HD];
-#pragma HLS ARRAY_PARTITION variable=vl cyclic factor=X dim=2
+#pragma HLS ARRAY_PARTITION variable=vl complete dim=2
     int64_t cycles = 0;
 pv_images:
     for (int n = 0; n < nb; ++n) {
