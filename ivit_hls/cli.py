@@ -102,9 +102,22 @@ def build_parser(argv: list[str] | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``ivit-hls`` console script."""
+    """The command line run in this process (what tests and notebooks call)."""
     return run_cli("ivit-hls", build_parser, argv)
 
 
+def console_main() -> None:
+    """Entry point of the ``ivit-hls`` program. After Ctrl-C or SIGTERM the boundary has said
+    its one line and cleaned up; the process then ends with 130 / 143 at once, because the
+    interpreter's own shutdown (an interrupted import's threads and atexit hooks) could still
+    end it by the signal instead."""
+    code = main()
+    if code in (130, 143):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -117,8 +117,21 @@ def test_sigterm_while_writing_a_project_leaves_nothing(small_file, tmp_path, mo
 
 
 def _spawn(argv, cwd):
-    return subprocess.Popen([sys.executable, "-m", "ivit_hls.cli", *argv], cwd=cwd,
+    """Start the CLI as a program and return once it catches SIGTERM: the first thing
+    ``ivit_hls.cli`` does (with SIGINT). A signal before that meets the interpreter's
+    defaults, not the program; on a loaded machine the interpreter's own start-up can take
+    longer than a test's delay, so the delays count from here."""
+    proc = subprocess.Popen([sys.executable, "-m", "ivit_hls.cli", *argv], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    status = Path(f"/proc/{proc.pid}/status")
+    while time.monotonic() < deadline and proc.poll() is None:
+        caught = next((int(line.split()[1], 16) for line in status.read_text().splitlines()
+                       if line.startswith("SigCgt:")), 0)
+        if caught >> (signal.SIGTERM - 1) & 1:
+            return proc
+        time.sleep(0.005)
+    raise AssertionError("the CLI did not install its signal handlers within 60 s")
 
 
 @pytest.mark.parametrize("delay", [0.2, 0.6, 1.5])
