@@ -252,7 +252,6 @@ att_strips:
         // P.v of this strip, its v from the local copy
         const LocalV<TV, HD> vb{vl[cur_half]};
         const att::StripA<TP, T> pa{pr};
-        const typename QK::in_t* qkv_v = qkv_n;
         att::PvEpi<PV> pv_epi{ctx_batch + (static_cast<long>(cur.n) * T + cur.i0) * H * HD + cur.h * HD,
                               H * HD, it};
     att_b:
@@ -286,7 +285,7 @@ att_strips:
                 }
             }
             if (nxt.on && i < COPY)
-                copy_v_step<typename QK::in_t, TV, T, HD, X>(qkv_v, W, 2 * H * HD + nxt.h * HD,
+                copy_v_step<typename QK::in_t, TV, T, HD, X>(qkv_n, W, 2 * H * HD + nxt.h * HD,
                                                                   vl[nxt_half], i);
         }
         cycles += a_trip + att::DEPTH_A + b_trip + att::DEPTH_B;
