@@ -130,7 +130,8 @@ def test_shallow_banks_count_as_luts(small_int_model):
 def test_row_select_ports_by_hand(small_int_model):
     """Lanes whose rows move across the R row banks: k banks a lane reaches, a k:1
     multiplexer per lane and bit. 6 rows: E = 4 drains rows g*4 + e (ceil(6/4) = 2 banks),
-    L = 4 vector lanes rows g*4 + l (6 / gcd(6, 4) = 3 banks), the attention's 3 lanes
+    L = 4 vector lanes rows g*4 + l (6 / gcd(6, 4) = 3 banks; LayerNorm's two reads and a
+    write), q.k^T's 4 k lanes tokens j0 + c (6 / gcd(6, 4) = 3 banks), the attention's 3 lanes
     ceil(6/3) = 2 banks, the v copy's 6 lanes (the largest divisor of 6 at most the head
     dimension, 64) one bank each, its 64 column banks written from any of the 6 lanes; with
     L = 3, a divisor of 6, 2 banks."""
@@ -140,10 +141,11 @@ def test_row_select_ports_by_hand(small_int_model):
     ports = {p["port"]: (p["lanes"], p["banks"]) for p in row_select_ports(plan)}
     assert plan.head_dim == 64
     assert ports["gemm drain write + residual read"] == (8, 2)
-    assert ports["vector unit read + write"] == (8, 3)
+    assert ports["vector unit reads + write"] == (12, 3)
+    assert ports["attention k operand"] == (4, 3)
     assert ports["attention context write"] == (3, 2)
     assert ports["attention v copy read"] == (6, 1)
     assert ports["attention v copy column write"] == (64, 6)
     plan = plan.with_engine(6, 4, 3, 64, 4, att_lanes=3)
     assert {p["port"]: p["banks"] for p in row_select_ports(plan)}[
-        "vector unit read + write"] == 2
+        "vector unit reads + write"] == 2

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ivit_hls import ir
+from ivit_hls.errors import IvitError
 from ivit_hls.cli import main
 from ivit_hls.golden import assert_traces_equal
 from ivit_hls.golden import run as golden_run
@@ -297,3 +298,24 @@ def test_wide_array_attention_drain_and_fabric_helpers(tmp_path):
     modelled = np.array([[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
                          for ly in est["layers"]], dtype=np.int64)
     np.testing.assert_array_equal(counted, modelled)
+
+
+def test_one_row_more_than_the_tokens(tmp_path):
+    """An array one row taller than the tokens (6 rows, 5 tokens: what the sweep tries for
+    the divisors), vector lanes that do not divide it, separate attention lanes and a batch
+    of two: bit-exact, and the cycle-accounting C-simulation equals the estimate per layer.
+    Seven rows are refused."""
+    model = _quantize("deit_tiny", depth=2, img_size=32)
+    out = generate(model, tmp_path / "tall", HlsOptions(rows=6, cols=3, lanes=4, drain=4,
+                                                        att_lanes=5, batch=2, tb_images=1))
+    est = json.loads((out / "reports" / "estimate.json").read_text())
+    assert est["array"] == {"rows": 6, "cols": 3, "vector_lanes": 4, "epilogue_lanes": 4,
+                            "attention_lanes": 5}
+    images = tb_images(model, 2, seed=5)
+    counted, logits = _run_cycles(out, images)
+    np.testing.assert_array_equal(logits, golden_run(model, images).logits)
+    modelled = np.array([[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
+                         for ly in est["layers"]], dtype=np.int64)
+    np.testing.assert_array_equal(counted, modelled)
+    with pytest.raises(IvitError, match="use at most 6"):
+        generate(model, tmp_path / "taller", HlsOptions(rows=7, cols=3))

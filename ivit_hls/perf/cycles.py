@@ -321,32 +321,43 @@ def row_select_ports(plan) -> list[dict]:
     across the banks, each a k:1 multiplexer per lane and bit (k: the banks one lane
     reaches): the GEMM drain (E rows of a column at rows i0 + g*E + e, i0 a multiple of R:
     ceil(R/E) banks; its write and the fused residual's read), the vector units (L rows at
-    g*L + l over all rows: R / gcd(R, L) banks; a read and a write), the attention unit's
-    context write (ceil(R/LA) banks) and its v copy (lane c reads tokens q X + c: R / X
-    banks; each column bank of the copy takes any of the X lanes), and with a batch whose images start off the banks (T mod R != 0)
-    its q, k and context rows. Lane counts that divide R keep k small."""
+    g*L + l over all rows: R / gcd(R, L) banks; two reads and a write), the attention unit's
+    context write (ceil(R/LA) banks), q.k^T's k operand (lane c reads token j0 + c, j0 a
+    multiple of C: R / gcd(R, C) banks), the v copy (fused or unfused P.v; lane c reads
+    tokens q X + c: R / X banks; each column bank of the copy takes any of the X lanes), and
+    with a batch whose images start off the banks (T mod R != 0) the attention GEMMs' rows.
+    Lane counts that divide R keep k small."""
     r = plan.rows
     bits = max([_width(c) for _n, c, _s, _p in plan.buffers] or [8])
     ports = [{"port": "gemm drain write + residual read", "lanes": 2 * plan.drain,
               "banks": -(-r // plan.drain), "bits": bits},
-             {"port": "vector unit read + write", "lanes": 2 * plan.lanes,
+             # LayerNorm reads two groups (statistics, normalize) and writes one; the unfused
+             # residual add reads two buffers and writes one
+             {"port": "vector unit reads + write", "lanes": 3 * plan.lanes,
               "banks": r // math.gcd(r, plan.lanes), "bits": bits}]
     for st in plan.steps:
-        if st.kernel != "attention":
+        if st.kernel not in ("attention", "qk_matmul", "pv_matmul"):
             continue
-        tokens, hd = int(st.layers[0].out.shape[-1]), plan.head_dim
-        v_bits = _width(st.inputs[0].ctype)
-        ports.append({"port": "attention context write", "lanes": plan.att_lanes,
-                      "banks": -(-r // plan.att_lanes), "bits": bits})
-        x = copy_v_lanes(r, hd)
-        ports.append({"port": "attention v copy read", "lanes": x, "banks": r // x,
-                      "bits": v_bits})
-        ports.append({"port": "attention v copy column write", "lanes": hd, "banks": x,
-                      "bits": v_bits})
+        fused = st.kernel == "attention"
+        qkv = st.inputs[0] if st.kernel != "pv_matmul" else st.inputs[1]
+        tokens, hd = int(qkv.shape[0]), int(st.layers[-1].layer.attrs.head_dim)
+        v_bits = _width(qkv.ctype)
+        if st.kernel != "pv_matmul":
+            # lane c of k reads token j0 + c, j0 a multiple of C
+            ports.append({"port": f"{st.kernel} k operand", "lanes": plan.cols,
+                          "banks": r // math.gcd(r, plan.cols), "bits": v_bits})
+        if fused:
+            ports.append({"port": "attention context write", "lanes": plan.att_lanes,
+                          "banks": -(-r // plan.att_lanes), "bits": bits})
+        if st.kernel != "qk_matmul":
+            x = copy_v_lanes(r, hd)
+            ports.append({"port": f"{st.kernel} v copy read", "lanes": x, "banks": r // x,
+                          "bits": v_bits})
+            ports.append({"port": f"{st.kernel} v copy column write", "lanes": hd, "banks": x,
+                          "bits": v_bits})
         if plan.batch > 1 and tokens % r:
-            ports.append({"port": "attention rows of images 2..N", "lanes": r + plan.cols,
+            ports.append({"port": f"{st.kernel} rows of images 2..N", "lanes": r + plan.cols,
                           "banks": r // math.gcd(r, tokens), "bits": v_bits})
-        break
     for p in ports:
         p["luts"] = p["lanes"] * mux_luts(p["banks"], p["bits"])
     return ports
