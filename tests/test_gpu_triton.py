@@ -161,3 +161,17 @@ def test_whole_deit_tiny_equals_golden_per_layer():
     got = run(model, img, backend="triton", trace=True)
     golden.assert_traces_equal(want.trace, got.trace, [l.name for l in model.layers])
     np.testing.assert_array_equal(got.logits, want.logits)
+
+
+def test_device_parameters_follow_the_layer_object_not_its_id(small):
+    """The parameter cache is keyed by id(layer): an entry left by another layer object under
+    the same id (a freed layer's id reused) must not be returned for a new layer."""
+    fresh = Context("cpu")
+    embed = next(ly for ly in small.layers if ly.kind == "patch_embed")
+    norm = next(ly for ly in small.layers if ly.kind == "layernorm")
+    fresh._params[id(embed)] = (norm, {"not": torch.zeros(1)})   # as if norm had had that id
+    got = fresh.params(embed)
+    assert set(got) == set(embed.params)
+    assert torch.equal(got["weight"].cpu(), torch.as_tensor(np.asarray(embed.params["weight"]),
+                                                            dtype=torch.int8))
+    assert fresh.params(embed) is got                                 # cached for the same object

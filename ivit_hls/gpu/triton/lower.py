@@ -71,21 +71,24 @@ class Context:
         # the interpreter runs each program as numpy calls: few large tiles are fastest
         self.gemm_blocks = (128, 256, 256) if interp else (64, 64, 64)
         self.row_block = 64 if interp else 4
-        self._params: dict[int, dict[str, torch.Tensor]] = {}
+        # id(layer) -> (the layer, its device parameters): the layer is kept so that its id
+        # cannot be reused by another object while the entry exists
+        self._params: dict[int, tuple] = {}
         self.tables: dict[tuple, torch.Tensor] = {}
         self.dummy = torch.zeros(1, dtype=torch.int64, device=self.device)
 
     def params(self, layer) -> dict[str, torch.Tensor]:
         """The layer's integer parameters on the device (weights int8, the rest int64)."""
         key = id(layer)
-        if key not in self._params:
+        entry = self._params.get(key)
+        if entry is None or entry[0] is not layer:
             out = {}
             for name, arr in layer.params.items():
                 arr = np.asarray(arr)
                 dt = torch.int8 if name == "weight" else torch.int64
                 out[name] = torch.as_tensor(arr.astype(np.int64)).to(dt).to(self.device)
-            self._params[key] = out
-        return self._params[key]
+            entry = self._params[key] = (layer, out)
+        return entry[1]
 
     def scalar(self, value) -> torch.Tensor:
         """A one-element int64 tensor (scalar multipliers read with stride 0), made once:
