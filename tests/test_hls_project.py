@@ -58,6 +58,14 @@ def _run_cycles(project, images):
     return counters.reshape(n_layers, 3), logits
 
 
+def _modelled(project):
+    """A project's estimate.json and its per-layer (cycles, DDR weight bytes, DDR activation
+    bytes), as ``_run_cycles`` returns the counted ones."""
+    est = json.loads((project / "reports" / "estimate.json").read_text())
+    return est, np.array([[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
+                          for ly in est["layers"]], dtype=np.int64)
+
+
 def _quantize(name, **kw):
     from ivit_hls.api import quantize_model
 
@@ -191,12 +199,10 @@ def test_ivit_file_roundtrip_cli(tmp_path, capsys, monkeypatch):
 def test_cycle_accounting_equals_estimate(tiny, tiny_project):
     """The -DIVIT_CYCLES C-simulation counts exactly the estimate's cycles and DDR bytes, per
     layer, and every weight byte crosses DDR once per image."""
-    est = json.loads((tiny_project / "reports" / "estimate.json").read_text())
+    est, modelled = _modelled(tiny_project)
     images = tb_images(tiny, 3, seed=2)
     counted, logits = _run_cycles(tiny_project, images[:1])
     np.testing.assert_array_equal(logits[0], golden_run(tiny, images[:1]).logits[0])
-    modelled = np.array([[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
-                         for ly in est["layers"]], dtype=np.int64)
     np.testing.assert_array_equal(counted, modelled)
     assert int(counted[:, 0].sum()) == est["total_cycles"]
     ddr = est["ddr"]
@@ -209,12 +215,6 @@ def test_cycle_accounting_equals_estimate(tiny, tiny_project):
     counted3, logits3 = _run_cycles(tiny_project, images)
     np.testing.assert_array_equal(counted3, 3 * counted)
     np.testing.assert_array_equal(logits3, golden_run(tiny, images).logits)
-
-
-def _modelled(project):
-    est = json.loads((project / "reports" / "estimate.json").read_text())
-    return est, np.array([[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
-                          for ly in est["layers"]], dtype=np.int64)
 
 
 def test_batch_reads_weights_once_per_batch(tiny, tiny_project, tiny_batch_project):
@@ -289,14 +289,12 @@ def test_wide_array_attention_drain_and_fabric_helpers(tmp_path):
     params = (out / "src" / "ivit_params.h").read_text()
     assert "#define IVIT_FABRIC_EPI 1" in params and "#define IVIT_FABRIC_VEC 1" in params
     assert "BIND_OP variable=p op=mul impl=fabric" in (out / "include" / "ivit" / "types.h").read_text()
-    est = json.loads((out / "reports" / "estimate.json").read_text())
+    est, modelled = _modelled(out)
     res = est["resources"]
     assert res["dsp"] == res["dsp_array"] + 4 and res["luts"] > res["luts_array"]
     images = tb_images(model, 1, seed=3)
     counted, logits = _run_cycles(out, images)
     np.testing.assert_array_equal(logits, golden_run(model, images).logits)
-    modelled = np.array([[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
-                         for ly in est["layers"]], dtype=np.int64)
     np.testing.assert_array_equal(counted, modelled)
 
 
@@ -308,14 +306,12 @@ def test_one_row_more_than_the_tokens(tmp_path):
     model = _quantize("deit_tiny", depth=2, img_size=32)
     out = generate(model, tmp_path / "tall", HlsOptions(rows=6, cols=3, lanes=4, drain=4,
                                                         att_lanes=5, batch=2, tb_images=1))
-    est = json.loads((out / "reports" / "estimate.json").read_text())
+    est, modelled = _modelled(out)
     assert est["array"] == {"rows": 6, "cols": 3, "vector_lanes": 4, "epilogue_lanes": 4,
                             "attention_lanes": 5}
     images = tb_images(model, 2, seed=5)
     counted, logits = _run_cycles(out, images)
     np.testing.assert_array_equal(logits, golden_run(model, images).logits)
-    modelled = np.array([[ly["cycles"], ly["ddr_weight_bytes"], ly["ddr_activation_bytes"]]
-                         for ly in est["layers"]], dtype=np.int64)
     np.testing.assert_array_equal(counted, modelled)
     with pytest.raises(IvitError, match="use at most 6"):
         generate(model, tmp_path / "taller", HlsOptions(rows=7, cols=3))
