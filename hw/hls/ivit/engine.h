@@ -342,17 +342,17 @@ struct EpiRaw {
 
 /// Fused residual add: out = sat(rq(acc, m_a[j], e_a[j]) + rq(res, m_b, e_b)); `out` may be
 /// the residual buffer itself (element (i, j) is read before it is written). The raw branch
-/// goes to the trace only.
+/// (`n` columns) goes to the trace only. `ldr`, `ldo`: the buffers' row strides.
 template <typename TR, typename TO>
 struct EpiResidual {
-    const TR* res; TO* out; int ldo; const int32_t* bias; const int32_t* m_a;
+    const TR* res; int ldr; TO* out; int ldo; int n; const int32_t* bias; const int32_t* m_a;
     const uint8_t* e_a; int64_t m_b; int e_b; int bits; long trace_branch;
     void store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
         const int32_t branch = acc + bias[j];
-        trace_put(trace_branch, static_cast<long>(i) * ldo + j, branch);
+        trace_put(trace_branch, static_cast<long>(i) * n + j, branch);
         const int64_t s = round_shift(lane_epi_requant(branch, m_a[j]), e_a[j]) +
-                          round_shift(lane_epi_residual(res[i * ldo + j], m_b), e_b);
+                          round_shift(lane_epi_residual(res[i * ldr + j], m_b), e_b);
         out[i * ldo + j] = static_cast<TO>(saturate(s, bits));
     }
 };
@@ -385,16 +385,16 @@ struct GeluUnit {
     }
 };
 
-/// Fused fc1 + GELU (form FORM, fixed at compile time): the requantized fc1 value goes to
-/// the trace, its GELU to `out`.
+/// Fused fc1 + GELU (form FORM, fixed at compile time): the requantized fc1 value (`n`
+/// columns) goes to the trace, its GELU to `out` (row stride `ldo`).
 template <typename TO, typename TT, int FORM>
 struct EpiGelu {
-    TO* out; int ldo; const int32_t* bias; const int32_t* m; const uint8_t* e; int bits;
+    TO* out; int ldo; int n; const int32_t* bias; const int32_t* m; const uint8_t* e; int bits;
     GeluUnit<TT> g; long trace_fc1;
     void store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
         const int64_t v = requant_product(lane_epi_requant(acc + bias[j], m[j]), e[j], bits);
-        trace_put(trace_fc1, static_cast<long>(i) * ldo + j, v);
+        trace_put(trace_fc1, static_cast<long>(i) * n + j, v);
         out[i * ldo + j] = static_cast<TO>(g.template eval<FORM>(v));
     }
 };
@@ -405,14 +405,14 @@ struct EpiGelu {
 /// consecutive entries, one per bank of its E-way cyclic split.
 template <typename TO, typename TP>
 struct EpiPatch {
-    TO* out; int dim; const int32_t* bias; const int32_t* m; const uint8_t* e;
+    TO* out; int ldo; const int32_t* bias; const int32_t* m; const uint8_t* e;
     const TP* pos_t; int bits; int np; int tokens;
     void store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
         const int b = i / np, p = i - b * np;
         const int64_t v =
             round_shift(lane_epi_requant(acc + bias[j], m[j]), e[j]) + pos_t[j * np + p];
-        out[(b * tokens + p + 1) * dim + j] = static_cast<TO>(saturate(v, bits));
+        out[(b * tokens + p + 1) * ldo + j] = static_cast<TO>(saturate(v, bits));
     }
 };
 

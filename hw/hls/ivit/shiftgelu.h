@@ -106,13 +106,15 @@ inline int64_t shift_gelu_core(int64_t x, int k, int64_t i0, int n, int form) {
 /// GELU_TABLE y = table[x + 2^(in_bits-1)] (the table is at the output scale already).
 template <typename TI, typename TO, typename TT = int8_t>
 void shift_gelu(const TI* x, TO* y, int rows, int cols, int k, int64_t i0, int n, int form,
-                int64_t m, int e, int out_bits, const TT* table = nullptr, int in_bits = 8) {
+                int64_t m, int e, int out_bits, const TT* table = nullptr, int in_bits = 8,
+                int ldx = 0, int ldy = 0) {
     const int64_t recip = form == GELU_SHIFT ? gelu_recip(i0) : 0;  // once per layer
     const int64_t half = int64_t(1) << (in_bits - 1);
 gelu_rows:
     for (int t = 0; t < rows; ++t) {
-        const TI* row = x + static_cast<int64_t>(t) * cols;
-        TO* out = y + static_cast<int64_t>(t) * cols;
+        // rows `ldx` / `ldy` apart in buffers wider than the tensor (0: `cols`)
+        const TI* row = x + static_cast<int64_t>(t) * (ldx ? ldx : cols);
+        TO* out = y + static_cast<int64_t>(t) * (ldy ? ldy : cols);
         if (form == GELU_TABLE) {
         gelu_table:
             for (int c = 0; c < cols; ++c) {

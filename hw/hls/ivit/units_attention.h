@@ -163,7 +163,9 @@ void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch
     using att::cdiv;
     using att::imax;
     using att::imin;
-    constexpr int R = QK::R, C = QK::C, T = QK::T, H = QK::H, HD = QK::HD, W = 3 * H * HD;
+    // W, LC: the row strides of the qkv and context buffers
+    constexpr int R = QK::R, C = QK::C, T = QK::T, H = QK::H, HD = QK::HD, W = QK::LDX;
+    constexpr int LC = PV::LDY;
     constexpr int E = QK::LA, SLICES = PV::SLICES;
     static_assert(E >= 1 && E <= R, "the drain takes LA rows of one column per cycle");
     static_assert(C <= R, "q.k^T reads C tokens of one column per cycle from the R row banks");
@@ -252,8 +254,8 @@ att_strips:
         // P.v of this strip, its v from the local copy
         const LocalV<TV, HD> vb{vl[cur_half]};
         const att::StripA<TP, T> pa{pr};
-        att::PvEpi<PV> pv_epi{ctx_batch + (static_cast<long>(cur.n) * T + cur.i0) * H * HD + cur.h * HD,
-                              H * HD, it};
+        att::PvEpi<PV> pv_epi{ctx_batch + (static_cast<long>(cur.n) * T + cur.i0) * LC + cur.h * HD,
+                              LC, it};
     att_b:
         for (int i = 0; i < b_trip; ++i) {
 #pragma HLS PIPELINE II=1

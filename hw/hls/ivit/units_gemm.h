@@ -47,7 +47,7 @@ pe_images:
     for (int n = 0; n < nb; ++n) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=IVIT_MAX_BATCH
         const TI* src = image + static_cast<long>(n) * SIZE;
-        typename CFG::out_t* cls_row = tokens + static_cast<long>(n) * T * CFG::DIM;
+        typename CFG::out_t* cls_row = tokens + static_cast<long>(n) * T * CFG::LDY;
         TI stg[SB];
 #pragma HLS ARRAY_PARTITION variable=stg complete
         for (int j = 0; j < SB; ++j) stg[j] = 0;
@@ -107,7 +107,7 @@ pe_images:
     }
     eng::Rows<TI> a{&cols[0][0], K, 0};
     eng::EpiPatch<typename CFG::out_t, typename std::remove_cv<typename std::remove_reference<decltype(CFG::pos[0][0])>::type>::type>
-        epi{tokens, CFG::DIM, CFG::bias[it], CFG::m[it], CFG::e[it], CFG::pos[it],
+        epi{tokens, CFG::LDY, CFG::bias[it], CFG::m[it], CFG::e[it], CFG::pos[it],
             static_cast<int>(CFG::OUT_BITS[it]), NP, T};
     eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(
         weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it], accs, panel);
@@ -119,8 +119,8 @@ void linear(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* w
             int nb,
     eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
 #pragma HLS INLINE
-    eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
-    eng::EpiRequant<typename CFG::out_t> epi{y, CFG::OUT, CFG::bias[it], CFG::m[it], CFG::e[it],
+    eng::Rows<typename CFG::in_t> a{x, CFG::LDX, 0};
+    eng::EpiRequant<typename CFG::out_t> epi{y, CFG::LDY, CFG::bias[it], CFG::m[it], CFG::e[it],
                                              static_cast<int>(CFG::OUT_BITS[it])};
     eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], nb * CFG::ROWS,
                                                        CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it], accs, panel);
@@ -132,8 +132,8 @@ void linear_raw(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_
                 int it, int nb,
     eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
 #pragma HLS INLINE
-    eng::Rows<typename CFG::in_t> a{x, CFG::IN, 0};
-    eng::EpiRaw epi{y, CFG::OUT, CFG::bias[it]};
+    eng::Rows<typename CFG::in_t> a{x, CFG::LDX, 0};
+    eng::EpiRaw epi{y, CFG::LDY, CFG::bias[it]};
     eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], nb * CFG::ROWS,
                                                        CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it], accs, panel);
 }
@@ -144,9 +144,9 @@ void linear_residual(const typename LIN::in_t* x, const typename ADD::in1_t* res
                      typename ADD::out_t* out, const int8_t* weights, int it, int nb,
     eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C]) {
 #pragma HLS INLINE
-    eng::Rows<typename LIN::in_t> a{x, LIN::IN, 0};
+    eng::Rows<typename LIN::in_t> a{x, LIN::LDX, 0};
     eng::EpiResidual<typename ADD::in1_t, typename ADD::out_t> epi{
-        res, out, LIN::OUT, LIN::bias[it], ADD::m_a[it], ADD::e_a[it], ADD::M_B[it],
+        res, ADD::LDX1, out, ADD::LDY, LIN::OUT, LIN::bias[it], ADD::m_a[it], ADD::e_a[it], ADD::M_B[it],
         static_cast<int>(ADD::E_B[it]), static_cast<int>(ADD::OUT_BITS[it]), LIN::TRACE[it]};
     eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], nb * LIN::ROWS,
                                                        LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it], accs, panel);
@@ -158,9 +158,9 @@ void linear_gelu(const typename LIN::in_t* x, typename GEL::out_t* y, const int8
                  int it, int nb,
     eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C]) {
 #pragma HLS INLINE
-    eng::Rows<typename LIN::in_t> a{x, LIN::IN, 0};
+    eng::Rows<typename LIN::in_t> a{x, LIN::LDX, 0};
     eng::EpiGelu<typename GEL::out_t, typename GeluTable<GEL>::type, gelu_form(GEL::FORM)> epi{
-        y, LIN::OUT, LIN::bias[it], LIN::m[it], LIN::e[it], static_cast<int>(LIN::OUT_BITS[it]),
+        y, GEL::LDY, LIN::OUT, LIN::bias[it], LIN::m[it], LIN::e[it], static_cast<int>(LIN::OUT_BITS[it]),
         gelu_unit<GEL>(it), LIN::TRACE[it]};
     eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], nb * LIN::ROWS,
                                                        LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it], accs, panel);
@@ -171,18 +171,18 @@ template <class CFG>
 void qk_matmul(const typename CFG::in_t* qkv_batch, typename CFG::out_t* scores_batch, int it,
                int nb, eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
 #pragma HLS INLINE
-    constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
+    constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = CFG::LDX, LS = CFG::LDY;
     static_assert(CFG::C <= CFG::R, "q.k^T reads C tokens of one column per cycle from the R row banks");
     int64_t cycles = 0;
 qk_images:
     for (int n = 0; n < nb; ++n) {
         const typename CFG::in_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
-        typename CFG::out_t* scores = scores_batch + static_cast<long>(n) * H * T * T;
+        typename CFG::out_t* scores = scores_batch + static_cast<long>(n) * H * T * LS;
     qk_heads:
         for (int h = 0; h < H; ++h) {
             eng::Rows<typename CFG::in_t> qa{qkv, W, h * HD};
             eng::Cols<typename CFG::in_t> kb{qkv, W, H * HD + h * HD};
-            eng::EpiScalar<typename CFG::out_t> epi{scores + h * T * T, T, CFG::M[it],
+            eng::EpiScalar<typename CFG::out_t> epi{scores + h * T * LS, LS, CFG::M[it],
                                                     static_cast<int>(CFG::E[it]),
                                                     static_cast<int>(CFG::OUT_BITS[it])};
             eng::gemm_onchip<CFG::R, CFG::C, CFG::EL, CFG::KMAX>(T, T, HD, 1, qa, kb, epi, accs, panel);
@@ -204,7 +204,8 @@ void pv_matmul(const typename CFG::in_t* probs_batch, const typename CFG::in1_t*
                typename CFG::out_t* out_batch, int it, int nb,
     eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
 #pragma HLS INLINE
-    constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = 3 * H * HD;
+    constexpr int T = CFG::T, H = CFG::H, HD = CFG::HD, W = CFG::LDX1;
+    constexpr int LP = CFG::LDX, LO = CFG::LDY;  // row strides of the probabilities and the output
     constexpr int X = copy_v_lanes(CFG::R, HD);
     typedef typename CFG::in1_t TV;
     static TV vl[T][HD];
@@ -212,9 +213,9 @@ void pv_matmul(const typename CFG::in_t* probs_batch, const typename CFG::in1_t*
     int64_t cycles = 0;
 pv_images:
     for (int n = 0; n < nb; ++n) {
-        const typename CFG::in_t* probs = probs_batch + static_cast<long>(n) * H * T * T;
+        const typename CFG::in_t* probs = probs_batch + static_cast<long>(n) * H * T * LP;
         const typename CFG::in1_t* qkv = qkv_batch + static_cast<long>(n) * T * W;
-        typename CFG::out_t* out = out_batch + static_cast<long>(n) * T * H * HD;
+        typename CFG::out_t* out = out_batch + static_cast<long>(n) * T * LO;
     pv_heads:
         for (int h = 0; h < H; ++h) {
         pv_copy:
@@ -224,9 +225,9 @@ pv_images:
                 copy_v_step<TV, TV, T, HD, X>(qkv, W, 2 * H * HD + h * HD, vl, i);
             }
             cycles += pv_copy_cycles(T, HD, X);
-            eng::Rows<typename CFG::in_t> pa{probs + h * T * T, T, 0};
+            eng::Rows<typename CFG::in_t> pa{probs + h * T * LP, LP, 0};
             const LocalV<TV, HD> vb{vl};
-            eng::EpiScalar<typename CFG::out_t> epi{out + h * HD, H * HD, CFG::M[it],
+            eng::EpiScalar<typename CFG::out_t> epi{out + h * HD, LO, CFG::M[it],
                                                     static_cast<int>(CFG::E[it]),
                                                     static_cast<int>(CFG::OUT_BITS[it])};
             eng::gemm_onchip<CFG::R, CFG::C, CFG::EL, CFG::KMAX>(T, HD, T, CFG::SLICES, pa, vb, epi, accs, panel);

@@ -117,7 +117,7 @@ void shiftmax(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int n
 #pragma HLS UNROLL
                 const int t = w.g * L + l;
                 if (t < rows) {
-                    const int64_t v = x[static_cast<long>(t) * LEN + w.j];
+                    const int64_t v = x[static_cast<long>(t) * CFG::LDX + w.j];
                     top[l] = w.first() || v > top[l] ? v : top[l];
                     if (w.last()) sm_top[t] = top[l];
                 }
@@ -137,7 +137,7 @@ void shiftmax(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int n
 #pragma HLS UNROLL
                 const int t = w.g * L + l;
                 if (t < rows) {
-                    const int64_t ev = sm_exp<CFG>(x[static_cast<long>(t) * LEN + w.j], sm_top[t], k, i0, n);
+                    const int64_t ev = sm_exp<CFG>(x[static_cast<long>(t) * CFG::LDX + w.j], sm_top[t], k, i0, n);
                     total[l] = (w.first() ? 0 : total[l]) + ev;
                     if (w.last()) sm_total[t] = total[l];
                 }
@@ -161,9 +161,10 @@ sm_div:
 #pragma HLS UNROLL
                 const int t = w.g * L + l;
                 if (t < rows) {
-                    const long at = static_cast<long>(t) * LEN + w.j;
-                    const int64_t ef = lane_sm_factor(sm_exp<CFG>(x[at], sm_top[t], k, i0, n), sm_factor[t]);
-                    y[at] = static_cast<typename CFG::out_t>((ef + (int64_t(1) << (shift - 1))) >> shift);
+                    const int64_t ef = lane_sm_factor(
+                        sm_exp<CFG>(x[static_cast<long>(t) * CFG::LDX + w.j], sm_top[t], k, i0, n), sm_factor[t]);
+                    y[static_cast<long>(t) * CFG::LDY + w.j] =
+                        static_cast<typename CFG::out_t>((ef + (int64_t(1) << (shift - 1))) >> shift);
                 }
             }
             w.next();
@@ -184,7 +185,8 @@ void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
         // the paper's row-max form: a max loop, then a loop with a division per element
         shift_gelu(x, y, rows, COLS, static_cast<int>(CFG::K[it]), CFG::I0[it],
                    static_cast<int>(CFG::N[it]), ivit::GELU_ROWMAX, CFG::M[it],
-                   static_cast<int>(CFG::E[it]), static_cast<int>(CFG::OUT_BITS[it]));
+                   static_cast<int>(CFG::E[it]), static_cast<int>(CFG::OUT_BITS[it]),
+                   static_cast<const int8_t*>(nullptr), 8, CFG::LDX, CFG::LDY);
     } else {
         const eng::GeluUnit<typename GeluTable<CFG>::type> g = gelu_unit<CFG>(it);
         GroupWalk<COLS> w;
@@ -196,9 +198,9 @@ void gelu(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
             for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
                 const int t = w.g * L + l;
-                const long at = static_cast<long>(t) * COLS + w.j;
                 if (t < rows)   // only this slot's GELU form is built
-                    y[at] = static_cast<typename CFG::out_t>(g.template eval<gelu_form(CFG::FORM)>(x[at]));
+                    y[static_cast<long>(t) * CFG::LDY + w.j] = static_cast<typename CFG::out_t>(
+                        g.template eval<gelu_form(CFG::FORM)>(x[static_cast<long>(t) * CFG::LDX + w.j]));
             }
             w.next();
         }
@@ -224,14 +226,15 @@ res_groups:
         for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
             const int t = w.g * L + l;
-            const long at = static_cast<long>(t) * COLS + c;
             if (t < rows) {
                 // the epilogue lanes' requant multipliers (shared roles, see types.h)
                 const int64_t s =
-                    round_shift(lane_epi_requant(branch[at], CFG::m_a[it][c]), CFG::e_a[it][c]) +
-                    round_shift(lane_epi_residual(residual[at], CFG::M_B[it]),
+                    round_shift(lane_epi_requant(branch[static_cast<long>(t) * CFG::LDX + c],
+                                                 CFG::m_a[it][c]), CFG::e_a[it][c]) +
+                    round_shift(lane_epi_residual(residual[static_cast<long>(t) * CFG::LDX1 + c],
+                                                  CFG::M_B[it]),
                                 static_cast<int>(CFG::E_B[it]));
-                out[at] = static_cast<typename CFG::out_t>(
+                out[static_cast<long>(t) * CFG::LDY + c] = static_cast<typename CFG::out_t>(
                     saturate(s, static_cast<int>(CFG::OUT_BITS[it])));
             }
         }
@@ -313,7 +316,7 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
 #pragma HLS UNROLL
                     const int t = w * L + l;
                     if (t < rows) {
-                        const int64_t v = x[static_cast<long>(t) * COLS + j];
+                        const int64_t v = x[static_cast<long>(t) * CFG::LDX + j];
                         sx[l] = (j == 0 ? 0 : sx[l]) + v;
                         sxx[l] = (j == 0 ? 0 : sxx[l]) + lane_ln_square(v);
                         if (j == COLS - 1) {
@@ -333,10 +336,9 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
                 for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
                     const int t = (w - 2) * L + l;
-                    if (t < rows) {
-                        const long at = static_cast<long>(t) * COLS + j;
-                        y[at] = ln_norm<CFG>(x[at], j, ln_mean[t], ln_recip[t], it);
-                    }
+                    if (t < rows)
+                        y[static_cast<long>(t) * CFG::LDY + j] = ln_norm<CFG>(
+                            x[static_cast<long>(t) * CFG::LDX + j], j, ln_mean[t], ln_recip[t], it);
                 }
             }
             if (j + 1 < WIN) {
@@ -353,7 +355,7 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
             const int t = i / COLS, c = i - t * COLS;
-            const int64_t v = x[(static_cast<long>(t) * CFG::IN_ROWS) * COLS + c];
+            const int64_t v = x[(static_cast<long>(t) * CFG::IN_ROWS) * CFG::LDX + c];
             sx = (c == 0 ? 0 : sx) + v;
             sxx = (c == 0 ? 0 : sxx) + lane_ln_square(v);
             if (c == COLS - 1) {
@@ -372,8 +374,8 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
             const int t = i / COLS, c = i - t * COLS;
-            y[static_cast<long>(t) * COLS + c] = ln_norm<CFG>(
-                x[(static_cast<long>(t) * CFG::IN_ROWS) * COLS + c], c, ln_mean[t], ln_recip[t], it);
+            y[static_cast<long>(t) * CFG::LDY + c] = ln_norm<CFG>(
+                x[(static_cast<long>(t) * CFG::IN_ROWS) * CFG::LDX + c], c, ln_mean[t], ln_recip[t], it);
         }
     }
     eng::account(CFG::IDX[it], layernorm_cycles(rows, COLS, L, MERGED));
