@@ -382,7 +382,7 @@ def _allocate(steps: list, image: Tensor) -> list:
         res = st.inplace
         if (res is not None and last_use.get(res.name) == k
                 and (res.ctype, res.shape) == (out.ctype, out.shape)
-                and strided[res.buffer] == (out.name not in plain)):
+                and strided.get(res.buffer) == (out.name not in plain)):
             out.buffer = res.buffer
         else:
             index = _pick_buffer(buffers, strided, free, out, out.name not in plain)
@@ -392,7 +392,7 @@ def _allocate(steps: list, image: Tensor) -> list:
                 strided[buffers[index][0]] = out.name not in plain
             else:
                 free.remove(index)
-                name, ctype, shape = buffers[index]
+                shape = buffers[index][2]
                 width = max(int(shape[-1]), int(out.shape[-1]))
                 buffers[index][2] = (*shape[:-1], width)
             out.buffer = buffers[index][0]
