@@ -33,9 +33,22 @@ def test_qkv_and_fc1_share_one_buffer(small_int_model):
     per_shape = {(t.ctype, t.shape) for t in outs.values()}
     itemsize = {"int8_t": 1, "int16_t": 2, "int32_t": 4}
     assert plan.buffer_bytes() < sum(int(np.prod(s)) * itemsize[c] for c, s in per_shape)
-    # every tensor in a buffer fits it, and no two live tensors share one
+    # every tensor in a buffer fits it, and no two live tensors share one: a tensor written
+    # by step d and last read by step u holds its buffer over [d, u]; two in one buffer may
+    # only meet at a step that reads one and writes the other (the in-place residual)
+    live = {}
+    for k, st in enumerate(plan.steps):
+        live[st.out.name] = [k, len(plan.steps) if k == len(plan.steps) - 1 else k]
+        for t in st.inputs:
+            if t.name in live:
+                live[t.name][1] = k
     for t in outs.values():
         assert t.shape[:-1] == shapes[t.buffer][:-1] and t.shape[-1] <= shapes[t.buffer][-1]
+    for a in outs.values():
+        for b in outs.values():
+            if a.name < b.name and a.buffer == b.buffer:
+                (da, ua), (db, ub) = live[a.name], live[b.name]
+                assert ua <= db or ub <= da, (a.name, b.name)
 
 
 def test_the_units_get_the_buffer_strides(small_int_model):

@@ -7,9 +7,10 @@
 // R, C (array), EL (epilogue lanes: rows of one column a drain takes per cycle), L (vector
 // lanes), LA (the attention unit's drain rows and Shiftmax lanes), KMAX (panel depth), BPC
 // (DDR bytes per cycle). Every engine kernel takes `nb`, the images of this batch (1..IVIT_MAX_BATCH):
-// image b's tensor starts at b times the tensor's size in every buffer, so token-wise units
+// image b's tensor starts b times its rows further in every buffer, so token-wise units
 // run over nb * ROWS rows (one GEMM per weight panel for the whole batch) and attention loops
-// over the images.
+// over the images. Rows sit LDX / LDX1 (inputs) and LDY (output) elements apart: a buffer may
+// be wider than the tensor it holds (ivit_hls/hls/lower.py, _allocate).
 #ifndef IVIT_LAYERS_COMMON_H
 #define IVIT_LAYERS_COMMON_H
 
