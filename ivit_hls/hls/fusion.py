@@ -10,6 +10,10 @@ Fused patterns (each layer's output consumed only by the next layer of the patte
   keeps one strip of scores and probabilities on chip.
 
 Everything else is one layer per step.
+
+A LayerNorm step whose input the step just before it wrote through a GEMM drain that can
+gather row statistics (``STATS_PRODUCERS``) takes each row's sum and sum of squares from
+that drain instead of sweeping its input once more (``mark_row_stats``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class Step:
     array: bool = False              # runs on the GEMM array (takes the engine's shared state)
     slots: list = field(default_factory=list)
     iterations: list = field(default_factory=list)   # the same step in every block
+    row_stats: str = ""              # "out": gathers its output rows' LayerNorm statistics;
+                                     # "in": a LayerNorm that reads them (mark_row_stats)
 
     @property
     def out(self):
@@ -52,7 +58,8 @@ class Step:
         out = [f"{self.out.buffer}[0]"]
         w = ["weights"] if self.weighted else []
         state = ["eng_acc", "eng_panel"] if self.array else []
-        return ins + out + w + ([it, "nb"] + state if self.engine else [])
+        stats = ["eng_sx", "eng_sxx"] if self.row_stats else []
+        return ins + out + w + ([it, "nb"] + state + stats if self.engine else [])
 
     def image_args(self, n: str) -> list[str]:
         """Arguments of a plain layer kernel (one image) for image ``n`` of the batch: each
@@ -63,7 +70,7 @@ class Step:
         return ins + out + (["weights"] if self.weighted else [])
 
     def template_args(self) -> str:
-        return ", ".join(s.cname for s in self.slots)
+        return ", ".join([s.cname for s in self.slots] + (["true"] if self.row_stats else []))
 
 
 def _consumers(layers: list) -> dict:
@@ -113,3 +120,35 @@ def find_steps(layers: list, types: dict) -> list:
                           engine=engine, array=engine and gemm is not None))
         i += 1
     return steps
+
+
+#: Kernels whose GEMM drain can gather the LayerNorm statistics of the rows it writes.
+STATS_PRODUCERS = frozenset({"linear_residual", "patch_embed"})
+
+
+def mark_row_stats(prologue: list, body: list, epilogue: list, iterations: int) -> None:
+    """Mark every LayerNorm step that can take its statistics from the step before it
+    (``row_stats = "in"``) and that producer (``"out"``). The program runs ``prologue``, then
+    ``body`` ``iterations`` times (its steps' ``iterations`` are the per-block instances),
+    then ``epilogue``; one generated call serves every block, so a body step is marked only
+    when every one of its instances qualifies: the instance run just before it is a
+    ``STATS_PRODUCERS`` kernel that wrote the LayerNorm's input."""
+    runs = [(st, st) for st in prologue]
+    for b in range(iterations if body else 0):
+        runs += [(st, st.iterations[b] if st.iterations else st) for st in body]
+    runs += [(st, st) for st in epilogue]
+    verdict: dict = {}
+    for k, (step, inst) in enumerate(runs):
+        if step.kernel != "layernorm" or not step.engine:
+            continue
+        prev_step, prev = runs[k - 1] if k else (None, None)
+        ok = (prev is not None and prev_step.kernel in STATS_PRODUCERS
+              and prev.out.name == inst.inputs[0].name)
+        entry = verdict.setdefault(id(step), [step, True, []])
+        entry[1] = entry[1] and ok
+        entry[2].append(prev_step)
+    for step, ok, producers in verdict.values():
+        if ok:
+            step.row_stats = "in"
+            for p in producers:
+                p.row_stats = "out"

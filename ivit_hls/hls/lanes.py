@@ -1,7 +1,7 @@
 """The engine's helper multipliers: what the generated top allocates and the model prices.
 
 Every multiplication of the engine outside the PE array has a *role* (``ivit::lane_*`` in
-hw/hls/ivit: types.h, shiftgelu.h, layernorm.h, shiftmax.h), and every role calls one of five
+hw/hls/ivit: types.h, engine.h, shiftgelu.h, layernorm.h, shiftmax.h), and every role calls one of five
 *pools* (``ivit::pool_*`` in types.h): one non-inlined multiplier function of the pool's
 operand widths, the widest of its roles'. Every unit drives its roles on each of its lanes;
 the units run one after another, so a pool needs as many instances as the busiest unit
@@ -64,6 +64,7 @@ ROLES = (
     Role("lane_gelu_yy", "gelu y*y", "pool_epi_narrow"),
     Role("lane_gelu_x_sigma", "gelu x*sigma", "pool_epi_narrow"),
     Role("lane_gelu_requant", "gelu requant", "pool_epi_wide"),
+    Role("lane_epi_square", "row statistics v*v", "pool_epi_narrow"),
     Role("lane_ln_square", "layernorm x*x", "pool_vec_square"),
     Role("lane_ln_norm", "layernorm (16x-mean)*recip", "pool_vec_long"),
     Role("lane_ln_requant", "layernorm requant", "pool_vec_wide"),
@@ -79,6 +80,7 @@ _WIDTHS = {
     "lane_gelu_x_sigma": lambda w: (w["gelu_in"], GELU_SIGMA_BITS),
     "lane_gelu_requant": lambda w: (min(64, w["gelu_in"] + GELU_SIGMA_BITS), w["m"]),
     "lane_ln_square": lambda w: (w["ln_in"], w["ln_in"]),
+    "lane_epi_square": lambda w: (w["ln_in"], w["ln_in"]),
     "lane_ln_norm": lambda w: (w["ln_diff"], LN_RECIP_BITS),
     "lane_ln_requant": lambda w: (w["ln_norm"], w["m"]),
     "lane_sm_factor": lambda w: (w["exp"], w["factor"]),
@@ -111,6 +113,10 @@ KERNEL_LANES = {
                   "lane_row_ln_var": "1"},
 }
 
+#: What the LayerNorm statistics move (``Step.row_stats``): the producer's drain squares its E
+#: values; the LayerNorm that reads the sums has no statistics lanes.
+ROW_STATS_LANES = {"out": {"lane_epi_square": "E"}, "in": {"lane_ln_square": None}}
+
 
 #: The row unit's functions (one instance each in the whole engine) and the kernels that
 #: call them: the divider (``ivit::row_div``) and the square root (``ivit::row_isqrt``).
@@ -136,7 +142,10 @@ def step_roles(step, lanes: dict) -> dict[str, int]:
     """``{role function: instances}`` one engine step drives at once; ``lanes`` maps the
     lane symbols ("E", "L", "A", "AT", "1") to counts."""
     out: dict[str, int] = {}
-    for role, sym in KERNEL_LANES.get(step.kernel, {}).items():
+    table = {**KERNEL_LANES.get(step.kernel, {}), **ROW_STATS_LANES.get(step.row_stats, {})}
+    for role, sym in table.items():
+        if sym is None:
+            continue
         names = _GELU.get(_gelu_form(step) or "table", ()) if role == "gelu" else (role,)
         for name in names:
             out[name] = max(out.get(name, 0), lanes[sym])

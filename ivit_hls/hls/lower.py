@@ -28,7 +28,7 @@ from ..errors import IvitError
 from ..ir.model import IntegerModel, Layer
 from ..ops.base import IntType
 from ..ops.common import default_drain
-from .fusion import ENGINE_KINDS, Step, find_steps
+from .fusion import ENGINE_KINDS, Step, find_steps, mark_row_stats
 
 #: Where the helper multipliers go: mode -> (epilogue lanes and attention drain in fabric,
 #: vector lanes in fabric); the rest on DSP48E2 slices.
@@ -190,6 +190,12 @@ class Plan:
             if st.kernel == "attention":
                 return int(st.layers[0].layer.attrs.head_dim)
         return 0
+
+    @property
+    def row_stats_rows(self) -> int:
+        """Rows per image of the LayerNorm statistics the drains gather (0: none do)."""
+        return max([int(st.out.shape[0]) for st in self.steps if st.row_stats == "out"]
+                   or [0])
 
     def buffer_rows(self, shape) -> int:
         """Rows of a buffer holding tensors of ``shape``: one per image of the batch."""
@@ -490,6 +496,7 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
             iterations = nblocks
             for k, st in enumerate(body):
                 st.iterations = [ch[k] for ch in chunks]
+    mark_row_stats(prologue, body, epilogue, iterations)
     slots: list = []
     for st in prologue + body + epilogue:
         group = st.iterations or [st]

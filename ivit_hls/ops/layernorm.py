@@ -56,11 +56,11 @@ class LayerNorm(OpDef):
         bounds.requant(proof, layer, 1 << LN_FRAC_BITS, p["m"], p["e"], p["bias"])
         return IntType(layer.attrs.out_bits).magnitude
 
-    def cycles(self, layer, ins, out, engine):
+    def cycles(self, layer, ins, out, engine, row_stats: bool = False):
         # every token: the merged loop (ROWS = IN_ROWS in layernorm<CFG>); the class token:
-        # three loops
+        # three loops; row_stats: the unit before gathered the statistics (layernorm<CFG, true>)
         return layernorm_cycles(out.shape[0], out.shape[1], engine.lanes,
-                                merged=layer.attrs.tokens == "all")
+                                merged=layer.attrs.tokens == "all", stats=row_stats)
 
     def hls(self, layer, ins, out, ctx):
         from ..hls.recip import const_divisor

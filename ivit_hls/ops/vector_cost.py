@@ -39,16 +39,30 @@ def ln_window(cols: int, lanes: int) -> int:
     return max(cols, LN_ROW_AT + lanes + LN_ROW_DEPTH + VEC_DEPTH)
 
 
-def layernorm_cycles(rows: int, cols: int, lanes: int, merged: bool = True) -> int:
+def ln_first_window(lanes: int) -> int:
+    """The first window of a LayerNorm whose statistics its producer gathered: only the row
+    unit for group 0, long enough for its rows to clear the row unit and the vector pipeline."""
+    return LN_ROW_AT + lanes + LN_ROW_DEPTH + VEC_DEPTH
+
+
+def layernorm_cycles(rows: int, cols: int, lanes: int, merged: bool = True,
+                     stats: bool = False) -> int:
     """I-LayerNorm. ``merged`` (every token): one loop of G + 2 windows over groups of
     ``lanes`` rows (window w: statistics of group w, the row unit for group w - 1, normalize
     of group w - 2; the last window stops after its sweep); its deepest path a statistics
-    step and the row unit. Otherwise (the class tokens only, each in one row bank):
-    statistics and normalize one element per cycle, the row unit between them."""
+    step and the row unit. ``stats``: the producer's drain gathered each row's sums, so a
+    short first window (the row unit for group 0), G - 1 windows (row unit for group w,
+    normalize of group w - 1) and the last sweep. Otherwise (the class tokens only, each in
+    one row bank): statistics (none with ``stats``) and normalize one element per cycle, the
+    row unit between them."""
+    sweep = rows * cols + VEC_DEPTH
+    if merged and stats:
+        return (ln_first_window(lanes) + (ceil_div(rows, lanes) - 1) * ln_window(cols, lanes)
+                + cols + VEC_DEPTH + LN_ROW_DEPTH)
     if merged:
         return ((ceil_div(rows, lanes) + 1) * ln_window(cols, lanes) + cols + VEC_DEPTH
                 + LN_ROW_DEPTH)
-    return 2 * (rows * cols + VEC_DEPTH) + rows + LN_ROW_DEPTH
+    return (1 if stats else 2) * sweep + rows + LN_ROW_DEPTH
 
 
 def shiftmax_cycles(rows: int, length: int, lanes: int) -> int:

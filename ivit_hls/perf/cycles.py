@@ -170,8 +170,10 @@ def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
             elif not st.engine or layer.op.per_image:
                 cost[first.index][0] += nb * int(layer.op.cycles(layer, ins, out, engine))
             else:
+                # a LayerNorm whose statistics the step before gathered has no sweep of its own
+                kw = {"row_stats": True} if st.row_stats == "in" else {}
                 cost[first.index][0] += int(layer.op.cycles(
-                    layer, [_stacked(t, nb) for t in ins], _stacked(out, nb), engine))
+                    layer, [_stacked(t, nb) for t in ins], _stacked(out, nb), engine, **kw))
             if first.weighted and st.engine and shape is not None:
                 cost[first.index][1] += gemm_ddr(shape.m, shape.n, shape.k, engine)[1]
     last = plan.layers[-1].index
@@ -248,6 +250,12 @@ def memories(plan) -> list[dict]:
         mems.append({"name": "im2col", "banks": min(r, patches),
                      "depth": -(-patches // r) * -(-k // a.patch),
                      "width": a.patch * _width(plan.image.ctype)})
+    if plan.row_stats_rows:
+        # eng_sx / eng_sxx: one int64 per row, E banks (a drain step writes E rows)
+        rows = plan.batch * plan.row_stats_rows
+        banks = min(plan.drain, rows)
+        mems += [{"name": name, "banks": banks, "depth": -(-rows // banks), "width": 64}
+                 for name in ("row_sums", "row_sums_of_squares")]
     from ..hls.tables import table_banks
 
     banked = 0
@@ -295,11 +303,15 @@ def resources(plan, part: str) -> dict:
     lut_rows = sum(p["luts"] for p in row_select)
     luts = (lut_array + lutram + lut_mux + lut_rows
             + sum(h["luts"] * h["count"] for h in helpers))
-    # the ping-pong accumulators are registers: two R x C arrays of IVIT_W_ACC bits
-    ffs = 2 * r * c * operand_widths(plan)["acc"]
+    # the ping-pong accumulators are registers: two R x C arrays of IVIT_W_ACC bits; with
+    # row statistics, their ring: two ceil(R / E) * E arrays of int64 (engine.h)
+    ffs_acc = 2 * r * c * operand_widths(plan)["acc"]
+    ffs_ring = 2 * -(-r // plan.drain) * plan.drain * 64 if plan.row_stats_rows else 0
+    ffs = ffs_acc + ffs_ring
     out = {"dsp": dsp, "dsp_array": dsp_array, "luts": luts, "luts_array": lut_array,
            "luts_lutram": lutram, "luts_pool_mux": lut_mux, "luts_row_select": lut_rows,
-           "row_select_ports": row_select, "ffs_accumulators": ffs,
+           "row_select_ports": row_select, "ffs": ffs, "ffs_accumulators": ffs_acc,
+           "ffs_row_sums": ffs_ring,
            "helper_multipliers": helpers, "helpers": plan.helpers,
            "datapath_widths": dict(width_macros(plan)), "bram36": bram, "uram": uram,
            "onchip_buffer_bytes": plan.buffer_bytes(), "constant_bytes": plan.constant_bytes(),
@@ -331,9 +343,10 @@ def row_select_ports(plan) -> list[dict]:
     bits = max([_width(c) for _n, c, _s, _p in plan.buffers] or [8])
     ports = [{"port": "gemm drain write + residual read", "lanes": 2 * plan.drain,
               "banks": -(-r // plan.drain), "bits": bits},
-             # LayerNorm reads two groups (statistics, normalize) and writes one; the unfused
-             # residual add reads two buffers and writes one
-             {"port": "vector unit reads + write", "lanes": 3 * plan.lanes,
+             # LayerNorm reads two groups (statistics, normalize) and writes one, or reads one
+             # when the drain before gathered its statistics; the unfused residual add reads
+             # two buffers and writes one
+             {"port": "vector unit reads + write", "lanes": _vector_ports(plan) * plan.lanes,
               "banks": r // math.gcd(r, plan.lanes), "bits": bits}]
     for st in plan.steps:
         if st.kernel not in ("attention", "qk_matmul", "pv_matmul"):
@@ -361,6 +374,14 @@ def row_select_ports(plan) -> list[dict]:
     for p in ports:
         p["luts"] = p["lanes"] * mux_luts(p["banks"], p["bits"])
     return ports
+
+
+def _vector_ports(plan) -> int:
+    """Row-bank ports of the vector lanes: 3 (two reads and a write) when a LayerNorm sweeps
+    its own statistics or a residual add runs unfused, else 2."""
+    three = any((st.kernel == "layernorm" and st.row_stats != "in")
+                or st.kernel == "residual_add" for st in plan.steps if st.engine)
+    return 3 if three else 2
 
 
 def mux_luts(sources: int, bits: int) -> int:

@@ -132,6 +132,76 @@ struct NoOperand {
     int32_t operator()(int, int) const { return 0; }
 };
 
+/// A GEMM that gathers no row statistics.
+struct NoRowSums {
+    static constexpr bool ON = false;
+};
+
+/// Where a GEMM's drain leaves the LayerNorm statistics of its output rows: sx[i] = the sum
+/// and sxx[i] = the sum of squares of row i over its N columns, for the LayerNorm that reads
+/// the output next (its statistics sweep then has nothing to do).
+struct RowSums {
+    static constexpr bool ON = true;
+    int64_t* sx;
+    int64_t* sxx;
+    int np = 0;      // the patch embedding's: GEMM row i is token i % np + 1 of image i / np,
+    int tokens = 0;  // of `tokens` rows each
+    /// The output row of GEMM row i.
+    int row(int i) const {
+#pragma HLS INLINE
+        if (np == 0) return i;
+        const int b = i / np;
+        return b * tokens + (i - b * np) + 1;
+    }
+};
+
+/// Epilogue: a drained value's square, for the row statistics.
+inline int64_t lane_epi_square(int64_t v) {
+#pragma HLS INLINE
+    role_widths<IVIT_W_LN_IN, IVIT_W_LN_IN>(v, v);
+    return pool_epi_narrow(v, v);
+}
+
+/// One drain step of the row statistics. The drained tile's rows keep their running sums in
+/// a ring of RING = ceil(R / E) * E registers that turns by E every step, so lane e always
+/// takes entry e (the row the drain's chunk puts in lane e) and no lane selects among rows;
+/// after a column's ceil(R / E) steps the ring is back in row order. A row's sums enter the
+/// ring at the tile's first column (0 in the first panel; from sx / sxx when several tiles
+/// take turns, else still in the ring) and leave to sx / sxx at its last column (`cols`).
+template <int E, int RING>
+inline void row_sums_step(int64_t rx[RING], int64_t rxx[RING], const RowSums& rs,
+                          const int64_t v[E], int row0, int nrows, int col, int cols,
+                          bool first_panel, bool one_tile) {
+#pragma HLS INLINE
+    int64_t nx[E], nxx[E];
+#pragma HLS ARRAY_PARTITION variable=nx complete
+#pragma HLS ARRAY_PARTITION variable=nxx complete
+    for (int e = 0; e < E; ++e) {
+        int64_t bx = rx[e], bxx = rxx[e];
+        if (col == 0 && first_panel) {
+            bx = 0;
+            bxx = 0;
+        } else if (col == 0 && !one_tile && e < nrows) {
+            bx = rs.sx[rs.row(row0 + e)];
+            bxx = rs.sxx[rs.row(row0 + e)];
+        }
+        nx[e] = bx + v[e];
+        nxx[e] = bxx + lane_epi_square(v[e]);
+        if (e < nrows && col == cols - 1) {
+            rs.sx[rs.row(row0 + e)] = nx[e];
+            rs.sxx[rs.row(row0 + e)] = nxx[e];
+        }
+    }
+    for (int r = 0; r + E < RING; ++r) {
+        rx[r] = rx[r + E];
+        rxx[r] = rxx[r + E];
+    }
+    for (int e = 0; e < E; ++e) {
+        rx[RING - E + e] = nx[e];
+        rxx[RING - E + e] = nxx[e];
+    }
+}
+
 /// The engine's GEMM: y = epi(A (M x K) * B (K x N)), as ONE pipelined loop (II=1) over
 /// column panels (outermost) and R-row tiles. Every iteration does, each under its guard:
 ///  (a) MAC step s of the current tile into accs[g & 1] (step 0 clears it, no init loop);
@@ -145,13 +215,24 @@ struct NoOperand {
 ///      stream (whole words, in order) into a (2C + 64)-byte staging register when it holds
 ///      less than two rows, and two C-byte rows from it into the panel half not computed on.
 /// Trip count: gemm_trips(); exposed are the first panel's load and the last tile's drain.
-template <int R, int C, int E, int KMAX, bool DDR, class A, class B, class Epi>
+template <int R, int C, int E, int KMAX, bool DDR, class A, class B, class Epi,
+          class RS = NoRowSums>
 void gemm_run(const int8_t* wsrc, int M, int N, int K, int slices, int64_t nl, A& a, B& b,
-              Epi& epi, acc_t accs[2][R][C], int8_t panel[2][KMAX][C]) {
+              Epi& epi, acc_t accs[2][R][C], int8_t panel[2][KMAX][C], RS rs = RS()) {
 #pragma HLS INLINE
     static_assert(E >= 1 && E <= R, "the epilogue lanes drain part of one column per cycle");
     constexpr int NCH = (R + E - 1) / E;   // drain chunks per column
     constexpr int D = C * NCH;             // drain steps per tile
+    constexpr int RING = RS::ON ? NCH * E : 1;
+    // the row statistics' ring (row_sums_step); their per-row sums are written at a tile's
+    // last column and read back at its first column of the next panel, whole tiles later
+    int64_t rx[RING], rxx[RING];
+#pragma HLS ARRAY_PARTITION variable=rx complete
+#pragma HLS ARRAY_PARTITION variable=rxx complete
+    for (int r = 0; r < RING; ++r) {
+        rx[r] = 0;
+        rxx[r] = 0;
+    }
     constexpr int SB = 2 * C + WORD_BYTES; // staging register bytes
     const int tiles = static_cast<int>(cdiv(M, R));
     const int panels = static_cast<int>(cdiv(N, C));
@@ -226,11 +307,21 @@ gemm_flat:
         // d_ch (now rows 0..E-1), then shift
         if (dr_on) {
             acc_t (&acc)[R][C] = accs[d_buf];
+            int64_t dv[E];                 // the values written (the row statistics' input)
+#pragma HLS ARRAY_PARTITION variable=dv complete
             for (int e = 0; e < E; ++e) {
                 const int row = d_ch * E + e;
-                if (row < d_rows && d_c < d_cols)
-                    epi.store(d_i0 + row, d_j0 + d_c, static_cast<int32_t>(acc[e][0]));
+                dv[e] = 0;
+                if (row < d_rows && d_c < d_cols) {
+                    if constexpr (RS::ON)
+                        dv[e] = epi.store(d_i0 + row, d_j0 + d_c, static_cast<int32_t>(acc[e][0]));
+                    else
+                        epi.store(d_i0 + row, d_j0 + d_c, static_cast<int32_t>(acc[e][0]));
+                }
             }
+            if constexpr (RS::ON)
+                row_sums_step<E, RING>(rx, rxx, rs, dv, d_i0 + d_ch * E, d_rows - d_ch * E, d_c,
+                                       d_cols, d_j0 == 0, tiles == 1);
             if (d_ch + 1 < NCH) {
                 for (int r = 0; r + E < R; ++r) acc[r][0] = acc[r + E][0];
                 ++d_ch;
@@ -297,13 +388,13 @@ gemm_flat:
 
 /// The GEMM engine with weights from DDR: panels of K x C bytes, tile-major in the blob at
 /// `w_off`, read as one sequential stream of 64-byte words.
-template <int R, int C, int E, int KMAX, int BPC, class A, class Epi>
+template <int R, int C, int E, int KMAX, int BPC, class A, class Epi, class RS = NoRowSums>
 void gemm_ddr(const int8_t* wmem, long w_off, int M, int N, int K, int slices, A& a,
-              Epi& epi, int op, acc_t accs[2][R][C], int8_t panel[2][KMAX][C]) {
+              Epi& epi, int op, acc_t accs[2][R][C], int8_t panel[2][KMAX][C], RS rs = RS()) {
 #pragma HLS INLINE
     NoOperand none;
     gemm_run<R, C, E, KMAX, true>(wmem + w_off, M, N, K, slices, panel_load_steps(K, C, BPC), a,
-                                  none, epi, accs, panel);
+                                  none, epi, accs, panel, rs);
     account(op, gemm_ddr_cycles(M, N, K, slices, R, C, E, BPC),
             cdiv(N, C) * panel_stride(K, C), 0);
 }
@@ -347,13 +438,16 @@ template <typename TR, typename TO>
 struct EpiResidual {
     const TR* res; int ldr; TO* out; int ldo; int n; const int32_t* bias; const int32_t* m_a;
     const uint8_t* e_a; int64_t m_b; int e_b; int bits; long trace_branch;
-    void store(int i, int j, int32_t acc) {
+    /// Writes element (i, j) and returns it (a row-statistics input).
+    int64_t store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
         const int32_t branch = acc + bias[j];
         trace_put(trace_branch, static_cast<long>(i) * n + j, branch);
         const int64_t s = round_shift(lane_epi_requant(branch, m_a[j]), e_a[j]) +
                           round_shift(lane_epi_residual(res[i * ldr + j], m_b), e_b);
-        out[i * ldo + j] = static_cast<TO>(saturate(s, bits));
+        const int64_t y = saturate(s, bits);
+        out[i * ldo + j] = static_cast<TO>(y);
+        return y;
     }
 };
 
@@ -407,12 +501,15 @@ template <typename TO, typename TP>
 struct EpiPatch {
     TO* out; int ldo; const int32_t* bias; const int32_t* m; const uint8_t* e;
     const TP* pos_t; int bits; int np; int tokens;
-    void store(int i, int j, int32_t acc) {
+    /// Writes patch i's channel j and returns it (a row-statistics input).
+    int64_t store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
         const int b = i / np, p = i - b * np;
         const int64_t v =
             round_shift(lane_epi_requant(acc + bias[j], m[j]), e[j]) + pos_t[j * np + p];
-        out[(b * tokens + p + 1) * ldo + j] = static_cast<TO>(saturate(v, bits));
+        const int64_t y = saturate(v, bits);
+        out[(b * tokens + p + 1) * ldo + j] = static_cast<TO>(y);
+        return y;
     }
 };
 

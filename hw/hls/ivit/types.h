@@ -223,7 +223,8 @@ inline int64_t pool_epi_wide(int64_t a, int64_t b) {
     return hmul<IVIT_POOL_EPI_WIDE_A, IVIT_POOL_EPI_WIDE_B, IVIT_FABRIC_EPI>(a, b);
 }
 
-/// Pool: GELU's short products (|x| * r, y * y, x * sigma).
+/// Pool: GELU's short products (|x| * r, y * y, x * sigma) and the squares of the row
+/// statistics a drain gathers for the LayerNorm after it.
 inline int64_t pool_epi_narrow(int64_t a, int64_t b) {
 #pragma HLS INLINE off
 #pragma HLS PIPELINE II=1

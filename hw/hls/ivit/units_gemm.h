@@ -23,11 +23,13 @@ inline int64_t patch_load_steps(int64_t size, int p, int per_word, int dim) {
 /// Then one GEMM over the whole batch (nb x patches rows x W^T) whose epilogue adds
 /// positions. MAXB is part of the kernel's name, so the im2col buffer of one batch size
 /// never stands for another's (g++ merges a template's static locals across the shared
-/// libraries of one process).
-template <class CFG, int MAXB = IVIT_MAX_BATCH>
+/// libraries of one process). STATS: every token's LayerNorm sums go to sx / sxx for the
+/// LayerNorm after (the class token's from the load loop, the patches' from the drain).
+template <class CFG, bool STATS = false, int MAXB = IVIT_MAX_BATCH>
 void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
                  const int8_t* weights, int it, int nb,
-    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
+    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C],
+    int64_t* sx = nullptr, int64_t* sxx = nullptr) {
 #pragma HLS INLINE
     typedef typename CFG::in_t TI;
     constexpr int P = CFG::P;
@@ -53,11 +55,23 @@ pe_images:
         for (int j = 0; j < SB; ++j) stg[j] = 0;
         int fill = 0, rd = 0, run = 0;
         int gx = 0, kh = 0, gy = 0, ch = 0;    // run `run`: patch (gy, gx), row kh, channel ch
+        int64_t cx = 0, cxx = 0;               // the class token's sums (STATS)
     pe_load:
         for (int i = 0; i < steps; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=64 max=65536
-            if (i < CFG::DIM) cls_row[i] = static_cast<typename CFG::out_t>(CFG::cls[it][i]);
+            if (i < CFG::DIM) {
+                const int64_t v = CFG::cls[it][i];
+                cls_row[i] = static_cast<typename CFG::out_t>(v);
+                if constexpr (STATS) {
+                    cx += v;
+                    cxx += eng::lane_epi_square(v);
+                    if (i == CFG::DIM - 1) {
+                        sx[n * T] = cx;
+                        sxx[n * T] = cxx;
+                    }
+                }
+            }
             if (fill < 2 * P && rd < NWORDS) {
                 TI word[PER_WORD];
 #pragma HLS ARRAY_PARTITION variable=word complete
@@ -109,8 +123,13 @@ pe_images:
     eng::EpiPatch<typename CFG::out_t, typename std::remove_cv<typename std::remove_reference<decltype(CFG::pos[0][0])>::type>::type>
         epi{tokens, CFG::LDY, CFG::bias[it], CFG::m[it], CFG::e[it], CFG::pos[it],
             static_cast<int>(CFG::OUT_BITS[it]), NP, T};
-    eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(
-        weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it], accs, panel);
+    if constexpr (STATS)
+        eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(
+            weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it], accs, panel,
+            eng::RowSums{sx, sxx, NP, T});
+    else
+        eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(
+            weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it], accs, panel);
 }
 
 /// Linear layer with a per-channel requant: (ROWS, IN) -> (ROWS, OUT).
@@ -139,17 +158,26 @@ void linear_raw(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_
 }
 
 /// Fused: a raw linear branch and the residual add that consumes it (out may alias res).
-template <class LIN, class ADD>
+/// STATS: the drain also leaves each output row's sum and sum of squares in sx / sxx for the
+/// LayerNorm that runs next (layernorm<CFG, true>).
+template <class LIN, class ADD, bool STATS = false>
 void linear_residual(const typename LIN::in_t* x, const typename ADD::in1_t* res,
                      typename ADD::out_t* out, const int8_t* weights, int it, int nb,
-    eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C]) {
+    eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C],
+    int64_t* sx = nullptr, int64_t* sxx = nullptr) {
 #pragma HLS INLINE
     eng::Rows<typename LIN::in_t> a{x, LIN::LDX, 0};
     eng::EpiResidual<typename ADD::in1_t, typename ADD::out_t> epi{
         res, ADD::LDX1, out, ADD::LDY, LIN::OUT, LIN::bias[it], ADD::m_a[it], ADD::e_a[it], ADD::M_B[it],
         static_cast<int>(ADD::E_B[it]), static_cast<int>(ADD::OUT_BITS[it]), LIN::TRACE[it]};
-    eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], nb * LIN::ROWS,
-                                                       LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it], accs, panel);
+    if constexpr (STATS)
+        eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(
+            weights, LIN::W_OFF[it], nb * LIN::ROWS, LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it],
+            accs, panel, eng::RowSums{sx, sxx});
+    else
+        eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(
+            weights, LIN::W_OFF[it], nb * LIN::ROWS, LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it],
+            accs, panel);
 }
 
 /// Fused: a requantized linear layer and the element-wise GELU after it.

@@ -36,16 +36,28 @@ constexpr int ln_window(int cols, int lanes) {
                ? cols
                : LN_ROW_AT + lanes + LN_ROW_DEPTH + eng::VEC_DEPTH;
 }
+/// The first window of a LayerNorm whose statistics its producer gathered: only the row unit
+/// for group 0, long enough that its rows clear the row unit and the vector pipeline.
+constexpr int ln_first_window(int lanes) {
+    return LN_ROW_AT + lanes + LN_ROW_DEPTH + eng::VEC_DEPTH;
+}
 /// I-LayerNorm. Merged (every token): one loop of G + 2 windows (G = ceil(rows / L)): window
 /// w runs the statistics of group w, the row unit for group w - 1 and the normalize of group
 /// w - 2; the last window stops after its normalize sweep; the deepest path a statistics step
-/// and the row unit. Otherwise (the class tokens only, each in one row bank): statistics one
-/// element per cycle, the row unit (one row per cycle), normalize one element per cycle.
-inline int64_t layernorm_cycles(int rows, int cols, int lanes, bool merged) {
+/// and the row unit. With the statistics from the producer's drain (`stats`): a short first
+/// window (the row unit for group 0), then G - 1 windows (the row unit for group w, the
+/// normalize of group w - 1) and the last normalize sweep. Otherwise (the class tokens only,
+/// each in one row bank): statistics one element per cycle (none with `stats`), the row unit
+/// (one row per cycle), normalize one element per cycle.
+inline int64_t layernorm_cycles(int rows, int cols, int lanes, bool merged, bool stats) {
+    const int64_t sweep = static_cast<int64_t>(rows) * cols + eng::VEC_DEPTH;
+    if (merged && stats)
+        return ln_first_window(lanes) + (eng::cdiv(rows, lanes) - 1) * ln_window(cols, lanes) +
+               cols + eng::VEC_DEPTH + LN_ROW_DEPTH;
     if (merged)
         return (eng::cdiv(rows, lanes) + 1) * ln_window(cols, lanes) + cols + eng::VEC_DEPTH +
                LN_ROW_DEPTH;
-    return 2 * (static_cast<int64_t>(rows) * cols + eng::VEC_DEPTH) + rows + LN_ROW_DEPTH;
+    return (stats ? 1 : 2) * sweep + rows + LN_ROW_DEPTH;
 }
 /// Shiftmax (not fused): max, exponentials and their sum, the divisions (one row per
 /// cycle), exponentials again and normalize.
@@ -277,17 +289,23 @@ inline typename CFG::out_t ln_norm(int64_t x, int c, int64_t mean, int64_t recip
 /// LN_ROW_AT on) and the normalize of group w - 2 (L rows of column j at step j), so each
 /// per-row value is read more cycles after its write than the writer's pipeline is deep. The
 /// class token only (one row bank per token): statistics, the row unit, normalize, one
-/// element per cycle, one loop after the other. MAXR: as shiftmax's.
-template <class CFG, int MAXR = IVIT_MAX_BATCH * CFG::ROWS>
-void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb) {
+/// element per cycle, one loop after the other. STATS: the unit before (linear_residual<...,
+/// true>) left every input row's sum and sum of squares in sx / sxx, so there is no
+/// statistics sweep: window w runs the row unit for group w and the normalize of group
+/// w - 1, and window 0 is only as long as the row unit needs. MAXR: as shiftmax's.
+template <class CFG, bool STATS = false, int MAXR = IVIT_MAX_BATCH * CFG::ROWS>
+void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb,
+               const int64_t* sx = nullptr, const int64_t* sxx = nullptr) {
 #pragma HLS INLINE
     constexpr int COLS = CFG::COLS, L = CFG::L;
     constexpr bool MERGED = CFG::ROWS == CFG::IN_ROWS;
     constexpr int WIN = ln_window(COLS, L);
+    constexpr int WIN0 = STATS ? ln_first_window(L) : WIN;  // window 0
+    constexpr int LAG = STATS ? 0 : 1;  // windows from a group's statistics to its row unit
     // steps from a row's last statistics write to its row-unit read, and from its row-unit
-    // write to its first normalize read
+    // write to its first normalize read (the shortest window is the first)
     constexpr int DIST_STATS = WIN - COLS + 1 + LN_ROW_AT;
-    constexpr int DIST_ROW = WIN - LN_ROW_AT - L + 1;
+    constexpr int DIST_ROW = WIN0 - LN_ROW_AT - L + 1;
     static_assert(DIST_STATS > eng::VEC_DEPTH && DIST_ROW > eng::VEC_DEPTH + LN_ROW_DEPTH,
                   "LayerNorm window shorter than its pipelines");
     static int64_t ln_sx[MAXR], ln_sxx[MAXR], ln_mean[MAXR], ln_recip[MAXR];  // per-row values
@@ -298,12 +316,13 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
     const int rows = nb * CFG::ROWS;
     if (MERGED) {
         const int groups = static_cast<int>(eng::cdiv(rows, L));
-        int64_t sx[L], sxx[L];
-#pragma HLS ARRAY_PARTITION variable=sx complete
-#pragma HLS ARRAY_PARTITION variable=sxx complete
+        int64_t ax[L], axx[L];  // the statistics lanes' running sums
+#pragma HLS ARRAY_PARTITION variable=ax complete
+#pragma HLS ARRAY_PARTITION variable=axx complete
         int w = 0, j = 0;  // window, step
+        const int trips = STATS ? WIN0 + (groups - 1) * WIN + COLS : (groups + 1) * WIN + COLS;
     ln_merged:
-        for (int i = 0; i < (groups + 1) * WIN + COLS; ++i) {
+        for (int i = 0; i < trips; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
 #pragma HLS DEPENDENCE variable=ln_sx type=inter direction=RAW dependent=true distance=DIST_STATS
@@ -311,37 +330,39 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
 #pragma HLS DEPENDENCE variable=ln_mean type=inter direction=RAW dependent=true distance=DIST_ROW
 #pragma HLS DEPENDENCE variable=ln_recip type=inter direction=RAW dependent=true distance=DIST_ROW
             // statistics of group w
-            if (w < groups && j < COLS) {
+            if (!STATS && w < groups && j < COLS) {
                 for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
                     const int t = w * L + l;
                     if (t < rows) {
                         const int64_t v = x[static_cast<long>(t) * CFG::LDX + j];
-                        sx[l] = (j == 0 ? 0 : sx[l]) + v;
-                        sxx[l] = (j == 0 ? 0 : sxx[l]) + lane_ln_square(v);
+                        ax[l] = (j == 0 ? 0 : ax[l]) + v;
+                        axx[l] = (j == 0 ? 0 : axx[l]) + lane_ln_square(v);
                         if (j == COLS - 1) {
-                            ln_sx[t] = sx[l];
-                            ln_sxx[t] = sxx[l];
+                            ln_sx[t] = ax[l];
+                            ln_sxx[t] = axx[l];
                         }
                     }
                 }
             }
-            // the row unit for group w - 1, one row a step
-            if (w >= 1 && w <= groups && j >= LN_ROW_AT && j < LN_ROW_AT + L) {
-                const int t = (w - 1) * L + (j - LN_ROW_AT);
-                if (t < rows) ln_row<CFG>(ln_sx[t], ln_sxx[t], ln_mean[t], ln_recip[t]);
+            // the row unit for group w - LAG, one row a step
+            if (w >= LAG && w - LAG < groups && j >= LN_ROW_AT && j < LN_ROW_AT + L) {
+                const int t = (w - LAG) * L + (j - LN_ROW_AT);
+                if (t < rows)
+                    ln_row<CFG>(STATS ? sx[t] : ln_sx[t], STATS ? sxx[t] : ln_sxx[t], ln_mean[t],
+                                ln_recip[t]);
             }
-            // normalize of group w - 2
-            if (w >= 2 && j < COLS) {
+            // normalize of group w - LAG - 1
+            if (w >= LAG + 1 && j < COLS) {
                 for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
-                    const int t = (w - 2) * L + l;
+                    const int t = (w - LAG - 1) * L + l;
                     if (t < rows)
                         y[static_cast<long>(t) * CFG::LDY + j] = ln_norm<CFG>(
                             x[static_cast<long>(t) * CFG::LDX + j], j, ln_mean[t], ln_recip[t], it);
                 }
             }
-            if (j + 1 < WIN) {
+            if (j + 1 < (w == 0 ? WIN0 : WIN)) {
                 ++j;
             } else {
                 j = 0;
@@ -349,25 +370,27 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
             }
         }
     } else {
-        int64_t sx = 0, sxx = 0;
+        int64_t ax = 0, axx = 0;
     ln_stats:
-        for (int i = 0; i < rows * COLS; ++i) {
+        for (int i = 0; i < (STATS ? 0 : rows * COLS); ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
             const int t = i / COLS, c = i - t * COLS;
             const int64_t v = x[(static_cast<long>(t) * CFG::IN_ROWS) * CFG::LDX + c];
-            sx = (c == 0 ? 0 : sx) + v;
-            sxx = (c == 0 ? 0 : sxx) + lane_ln_square(v);
+            ax = (c == 0 ? 0 : ax) + v;
+            axx = (c == 0 ? 0 : axx) + lane_ln_square(v);
             if (c == COLS - 1) {
-                ln_sx[t] = sx;
-                ln_sxx[t] = sxx;
+                ln_sx[t] = ax;
+                ln_sxx[t] = axx;
             }
         }
     ln_row_unit:
         for (int t = 0; t < rows; ++t) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-            ln_row<CFG>(ln_sx[t], ln_sxx[t], ln_mean[t], ln_recip[t]);
+            const long r = static_cast<long>(t) * CFG::IN_ROWS;  // the token's input row
+            ln_row<CFG>(STATS ? sx[r] : ln_sx[t], STATS ? sxx[r] : ln_sxx[t], ln_mean[t],
+                        ln_recip[t]);
         }
     ln_normalize:
         for (int i = 0; i < rows * COLS; ++i) {
@@ -378,7 +401,7 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
                 x[(static_cast<long>(t) * CFG::IN_ROWS) * CFG::LDX + c], c, ln_mean[t], ln_recip[t], it);
         }
     }
-    eng::account(CFG::IDX[it], layernorm_cycles(rows, COLS, L, MERGED));
+    eng::account(CFG::IDX[it], layernorm_cycles(rows, COLS, L, MERGED, STATS));
 }
 
 }  // namespace layer
