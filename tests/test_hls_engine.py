@@ -159,7 +159,9 @@ def test_batch_reads_each_weight_panel_once(small_int_model):
     layers = {ly["name"]: ly for ly in e4["layers"]}
     fc2 = next(ly for ly in one.layers if ly.layer.name.endswith("blocks.0.mlp.fc2"))
     k, n = np.asarray(fc2.layer.params["weight"]).shape[::-1]
-    assert layers[fc2.layer.name]["cycles"] == gemm_ddr(4 * 5, n, k, eng)[0]
+    # fc2 finds its first panel on chip and loads block 1's qkv panel (the panel chain)
+    assert fc2.pre and fc2.next_k == k // 4
+    assert layers[fc2.layer.name]["cycles"] == gemm_ddr(4 * 5, n, k, eng, 1, True, k // 4)[0]
     qk = next(ly for ly in one.layers if ly.layer.kind == "qk_matmul")
     a = qk.layer.attrs
     pv = next(ly for ly in one.layers if ly.layer.kind == "pv_matmul")

@@ -58,6 +58,7 @@ class Step:
         out = [f"{self.out.buffer}[0]"]
         w = ["weights"] if self.weighted else []
         state = ["eng_acc", "eng_panel"] if self.array else []
+        state += ["eng_half"] if self.array and self.weighted else []
         stats = ["eng_sx", "eng_sxx"] if self.row_stats else []
         return ins + out + w + ([it, "nb"] + state + stats if self.engine else [])
 
@@ -122,6 +123,16 @@ def find_steps(layers: list, types: dict) -> list:
     return steps
 
 
+def program_runs(prologue: list, body: list, epilogue: list, iterations: int) -> list:
+    """``(step, instance)`` in the order one batch runs them: the prologue, the body's steps
+    ``iterations`` times (``instance``: that block's step, ``step.iterations[b]``), the
+    epilogue. ``step`` is what the generated top calls (its slots serve every block)."""
+    runs = [(st, st) for st in prologue]
+    for b in range(iterations if body else 0):
+        runs += [(st, st.iterations[b] if st.iterations else st) for st in body]
+    return runs + [(st, st) for st in epilogue]
+
+
 #: Kernels whose GEMM drain can gather the LayerNorm statistics of the rows it writes.
 STATS_PRODUCERS = frozenset({"linear_residual", "patch_embed"})
 
@@ -133,10 +144,7 @@ def mark_row_stats(prologue: list, body: list, epilogue: list, iterations: int) 
     then ``epilogue``; one generated call serves every block, so a body step is marked only
     when every one of its instances qualifies: the instance run just before it is a
     ``STATS_PRODUCERS`` kernel that wrote the LayerNorm's input."""
-    runs = [(st, st) for st in prologue]
-    for b in range(iterations if body else 0):
-        runs += [(st, st.iterations[b] if st.iterations else st) for st in body]
-    runs += [(st, st) for st in epilogue]
+    runs = program_runs(prologue, body, epilogue, iterations)
     verdict: dict = {}
     for k, (step, inst) in enumerate(runs):
         if step.kernel != "layernorm" or not step.engine:

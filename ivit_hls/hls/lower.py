@@ -28,7 +28,7 @@ from ..errors import IvitError
 from ..ir.model import IntegerModel, Layer
 from ..ops.base import IntType
 from ..ops.common import default_drain
-from .fusion import ENGINE_KINDS, Step, find_steps, mark_row_stats
+from .fusion import ENGINE_KINDS, Step, find_steps, mark_row_stats, program_runs
 
 #: Where the helper multipliers go: mode -> (epilogue lanes and attention drain in fabric,
 #: vector lanes in fabric); the rest on DSP48E2 slices.
@@ -102,6 +102,11 @@ class HlsLayer:
     arrays: list = field(default_factory=list)     # (ctype, name, values)
     w_off: int | None = None
     cname: str = ""
+    # the weight-panel chain of an engine GEMM (link_panels): its first panel loaded by the
+    # GEMM before (pre); the next GEMM's first panel, which it loads (offset, K; 0: none)
+    pre: bool = False
+    next_w_off: int = 0
+    next_k: int = 0
 
     @property
     def weighted(self) -> bool:
@@ -136,6 +141,10 @@ class Slot:
         out.append(("long", "TRACE", [ly.out.trace_offset for ly in self.layers]))
         if self.first.weighted:
             out.append(("long", "W_OFF", [ly.w_off for ly in self.layers]))
+        if self.first.weighted and self.engine:
+            out.append(("int", "PRE", [int(ly.pre) for ly in self.layers]))
+            out.append(("long", "NEXT_W_OFF", [ly.next_w_off for ly in self.layers]))
+            out.append(("int", "NEXT_K", [ly.next_k for ly in self.layers]))
         return out
 
     def enums(self) -> list:
@@ -497,6 +506,8 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
             for k, st in enumerate(body):
                 st.iterations = [ch[k] for ch in chunks]
     mark_row_stats(prologue, body, epilogue, iterations)
+    link_panels(program_runs(prologue, body, epilogue, iterations),
+                {name: k for name, _o, k, _n, panels, _b in low.layout if panels})
     slots: list = []
     for st in prologue + body + epilogue:
         group = st.iterations or [st]
@@ -514,6 +525,21 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
                 bytes(low.blob), low.layout, int(final.shape[-1]), offset, rows, cols, lanes,
                 kmax, bpc, min(drain or default_drain(rows, cols), rows), types,
                 helpers=helpers, batch=int(batch), att_lanes=min(att_lanes or lanes, rows))
+
+
+def link_panels(runs: list, k_of: dict) -> None:
+    """Chain the engine's DDR GEMMs in the order the program runs them (``runs``:
+    ``(step, instance)`` pairs of one batch, ``program_runs``): each loads the next one's
+    first weight panel (``k_of``: K rows per weighted layer) while its last panel computes,
+    so that one starts computing at once. Between two of them only units that leave the
+    panels alone run (LayerNorm, attention, plain kernels)."""
+    gemms = [inst.layers[0] for step, inst in runs
+             if step.engine and step.weighted and step.array]
+    for ly in gemms:
+        ly.pre, ly.next_w_off, ly.next_k = False, 0, 0
+    for a, b in zip(gemms, gemms[1:]):
+        a.next_w_off, a.next_k = b.w_off, k_of[b.layer.name]
+        b.pre = True
 
 
 def _partition(steps: list, buffer: str, rows: int, cols: int, lanes: int) -> tuple:

@@ -95,24 +95,35 @@ def panel_load_steps(k: int, c: int, bpc: int) -> int:
     return max(ceil_div(k, 2), ceil_div(k * c, bpc))
 
 
-def gemm_trips(m: int, n: int, k: int, slices: int, engine: Engine, load: int) -> int:
+def gemm_trips(m: int, n: int, k: int, slices: int, engine: Engine, load: int,
+               preloaded: bool = False, next_load: int = 0) -> int:
     """Iterations of the engine's flat GEMM loop (engine.h ``gemm_trips``): the first panel's
-    load (``load`` steps, 0 for on-chip operands), then per column panel ``tiles`` windows of
-    max(K * slices, drain) steps (the MAC of one tile, the drain of the one before, the next
-    panel's load), stretched to ``load`` when that is longer, then the last tile's drain."""
+    load (``load`` steps; none for on-chip operands or when the GEMM before loaded it,
+    ``preloaded``), then per column panel ``tiles`` windows of max(K * slices, drain) steps
+    (the MAC of one tile, the drain of the one before, the next panel's load), stretched to
+    ``load`` when that is longer (the last panel's to ``next_load``, the next GEMM's first
+    panel), then the last tile's drain."""
     tiles, panels = ceil_div(m, engine.rows), ceil_div(n, engine.cols)
     d = drain_cycles(engine)
     comp = tiles * max(k * slices, d)
-    return load + (panels - 1) * max(comp, load) + comp + d
+    return ((0 if preloaded else load) + (panels - 1) * max(comp, load) + max(comp, next_load)
+            + d)
 
 
 @functools.lru_cache(maxsize=65536)
-def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1) -> tuple[int, int]:
+def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1, preloaded: bool = False,
+             next_k: int = 0) -> tuple[int, int]:
     """(cycles, DDR weight bytes) of a GEMM with weights from DDR: column panels outermost
-    (each weight byte read once, all panels one sequential stream, so the first beat's
-    latency is paid once), the next panel loading while the current one computes."""
-    load = panel_load_steps(k, engine.cols, ddr_bytes_per_cycle(engine))
-    return (gemm_trips(m, n, k, slices, engine, load) + DDR_LATENCY + GEMM_DEPTH + EPI_DEPTH,
+    (each weight byte read once, all panels one sequential stream, the first beat's latency
+    counted once), the next panel loading while the current one computes. In a chain of
+    GEMMs (``ivit_hls.hls.lower.link_panels``) its first panel may be on chip already
+    (``preloaded``) and its last panel's window loads the next GEMM's first (``next_k`` rows;
+    0: none)."""
+    bpc = ddr_bytes_per_cycle(engine)
+    load = panel_load_steps(k, engine.cols, bpc)
+    next_load = panel_load_steps(next_k, engine.cols, bpc) if next_k else 0
+    return (gemm_trips(m, n, k, slices, engine, load, preloaded, next_load) + DDR_LATENCY
+            + GEMM_DEPTH + EPI_DEPTH,
             ceil_div(n, engine.cols) * panel_stride(k, engine.cols))
 
 

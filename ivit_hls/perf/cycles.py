@@ -165,7 +165,8 @@ def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
                 load = patch_load_steps(ins[0].size, layer.attrs.patch,      # each image, once
                                         _width(plan.image.ctype) // 8, layer.attrs.dim) + DDR_LATENCY
                 cost[first.index][0] += nb * load + gemm_ddr(nb * shape.m, shape.n, shape.k,
-                                                             engine)[0]
+                                                             engine, 1, first.pre,
+                                                             first.next_k)[0]
                 cost[first.index][2] += nb * image_bytes
             elif not st.engine or layer.op.per_image:
                 cost[first.index][0] += nb * int(layer.op.cycles(layer, ins, out, engine))
@@ -174,6 +175,13 @@ def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
                 kw = {"row_stats": True} if st.row_stats == "in" else {}
                 cost[first.index][0] += int(layer.op.cycles(
                     layer, [_stacked(t, nb) for t in ins], _stacked(out, nb), engine, **kw))
+                if st.weighted and shape is not None:
+                    # the weight-panel chain: no first load when the GEMM before did it, the
+                    # last panel's window stretched to the next GEMM's first load
+                    m = nb * shape.m
+                    cost[first.index][0] += (
+                        gemm_ddr(m, shape.n, shape.k, engine, 1, first.pre, first.next_k)[0]
+                        - gemm_ddr(m, shape.n, shape.k, engine)[0])
             if first.weighted and st.engine and shape is not None:
                 cost[first.index][1] += gemm_ddr(shape.m, shape.n, shape.k, engine)[1]
     last = plan.layers[-1].index

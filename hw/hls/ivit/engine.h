@@ -106,21 +106,57 @@ inline int64_t panel_load_steps(int K, int C, int bpc) {
     return imax(cdiv(K, 2), cdiv(static_cast<int64_t>(K) * C, bpc));
 }
 
-/// Iterations of the engine's flat GEMM loop: the first panel's load (`nl` steps, 0 for
-/// on-chip operands), every panel's tiles (`tiles` windows of max(K * slices, drain) steps,
-/// stretched to `nl` when the next panel's load is longer), and the last tile's drain.
-inline int64_t gemm_trips(int M, int N, int K, int slices, int R, int C, int E, int64_t nl) {
+/// Steps of phase q of the flat GEMM loop (q = 1..panels: panel q-1 computes, `comp` steps,
+/// while panel q loads, `nl` steps, or, in the last, the next GEMM's first panel, `nl_next`
+/// steps; panels + 1: the last tile's drain, `d` steps).
+inline int64_t gemm_phase_steps(int q, int panels, int64_t comp, int64_t nl, int64_t nl_next,
+                                int64_t d) {
+    return q < panels ? imax(comp, nl) : (q == panels ? imax(comp, nl_next) : d);
+}
+
+/// Iterations of the engine's flat GEMM loop: the first panel's load (`nl` steps; none for
+/// on-chip operands or when the GEMM before loaded it, `pre`), every panel's tiles (`tiles`
+/// windows of max(K * slices, drain) steps, stretched to `nl` when the next panel's load is
+/// longer, the last panel's to `nl_next`, the load of the next GEMM's first panel), and the
+/// last tile's drain.
+inline int64_t gemm_trips(int M, int N, int K, int slices, int R, int C, int E, int64_t nl,
+                          bool pre = false, int64_t nl_next = 0) {
     const int64_t tiles = cdiv(M, R), panels = cdiv(N, C), d = drain_cycles(R, C, E);
     const int64_t comp = tiles * imax(static_cast<int64_t>(K) * slices, d);
-    return nl + (panels - 1) * imax(comp, nl) + comp + d;
+    return (pre ? 0 : nl) + (panels - 1) * imax(comp, nl) + imax(comp, nl_next) + d;
 }
 
 /// Cycles of a GEMM with weights from DDR: the flat loop, the first weight beat's latency
-/// (the panels are one sequential stream) and the array and epilogue depths.
-inline int64_t gemm_ddr_cycles(int M, int N, int K, int slices, int R, int C, int E, int bpc) {
-    return gemm_trips(M, N, K, slices, R, C, E, panel_load_steps(K, C, bpc)) + DDR_LATENCY +
-           GEMM_DEPTH + EPI_DEPTH;
+/// (the panels are one sequential stream; counted for every GEMM, also one whose first
+/// panel the GEMM before loaded) and the array and epilogue depths. `pre`: its first panel
+/// is on chip already; `next_k`: it loads the next GEMM's first panel (K rows; 0: none).
+inline int64_t gemm_ddr_cycles(int M, int N, int K, int slices, int R, int C, int E, int bpc,
+                               bool pre = false, int next_k = 0) {
+    const int64_t nl_next = next_k > 0 ? panel_load_steps(next_k, C, bpc) : 0;
+    return gemm_trips(M, N, K, slices, R, C, E, panel_load_steps(K, C, bpc), pre, nl_next) +
+           DDR_LATENCY + GEMM_DEPTH + EPI_DEPTH;
 }
+
+/// How a DDR GEMM's weight panels chain with the GEMMs around it: `*half` is the half of
+/// eng_panel its first panel goes to (panel p to (half + p) & 1; afterwards the half of the
+/// next GEMM's first), `pre` that the GEMM before loaded that first panel, `next_off` and
+/// `next_k` the next GEMM's first panel (blob offset, K rows; next_k = 0: none), which this
+/// one loads while its last panel computes. No unit between two GEMMs touches eng_panel.
+struct PanelLink {
+    int* half;
+    bool pre;
+    long next_off;
+    int next_k;
+};
+
+/// The same for gemm_run: the first panel's half, `pre`, the next first panel and its steps.
+struct PanelPlan {
+    int h0 = 0;
+    bool pre = false;
+    long next_off = 0;
+    int next_k = 0;
+    int64_t nl_next = 0;
+};
 
 /// Cycles of a GEMM with both operands on chip (the unfused attention matmuls).
 inline int64_t gemm_onchip_cycles(int M, int N, int K, int slices, int R, int C, int E) {
@@ -213,12 +249,15 @@ inline void row_sums_step(int64_t rx[RING], int64_t rxx[RING], const RowSums& rs
 ///      under the first tile of the next;
 ///  (c) with DDR weights, one step of the next panel's load: a 64-byte word of the weight
 ///      stream (whole words, in order) into a (2C + 64)-byte staging register when it holds
-///      less than two rows, and two C-byte rows from it into the panel half not computed on.
-/// Trip count: gemm_trips(); exposed are the first panel's load and the last tile's drain.
+///      less than two rows, and two C-byte rows from it into the panel half not computed on;
+///      under the last panel, the next GEMM's first panel (`pp`).
+/// Trip count: gemm_trips(); exposed are the first panel's load (unless the GEMM before
+/// loaded it) and the last tile's drain.
 template <int R, int C, int E, int KMAX, bool DDR, class A, class B, class Epi,
           class RS = NoRowSums>
-void gemm_run(const int8_t* wsrc, int M, int N, int K, int slices, int64_t nl, A& a, B& b,
-              Epi& epi, acc_t accs[2][R][C], int8_t panel[2][KMAX][C], RS rs = RS()) {
+void gemm_run(const int8_t* wmem, long w_off, int M, int N, int K, int slices, int64_t nl, A& a,
+              B& b, Epi& epi, acc_t accs[2][R][C], int8_t panel[2][KMAX][C],
+              PanelPlan pp = PanelPlan(), RS rs = RS()) {
 #pragma HLS INLINE
     static_assert(E >= 1 && E <= R, "the epilogue lanes drain part of one column per cycle");
     constexpr int NCH = (R + E - 1) / E;   // drain chunks per column
@@ -240,20 +279,25 @@ void gemm_run(const int8_t* wsrc, int M, int N, int K, int slices, int64_t nl, A
     const int st = static_cast<int>(imax(ks, D));
     const int comp = tiles * st;
     const int nload = static_cast<int>(nl);
+    const int nnext = static_cast<int>(pp.nl_next);
     const int nwords = static_cast<int>(cdiv(static_cast<int64_t>(K) * C, WORD_BYTES));
-    const int total = static_cast<int>(gemm_trips(M, N, K, slices, R, C, E, nl));
-    // phases: 0 = the first panel's load (DDR only), q = 1..panels = panel q-1 computes while
-    // panel q loads, panels + 1 = the last tile's drain
-    int q = nload > 0 ? 0 : 1;
+    const int nwords_next = static_cast<int>(cdiv(static_cast<int64_t>(pp.next_k) * C, WORD_BYTES));
+    const int total = static_cast<int>(gemm_trips(M, N, K, slices, R, C, E, nl, pp.pre, pp.nl_next));
+    // phases: 0 = the first panel's load (DDR, unless loaded before), q = 1..panels = panel
+    // q-1 computes while panel q (in the last, the next GEMM's first panel) loads,
+    // panels + 1 = the last tile's drain
+    int q = nload > 0 && !pp.pre ? 0 : 1;
     int pos = 0;
-    int plen = nload > 0 ? nload : (panels > 1 ? static_cast<int>(imax(comp, nload)) : comp);
+    int plen = static_cast<int>(q == 0 ? nload : gemm_phase_steps(1, panels, comp, nload, nnext, D));
     int t = 0, s = 0, g = 0;               // tile of the panel, step of its window, tiles begun
     bool cur_on = false;
     int c_i0 = 0, c_j0 = 0, c_rows = 0, c_cols = 0, c_buf = 0;
     bool dr_on = false;
     int d_i0 = 0, d_j0 = 0, d_rows = 0, d_cols = 0, d_buf = 0, d_c = 0, d_ch = 0;
     int lk = 0, fill = 0, rd = 0;          // load: panel rows written, staged bytes, words read
-    long wp = 0;                           // next byte of the weight stream
+    // next byte of the weight stream: this GEMM's panels in order (from panel 1 if panel 0
+    // was loaded before), then the next GEMM's first
+    long wp = q == panels ? pp.next_off : w_off + (pp.pre ? panel_stride(K, C) : 0);
     int8_t stg[SB];
 #pragma HLS ARRAY_PARTITION variable=stg complete
     for (int j = 0; j < SB; ++j) stg[j] = 0;
@@ -290,7 +334,7 @@ gemm_flat:
                 int8_t row[C];
 #pragma HLS ARRAY_PARTITION variable=row complete
                 const int k = slices == 2 ? s >> 1 : s;
-                if (p & 1)
+                if ((p + pp.h0) & 1)
                     for (int c = 0; c < C; ++c) row[c] = panel[1][k][c];
                 else
                     for (int c = 0; c < C; ++c) row[c] = panel[0][k][c];
@@ -332,13 +376,18 @@ gemm_flat:
                 if (++d_c == C) dr_on = false;
             }
         }
-        // (c) one step of panel q's load into the half not computed on
+        // (c) one step of panel q's load (in the last phase, the next GEMM's first panel) into
+        // the half not computed on
         if constexpr (DDR) {
-            if (q < panels && pos < nload) {
-                if (fill < 2 * C && rd < nwords) {
+            const bool own = q < panels;
+            const int lsteps = own ? nload : nnext;
+            if (q <= panels && pos < lsteps) {
+                const int kl = own ? K : pp.next_k;
+                const int nw = own ? nwords : nwords_next;
+                if (fill < 2 * C && rd < nw) {
                     int8_t word[WORD_BYTES];
 #pragma HLS ARRAY_PARTITION variable=word complete
-                    for (int b8 = 0; b8 < WORD_BYTES; ++b8) word[b8] = wsrc[wp + b8];
+                    for (int b8 = 0; b8 < WORD_BYTES; ++b8) word[b8] = wmem[wp + b8];
                     for (int j = 0; j < SB; ++j)
                         if (j >= fill && j < fill + WORD_BYTES) stg[j] = word[j - fill];
                     wp += WORD_BYTES;
@@ -346,8 +395,8 @@ gemm_flat:
                     ++rd;
                 }
                 int n = fill >= 2 * C ? 2 : (fill >= C ? 1 : 0);
-                if (n > K - lk) n = K - lk;
-                if (q & 1) {
+                if (n > kl - lk) n = kl - lk;
+                if ((q + pp.h0) & 1) {
                     if (n > 0) for (int c = 0; c < C; ++c) panel[1][lk][c] = stg[c];
                     if (n > 1) for (int c = 0; c < C; ++c) panel[1][lk + 1][c] = stg[C + c];
                 } else {
@@ -360,9 +409,9 @@ gemm_flat:
                     for (int j = 0; j + 2 * C < SB; ++j) stg[j] = stg[j + 2 * C];
                 fill -= n * C;
                 lk += n;
-                if (pos + 1 == nload) {
+                if (pos + 1 == lsteps) {
 #ifndef __SYNTHESIS__
-                    if (lk != K || rd != nwords) {
+                    if (lk != kl || rd != nw) {
                         std::fprintf(stderr, "gemm_run: panel load unfinished after its steps\n");
                         std::abort();
                     }
@@ -381,7 +430,8 @@ gemm_flat:
             ++q;
             t = 0;
             s = 0;
-            plen = q < panels ? static_cast<int>(imax(comp, nload)) : (q == panels ? comp : D);
+            plen = static_cast<int>(gemm_phase_steps(q, panels, comp, nload, nnext, D));
+            if (q == panels) wp = pp.next_off;
         }
     }
 }
@@ -390,12 +440,20 @@ gemm_flat:
 /// `w_off`, read as one sequential stream of 64-byte words.
 template <int R, int C, int E, int KMAX, int BPC, class A, class Epi, class RS = NoRowSums>
 void gemm_ddr(const int8_t* wmem, long w_off, int M, int N, int K, int slices, A& a,
-              Epi& epi, int op, acc_t accs[2][R][C], int8_t panel[2][KMAX][C], RS rs = RS()) {
+              Epi& epi, int op, acc_t accs[2][R][C], int8_t panel[2][KMAX][C],
+              const PanelLink& link, RS rs = RS()) {
 #pragma HLS INLINE
     NoOperand none;
-    gemm_run<R, C, E, KMAX, true>(wmem + w_off, M, N, K, slices, panel_load_steps(K, C, BPC), a,
-                                  none, epi, accs, panel, rs);
-    account(op, gemm_ddr_cycles(M, N, K, slices, R, C, E, BPC),
+    PanelPlan pp;
+    pp.h0 = *link.half;
+    pp.pre = link.pre;
+    pp.next_off = link.next_off;
+    pp.next_k = link.next_k;
+    pp.nl_next = link.next_k > 0 ? panel_load_steps(link.next_k, C, BPC) : 0;
+    gemm_run<R, C, E, KMAX, true>(wmem, w_off, M, N, K, slices, panel_load_steps(K, C, BPC), a,
+                                  none, epi, accs, panel, pp, rs);
+    *link.half = static_cast<int>((pp.h0 + cdiv(N, C)) & 1);
+    account(op, gemm_ddr_cycles(M, N, K, slices, R, C, E, BPC, link.pre, link.next_k),
             cdiv(N, C) * panel_stride(K, C), 0);
 }
 
@@ -404,7 +462,7 @@ template <int R, int C, int E, int KMAX, class A, class B, class Epi>
 void gemm_onchip(int M, int N, int K, int slices, A& a, B& b, Epi& epi, acc_t accs[2][R][C],
                  int8_t panel[2][KMAX][C]) {
 #pragma HLS INLINE
-    gemm_run<R, C, E, KMAX, false>(0, M, N, K, slices, 0, a, b, epi, accs, panel);
+    gemm_run<R, C, E, KMAX, false>(0, 0, M, N, K, slices, 0, a, b, epi, accs, panel);
 }
 
 // -- epilogues -----------------------------------------------------------------------------------

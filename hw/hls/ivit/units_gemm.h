@@ -8,6 +8,16 @@
 namespace ivit {
 namespace layer {
 
+/// The weight-panel chain of iteration `it` of a DDR GEMM's slot (its PRE, NEXT_W_OFF and
+/// NEXT_K tables: whether the GEMM before loaded its first panel, and the next GEMM's first
+/// panel, which it loads under its last); `half` is the top's eng_half.
+template <class CFG>
+inline eng::PanelLink panel_link(int& half, int it) {
+#pragma HLS INLINE
+    return eng::PanelLink{&half, CFG::PRE[it] != 0, CFG::NEXT_W_OFF[it],
+                          static_cast<int>(CFG::NEXT_K[it])};
+}
+
 /// Steps of one image's load into the im2col buffer (patch_embed's `pe_load`): two P-element
 /// runs (one patch row each) per cycle, the port's words (`per_word` elements) and the
 /// class token's `dim` values riding along.
@@ -28,7 +38,7 @@ inline int64_t patch_load_steps(int64_t size, int p, int per_word, int dim) {
 template <class CFG, bool STATS = false, int MAXB = IVIT_MAX_BATCH>
 void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
                  const int8_t* weights, int it, int nb,
-    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C],
+    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C], int& half,
     int64_t* sx = nullptr, int64_t* sxx = nullptr) {
 #pragma HLS INLINE
     typedef typename CFG::in_t TI;
@@ -126,35 +136,38 @@ pe_images:
     if constexpr (STATS)
         eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(
             weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it], accs, panel,
-            eng::RowSums{sx, sxx, NP, T});
+            panel_link<CFG>(half, it), eng::RowSums{sx, sxx, NP, T});
     else
         eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(
-            weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it], accs, panel);
+            weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it], accs, panel,
+            panel_link<CFG>(half, it));
 }
 
 /// Linear layer with a per-channel requant: (ROWS, IN) -> (ROWS, OUT).
 template <class CFG>
 void linear(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights, int it,
             int nb,
-    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
+    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C], int& half) {
 #pragma HLS INLINE
     eng::Rows<typename CFG::in_t> a{x, CFG::LDX, 0};
     eng::EpiRequant<typename CFG::out_t> epi{y, CFG::LDY, CFG::bias[it], CFG::m[it], CFG::e[it],
                                              static_cast<int>(CFG::OUT_BITS[it])};
     eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], nb * CFG::ROWS,
-                                                       CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it], accs, panel);
+                                                       CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it], accs, panel,
+                                                       panel_link<CFG>(half, it));
 }
 
 /// Linear layer keeping the int32 accumulator (a residual branch not fused with its add).
 template <class CFG>
 void linear_raw(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_t* weights,
                 int it, int nb,
-    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C]) {
+    eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C], int& half) {
 #pragma HLS INLINE
     eng::Rows<typename CFG::in_t> a{x, CFG::LDX, 0};
     eng::EpiRaw epi{y, CFG::LDY, CFG::bias[it]};
     eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(weights, CFG::W_OFF[it], nb * CFG::ROWS,
-                                                       CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it], accs, panel);
+                                                       CFG::OUT, CFG::IN, 1, a, epi, CFG::IDX[it], accs, panel,
+                                                       panel_link<CFG>(half, it));
 }
 
 /// Fused: a raw linear branch and the residual add that consumes it (out may alias res).
@@ -163,7 +176,7 @@ void linear_raw(const typename CFG::in_t* x, typename CFG::out_t* y, const int8_
 template <class LIN, class ADD, bool STATS = false>
 void linear_residual(const typename LIN::in_t* x, const typename ADD::in1_t* res,
                      typename ADD::out_t* out, const int8_t* weights, int it, int nb,
-    eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C],
+    eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C], int& half,
     int64_t* sx = nullptr, int64_t* sxx = nullptr) {
 #pragma HLS INLINE
     eng::Rows<typename LIN::in_t> a{x, LIN::LDX, 0};
@@ -173,25 +186,26 @@ void linear_residual(const typename LIN::in_t* x, const typename ADD::in1_t* res
     if constexpr (STATS)
         eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(
             weights, LIN::W_OFF[it], nb * LIN::ROWS, LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it],
-            accs, panel, eng::RowSums{sx, sxx});
+            accs, panel, panel_link<LIN>(half, it), eng::RowSums{sx, sxx});
     else
         eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(
             weights, LIN::W_OFF[it], nb * LIN::ROWS, LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it],
-            accs, panel);
+            accs, panel, panel_link<LIN>(half, it));
 }
 
 /// Fused: a requantized linear layer and the element-wise GELU after it.
 template <class LIN, class GEL>
 void linear_gelu(const typename LIN::in_t* x, typename GEL::out_t* y, const int8_t* weights,
                  int it, int nb,
-    eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C]) {
+    eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C], int& half) {
 #pragma HLS INLINE
     eng::Rows<typename LIN::in_t> a{x, LIN::LDX, 0};
     eng::EpiGelu<typename GEL::out_t, typename GeluTable<GEL>::type, gelu_form(GEL::FORM)> epi{
         y, GEL::LDY, LIN::OUT, LIN::bias[it], LIN::m[it], LIN::e[it], static_cast<int>(LIN::OUT_BITS[it]),
         gelu_unit<GEL>(it), LIN::TRACE[it]};
     eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(weights, LIN::W_OFF[it], nb * LIN::ROWS,
-                                                       LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it], accs, panel);
+                                                       LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it], accs, panel,
+                                                       panel_link<LIN>(half, it));
 }
 
 /// q.k^T per head on the array (not fused with its Shiftmax): (T, 3*H*HD) -> (H, T, T).
