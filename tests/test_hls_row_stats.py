@@ -31,11 +31,15 @@ def test_every_deit_layernorm_reads_its_producers_sums(small_int_model):
         assert st.template_args().endswith(", true") == marked
         assert (st.args("it")[-2:] == ["eng_sx", "eng_sxx"]) == marked
     assert plan.row_stats_rows == 5
+    # 5 rows fit one 6-row tile of 3 chunks of 2 lanes: 3 slot rows of 2, a bank per lane
+    assert plan.row_stats_slots == 3
     top = render_project(small_int_model, HlsOptions(rows=6, cols=4, drain=2))[
         "src/ivit_top.cpp"].decode()
-    assert "static int64_t eng_sx[5], eng_sxx[5];" in top
-    assert "#pragma HLS ARRAY_PARTITION variable=eng_sx cyclic factor=2" in top
+    assert "static int64_t eng_sx[3][2], eng_sxx[3][2];" in top
+    assert "#pragma HLS ARRAY_PARTITION variable=eng_sx complete dim=2" in top
     assert "ivit::layer::layernorm<L1, true>(" in top
+    # a batch of 3 (15 rows) on 4 rows with 3 lanes: 4 tiles of 2 chunks
+    assert lower(small_int_model, 4, 4, drain=3, batch=3).row_stats_slots == 8
 
 
 def test_layernorm_cycles_by_hand():
@@ -61,10 +65,25 @@ def test_estimate_prices_the_drain_squares_instead_of_vector_squares(small_int_m
     pools = {h["function"]: h for h in res["helper_multipliers"]}
     assert "pool_vec_square" not in pools
     assert "lane_epi_square" in pools["pool_epi_narrow"]["roles"]
-    assert res["ffs_row_sums"] == 2 * 6 * 64 and res["ffs"] == (res["ffs_accumulators"]
-                                                                 + res["ffs_row_sums"])
-    names = {m["name"] for m in res["memories"]}
-    assert {"row_sums", "row_sums_of_squares"} <= names
+    # a ring of ceil(6 / 2) * 2 = 6 int64 pairs in each of the 3 call sites that gather
+    # sums: the patch embedding and the two fused residual adds of the block body
+    sites = [st.kernel for st in plan.steps if st.row_stats == "out"]
+    assert sorted(sites) == ["linear_residual", "linear_residual", "patch_embed"]
+    assert res["ffs_row_sums"] == 3 * 2 * 6 * 64 and res["ffs"] == (res["ffs_accumulators"]
+                                                                     + res["ffs_row_sums"])
+    sums = [m for m in res["memories"] if m["name"] in ("row_sums", "row_sums_of_squares")]
+    assert [(m["banks"], m["depth"]) for m in sums] == [(2, 3), (2, 3)]
+    # the drain writes bank e from lane e (no port); the row unit reads any of the 2 banks,
+    # and the position table's bank moves with nothing: gcd(2 lanes, 4 patches, 6 rows) = 2
+    ports = {p["port"]: p for p in res["row_select_ports"]}
+    assert (ports["LayerNorm row-sums read"]["lanes"],
+            ports["LayerNorm row-sums read"]["banks"]) == (2, 2)
+    assert ports["patch_embed position table read"]["banks"] == 1
+    # a batch of two: image 1's tokens start 5 rows on, so the bank moves (gcd(2, 5) = 1)
+    two = resources(lower(small_int_model, 4, 4).with_engine(6, 4, 4, 64, 2, batch=2),
+                    "xczu9eg")
+    ports = {p["port"]: p for p in two["row_select_ports"]}
+    assert ports["patch_embed position table read"]["banks"] == 2
 
 
 def _check(model, out, images):
@@ -89,8 +108,8 @@ def test_one_tile_keeps_the_sums_in_the_ring(tmp_path, small_int_model):
 
 
 def test_tiles_take_turns_through_the_row_arrays(tmp_path, small_int_model):
-    """A batch of two (10 token rows, 8 patches) on 4 rows with 3 epilogue lanes: several
-    tiles per panel, so the sums go through eng_sx / eng_sxx between panels, and the ring
+    """A batch of two (10 token rows; the patch embedding's GEMM runs over the same rows) on 4
+    rows with 3 epilogue lanes: several tiles per panel, so the sums go through eng_sx / eng_sxx between panels, and the ring
     (2 chunks of 3) is longer than the array."""
     out = generate(small_int_model, tmp_path / "tiles",
                    HlsOptions(rows=4, cols=3, drain=3, lanes=2, batch=2, tb_images=1))

@@ -206,6 +206,15 @@ class Plan:
         return max([int(st.out.shape[0]) for st in self.steps if st.row_stats == "out"]
                    or [0])
 
+    @property
+    def row_stats_slots(self) -> int:
+        """Slot rows of ``eng_sx`` / ``eng_sxx`` (``engine.h`` ``row_sums_slots``): every R-row
+        tile of the batch's rows takes ceil(R / E) rows of E lanes."""
+        if not self.row_stats_rows:
+            return 0
+        tiles = -(-self.batch * self.row_stats_rows // self.rows)
+        return tiles * -(-self.rows // self.drain)
+
     def buffer_rows(self, shape) -> int:
         """Rows of a buffer holding tensors of ``shape``: one per image of the batch."""
         return self.batch * int(np.prod(shape[:-1]))

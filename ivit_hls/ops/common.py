@@ -127,11 +127,11 @@ def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1, preloaded:
             ceil_div(n, engine.cols) * panel_stride(k, engine.cols))
 
 
-def patch_load_steps(size: int, patch: int, elem_bytes: int, dim: int) -> int:
+def patch_load_steps(size: int, patch: int, elem_bytes: int) -> int:
     """Steps of one image's load into the im2col buffer (units_gemm.h ``patch_load_steps``):
     two ``patch``-element runs (one patch row each) per cycle, no faster than the port's
-    64-byte words, the class token's ``dim`` values in the same loop. ``size`` = C*H*W."""
-    return max(ceil_div(size // patch, 2), ceil_div(size, WORD_BYTES // elem_bytes), dim)
+    64-byte words. ``size`` = C*H*W."""
+    return max(ceil_div(size // patch, 2), ceil_div(size, WORD_BYTES // elem_bytes))
 
 
 def gemm_cycles(shape: GemmShape, engine: Engine) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -86,9 +86,10 @@ class PatchEmbed(OpDef):
 
     def cycles(self, layer, ins, out, engine):
         width = next(w for w in (8, 16, 32, 64) if ins[0].dtype.bits <= w)
-        load = patch_load_steps(ins[0].size, layer.attrs.patch, width // 8,   # the image, once
-                                layer.attrs.dim) + DDR_LATENCY
-        return load + gemm_cycles(self.gemm(layer, ins), engine)
+        load = patch_load_steps(ins[0].size, layer.attrs.patch, width // 8) + DDR_LATENCY  # once
+        # the GEMM runs over token rows: the class token comes out of its drain too
+        g = self.gemm(layer, ins)
+        return load + gemm_cycles(replace(g, m=g.m + 1), engine)
 
     def hls(self, layer, ins, out, ctx):
         a, p = layer.attrs, layer.params

@@ -163,9 +163,10 @@ def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
             if layer.kind == "patch_embed":
                 image_bytes = ins[0].size * _width(plan.image.ctype) // 8
                 load = patch_load_steps(ins[0].size, layer.attrs.patch,      # each image, once
-                                        _width(plan.image.ctype) // 8, layer.attrs.dim) + DDR_LATENCY
-                cost[first.index][0] += nb * load + gemm_ddr(nb * shape.m, shape.n, shape.k,
-                                                             engine, 1, first.pre,
+                                        _width(plan.image.ctype) // 8) + DDR_LATENCY
+                # one GEMM row per token: the class token comes out of the drain too
+                cost[first.index][0] += nb * load + gemm_ddr(nb * (shape.m + 1), shape.n,
+                                                             shape.k, engine, 1, first.pre,
                                                              first.next_k)[0]
                 cost[first.index][2] += nb * image_bytes
             elif not st.engine or layer.op.per_image:
@@ -253,16 +254,16 @@ def memories(plan) -> list[dict]:
     pe = [ly for ly in plan.layers if ly.layer.kind == "patch_embed"]
     if pe:
         a = pe[0].layer.attrs
-        patches, k = plan.batch * a.grid[0] * a.grid[1], a.in_chans * a.patch * a.patch
-        # cyclic R on the patch axis, reshaped by P on the byte axis: one patch row a word
-        mems.append({"name": "im2col", "banks": min(r, patches),
-                     "depth": -(-patches // r) * -(-k // a.patch),
+        tokens, k = plan.batch * (1 + a.grid[0] * a.grid[1]), a.in_chans * a.patch * a.patch
+        # one row per token (the class token's is never written), cyclic R on the row axis,
+        # reshaped by P on the byte axis: one patch row a word
+        mems.append({"name": "im2col", "banks": min(r, tokens),
+                     "depth": -(-tokens // r) * -(-k // a.patch),
                      "width": a.patch * _width(plan.image.ctype)})
     if plan.row_stats_rows:
-        # eng_sx / eng_sxx: one int64 per row, E banks (a drain step writes E rows)
-        rows = plan.batch * plan.row_stats_rows
-        banks = min(plan.drain, rows)
-        mems += [{"name": name, "banks": banks, "depth": -(-rows // banks), "width": 64}
+        # eng_sx / eng_sxx: one int64 per row, a bank per drain lane, ceil(R / E) slot rows
+        # per tile (engine.h row_sums_slot)
+        mems += [{"name": name, "banks": plan.drain, "depth": plan.row_stats_slots, "width": 64}
                  for name in ("row_sums", "row_sums_of_squares")]
     from ..hls.tables import table_banks
 
@@ -312,9 +313,11 @@ def resources(plan, part: str) -> dict:
     luts = (lut_array + lutram + lut_mux + lut_rows
             + sum(h["luts"] * h["count"] for h in helpers))
     # the ping-pong accumulators are registers: two R x C arrays of IVIT_W_ACC bits; with
-    # row statistics, their ring: two ceil(R / E) * E arrays of int64 (engine.h)
+    # row statistics, their ring: two ceil(R / E) * E arrays of int64 (engine.h), local to
+    # the GEMM, so one per call site that gathers statistics
     ffs_acc = 2 * r * c * operand_widths(plan)["acc"]
-    ffs_ring = 2 * -(-r // plan.drain) * plan.drain * 64 if plan.row_stats_rows else 0
+    ffs_ring = (2 * -(-r // plan.drain) * plan.drain * 64
+                * sum(st.row_stats == "out" for st in plan.steps))
     ffs = ffs_acc + ffs_ring
     out = {"dsp": dsp, "dsp_array": dsp_array, "luts": luts, "luts_array": lut_array,
            "luts_lutram": lutram, "luts_pool_mux": lut_mux, "luts_row_select": lut_rows,
@@ -379,8 +382,29 @@ def row_select_ports(plan) -> list[dict]:
         if plan.batch > 1 and tokens % r:
             ports.append({"port": f"{st.kernel} rows of images 2..N", "lanes": r + plan.cols,
                           "banks": r // math.gcd(r, tokens), "bits": v_bits})
+    ports += _table_ports(plan)
     for p in ports:
         p["luts"] = p["lanes"] * mux_luts(p["banks"], p["bits"])
+    return ports
+
+
+def _table_ports(plan) -> list[dict]:
+    """Lane-to-bank ports of the E-banked tables whose bank moves with the row: the patch
+    embedding's position table (lane e of a drain step reads pos_t[j * np + p0 + e], p0 =
+    tile * R + chunk * E - image * tokens - 1, so its bank moves by np per channel, by R per
+    tile and by the tokens per image), and the LayerNorm's row-sums read (one row a cycle, any
+    of the E banks, sum and sum of squares)."""
+    e = plan.drain
+    ports = []
+    for ly in plan.layers:
+        if ly.layer.kind == "patch_embed" and e > 1:
+            a = ly.layer.attrs
+            np_ = a.grid[0] * a.grid[1]
+            step = math.gcd(e, np_, plan.rows, np_ + 1 if plan.batch > 1 else 0)
+            ports.append({"port": "patch_embed position table read", "lanes": e,
+                          "banks": e // step, "bits": _width(ly.out.ctype)})
+    if plan.row_stats_rows and e > 1:
+        ports.append({"port": "LayerNorm row-sums read", "lanes": 2, "banks": e, "bits": 64})
     return ports
 
 

@@ -168,28 +168,25 @@ struct NoOperand {
     int32_t operator()(int, int) const { return 0; }
 };
 
-/// A GEMM that gathers no row statistics.
-struct NoRowSums {
-    static constexpr bool ON = false;
-};
+// -- row statistics ------------------------------------------------------------------------------
+// A GEMM with STATS leaves, for the LayerNorm that reads its output next (whose statistics
+// sweep then has nothing to do), the sum and the sum of squares of output row i over its N
+// columns in slot row row_sums_slot<R, E>(i), lane (i % R) % E, of two [slots][E] arrays
+// partitioned on the lane: drain lane e reads and writes bank e in every tile and chunk.
 
-/// Where a GEMM's drain leaves the LayerNorm statistics of its output rows: sx[i] = the sum
-/// and sxx[i] = the sum of squares of row i over its N columns, for the LayerNorm that reads
-/// the output next (its statistics sweep then has nothing to do).
-struct RowSums {
-    static constexpr bool ON = true;
-    int64_t* sx;
-    int64_t* sxx;
-    int np = 0;      // the patch embedding's: GEMM row i is token i % np + 1 of image i / np,
-    int tokens = 0;  // of `tokens` rows each
-    /// The output row of GEMM row i.
-    int row(int i) const {
+/// The slot row of output row i: its tile's ceil(R / E) chunks, then its chunk.
+template <int R, int E>
+inline int row_sums_slot(int i) {
 #pragma HLS INLINE
-        if (np == 0) return i;
-        const int b = i / np;
-        return b * tokens + (i - b * np) + 1;
-    }
-};
+    return (i / R) * ((R + E - 1) / E) + (i % R) / E;
+}
+
+/// Row i's value in a row-sums array (the LayerNorm's row unit: one read, any bank).
+template <int R, int E>
+inline int64_t row_sums_at(const int64_t (*s)[E], int i) {
+#pragma HLS INLINE
+    return s[row_sums_slot<R, E>(i)][(i % R) % E];
+}
 
 /// Epilogue: a drained value's square, for the row statistics.
 inline int64_t lane_epi_square(int64_t v) {
@@ -203,11 +200,12 @@ inline int64_t lane_epi_square(int64_t v) {
 /// takes entry e (the row the drain's chunk puts in lane e) and no lane selects among rows;
 /// after a column's ceil(R / E) steps the ring is back in row order. A row's sums enter the
 /// ring at the tile's first column (0 in the first panel; from sx / sxx when several tiles
-/// take turns, else still in the ring) and leave to sx / sxx at its last column (`cols`).
+/// take turns, else still in the ring) and leave to sx / sxx at its last column (`cols`);
+/// `slot` is the chunk's slot row (row_sums_slot), whose lane e is bank e.
 template <int E, int RING>
-inline void row_sums_step(int64_t rx[RING], int64_t rxx[RING], const RowSums& rs,
-                          const int64_t v[E], int row0, int nrows, int col, int cols,
-                          bool first_panel, bool one_tile) {
+inline void row_sums_step(int64_t rx[RING], int64_t rxx[RING], int64_t (*sx)[E],
+                          int64_t (*sxx)[E], const int64_t v[E], int slot, int nrows, int col,
+                          int cols, bool first_panel, bool one_tile) {
 #pragma HLS INLINE
     int64_t nx[E], nxx[E];
 #pragma HLS ARRAY_PARTITION variable=nx complete
@@ -218,14 +216,14 @@ inline void row_sums_step(int64_t rx[RING], int64_t rxx[RING], const RowSums& rs
             bx = 0;
             bxx = 0;
         } else if (col == 0 && !one_tile && e < nrows) {
-            bx = rs.sx[rs.row(row0 + e)];
-            bxx = rs.sxx[rs.row(row0 + e)];
+            bx = sx[slot][e];
+            bxx = sxx[slot][e];
         }
         nx[e] = bx + v[e];
         nxx[e] = bxx + lane_epi_square(v[e]);
         if (e < nrows && col == cols - 1) {
-            rs.sx[rs.row(row0 + e)] = nx[e];
-            rs.sxx[rs.row(row0 + e)] = nxx[e];
+            sx[slot][e] = nx[e];
+            sxx[slot][e] = nxx[e];
         }
     }
     for (int r = 0; r + E < RING; ++r) {
@@ -254,15 +252,16 @@ inline void row_sums_step(int64_t rx[RING], int64_t rxx[RING], const RowSums& rs
 /// Trip count: gemm_trips(); exposed are the first panel's load (unless the GEMM before
 /// loaded it) and the last tile's drain.
 template <int R, int C, int E, int KMAX, bool DDR, class A, class B, class Epi,
-          class RS = NoRowSums>
+          bool STATS = false>
 void gemm_run(const int8_t* wmem, long w_off, int M, int N, int K, int slices, int64_t nl, A& a,
               B& b, Epi& epi, acc_t accs[2][R][C], int8_t panel[2][KMAX][C],
-              PanelPlan pp = PanelPlan(), RS rs = RS()) {
+              PanelPlan pp = PanelPlan(), int64_t (*sx)[E] = nullptr,
+              int64_t (*sxx)[E] = nullptr) {
 #pragma HLS INLINE
     static_assert(E >= 1 && E <= R, "the epilogue lanes drain part of one column per cycle");
     constexpr int NCH = (R + E - 1) / E;   // drain chunks per column
     constexpr int D = C * NCH;             // drain steps per tile
-    constexpr int RING = RS::ON ? NCH * E : 1;
+    constexpr int RING = STATS ? NCH * E : 1;
     // the row statistics' ring (row_sums_step); their per-row sums are written at a tile's
     // last column and read back at its first column of the next panel, whole tiles later
     int64_t rx[RING], rxx[RING];
@@ -291,9 +290,9 @@ void gemm_run(const int8_t* wmem, long w_off, int M, int N, int K, int slices, i
     int plen = static_cast<int>(q == 0 ? nload : gemm_phase_steps(1, panels, comp, nload, nnext, D));
     int t = 0, s = 0, g = 0;               // tile of the panel, step of its window, tiles begun
     bool cur_on = false;
-    int c_i0 = 0, c_j0 = 0, c_rows = 0, c_cols = 0, c_buf = 0;
+    int c_i0 = 0, c_j0 = 0, c_rows = 0, c_cols = 0, c_buf = 0, c_t = 0;
     bool dr_on = false;
-    int d_i0 = 0, d_j0 = 0, d_rows = 0, d_cols = 0, d_buf = 0, d_c = 0, d_ch = 0;
+    int d_i0 = 0, d_j0 = 0, d_rows = 0, d_cols = 0, d_buf = 0, d_c = 0, d_ch = 0, d_t = 0;
     int lk = 0, fill = 0, rd = 0;          // load: panel rows written, staged bytes, words read
     // next byte of the weight stream: this GEMM's panels in order (from panel 1 if panel 0
     // was loaded before), then the next GEMM's first
@@ -301,10 +300,18 @@ void gemm_run(const int8_t* wmem, long w_off, int M, int N, int K, int slices, i
     int8_t stg[SB];
 #pragma HLS ARRAY_PARTITION variable=stg complete
     for (int j = 0; j < SB; ++j) stg[j] = 0;
+    // a row's sums are read back (at a tile's first column) at least `tiles` windows of st >= D
+    // steps after their write (at its last column, D - NCH steps into the drain), and tiles
+    // >= 2 whenever they are read back. The recurrence through sx / sxx is a read, one add
+    // and a write (the epilogue's value does not depend on it), so II=1 needs a distance of
+    // a few steps only: D + NCH >= 5 on every swept array
+    [[maybe_unused]] constexpr int DIST_SUMS = D + NCH;  // named by the pragmas only
 gemm_flat:
     for (int i = 0; i < total; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=64 max=262144
+#pragma HLS DEPENDENCE variable=sx type=inter direction=RAW dependent=true distance=DIST_SUMS
+#pragma HLS DEPENDENCE variable=sxx type=inter direction=RAW dependent=true distance=DIST_SUMS
         const bool computing = q >= 1 && q <= panels;
         const int p = q - 1;
         // a tile window begins: the finished tile goes to the drain, the next one starts
@@ -312,10 +319,11 @@ gemm_flat:
             if (cur_on) {
                 dr_on = true;
                 d_i0 = c_i0; d_j0 = c_j0; d_rows = c_rows; d_cols = c_cols; d_buf = c_buf;
-                d_c = 0; d_ch = 0;
+                d_c = 0; d_ch = 0; d_t = c_t;
             }
             cur_on = computing;
             if (computing) {
+                c_t = t;
                 c_i0 = t * R;
                 c_rows = M - c_i0 < R ? M - c_i0 : R;
                 c_j0 = p * C;
@@ -357,15 +365,15 @@ gemm_flat:
                 const int row = d_ch * E + e;
                 dv[e] = 0;
                 if (row < d_rows && d_c < d_cols) {
-                    if constexpr (RS::ON)
+                    if constexpr (STATS)
                         dv[e] = epi.store(d_i0 + row, d_j0 + d_c, static_cast<int32_t>(acc[e][0]));
                     else
                         epi.store(d_i0 + row, d_j0 + d_c, static_cast<int32_t>(acc[e][0]));
                 }
             }
-            if constexpr (RS::ON)
-                row_sums_step<E, RING>(rx, rxx, rs, dv, d_i0 + d_ch * E, d_rows - d_ch * E, d_c,
-                                       d_cols, d_j0 == 0, tiles == 1);
+            if constexpr (STATS)
+                row_sums_step<E, RING>(rx, rxx, sx, sxx, dv, d_t * NCH + d_ch, d_rows - d_ch * E,
+                                       d_c, d_cols, d_j0 == 0, tiles == 1);
             if (d_ch + 1 < NCH) {
                 for (int r = 0; r + E < R; ++r) acc[r][0] = acc[r + E][0];
                 ++d_ch;
@@ -438,10 +446,10 @@ gemm_flat:
 
 /// The GEMM engine with weights from DDR: panels of K x C bytes, tile-major in the blob at
 /// `w_off`, read as one sequential stream of 64-byte words.
-template <int R, int C, int E, int KMAX, int BPC, class A, class Epi, class RS = NoRowSums>
+template <int R, int C, int E, int KMAX, int BPC, bool STATS = false, class A, class Epi>
 void gemm_ddr(const int8_t* wmem, long w_off, int M, int N, int K, int slices, A& a,
               Epi& epi, int op, acc_t accs[2][R][C], int8_t panel[2][KMAX][C],
-              const PanelLink& link, RS rs = RS()) {
+              const PanelLink& link, int64_t (*sx)[E] = nullptr, int64_t (*sxx)[E] = nullptr) {
 #pragma HLS INLINE
     NoOperand none;
     PanelPlan pp;
@@ -450,8 +458,9 @@ void gemm_ddr(const int8_t* wmem, long w_off, int M, int N, int K, int slices, A
     pp.next_off = link.next_off;
     pp.next_k = link.next_k;
     pp.nl_next = link.next_k > 0 ? panel_load_steps(link.next_k, C, BPC) : 0;
-    gemm_run<R, C, E, KMAX, true>(wmem, w_off, M, N, K, slices, panel_load_steps(K, C, BPC), a,
-                                  none, epi, accs, panel, pp, rs);
+    gemm_run<R, C, E, KMAX, true, A, NoOperand, Epi, STATS>(
+        wmem, w_off, M, N, K, slices, panel_load_steps(K, C, BPC), a, none, epi, accs, panel, pp,
+        sx, sxx);
     *link.half = static_cast<int>((pp.h0 + cdiv(N, C)) & 1);
     account(op, gemm_ddr_cycles(M, N, K, slices, R, C, E, BPC, link.pre, link.next_k),
             cdiv(N, C) * panel_stride(K, C), 0);
@@ -551,22 +560,25 @@ struct EpiGelu {
     }
 };
 
-/// Patch embedding: row i = patch p of image b (i = b * np + p) becomes token p + 1 of that
-/// image (`tokens` rows per image) = sat(rq(acc, m[j], e[j]) + pos[p][j]). The position table
-/// is stored transposed (pos_t[j][p]), so the E patches of one drain step read E
-/// consecutive entries, one per bank of its E-way cyclic split.
+/// Patch embedding over token rows: row i = token t of image b (i = b * tokens + t); token 0
+/// is the class token cls[j], token t = p + 1 is sat(rq(acc, m[j], e[j]) + pos[p][j]). The
+/// position table is stored transposed (pos_t[j][p]), so the E rows of one drain step read E
+/// consecutive entries of its E-way cyclic split (which bank each lane reads moves with the
+/// channel, the tile and the image: a multiplexer per lane, cycles.row_select_ports).
 template <typename TO, typename TP>
 struct EpiPatch {
     TO* out; int ldo; const int32_t* bias; const int32_t* m; const uint8_t* e;
-    const TP* pos_t; int bits; int np; int tokens;
-    /// Writes patch i's channel j and returns it (a row-statistics input).
+    const TP* pos_t; const TP* cls; int bits; int np; int tokens;
+    /// Writes token row i's channel j and returns it (a row-statistics input): the class
+    /// token's value for token 0 of an image (its accumulator, of an im2col row no load
+    /// writes, is not used), else patch i - 1's requantized sum plus its position.
     int64_t store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
-        const int b = i / np, p = i - b * np;
-        const int64_t v =
-            round_shift(lane_epi_requant(acc + bias[j], m[j]), e[j]) + pos_t[j * np + p];
-        const int64_t y = saturate(v, bits);
-        out[(b * tokens + p + 1) * ldo + j] = static_cast<TO>(y);
+        const int b = i / tokens, p = i - b * tokens - 1;
+        const int64_t v = round_shift(lane_epi_requant(acc + bias[j], m[j]), e[j]) +
+                          pos_t[j * np + (p < 0 ? 0 : p)];
+        const int64_t y = p < 0 ? static_cast<int64_t>(cls[j]) : saturate(v, bits);
+        out[i * ldo + j] = static_cast<TO>(y);
         return y;
     }
 };

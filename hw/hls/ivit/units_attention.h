@@ -202,6 +202,7 @@ void attention(const typename QK::in_t* qkv_batch, typename PV::out_t* ctx_batch
 #pragma HLS ARRAY_PARTITION variable=vl complete dim=3
     int64_t tsum[LS];
 #pragma HLS ARRAY_PARTITION variable=tsum complete
+    for (int l = 0; l < LS; ++l) tsum[l] = 0;  // each row restarts at j = 0; cleared for g++
     const int k_sh = static_cast<int>(SM::K[it]);
     const int64_t i0_sm = SM::I0[it];
     const int n_sm = static_cast<int>(SM::N[it]);

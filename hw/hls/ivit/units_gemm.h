@@ -19,27 +19,28 @@ inline eng::PanelLink panel_link(int& half, int it) {
 }
 
 /// Steps of one image's load into the im2col buffer (patch_embed's `pe_load`): two P-element
-/// runs (one patch row each) per cycle, the port's words (`per_word` elements) and the
-/// class token's `dim` values riding along.
-inline int64_t patch_load_steps(int64_t size, int p, int per_word, int dim) {
-    return eng::imax(eng::imax(eng::cdiv(size / p, 2), eng::cdiv(size, per_word)), dim);
+/// runs (one patch row each) per cycle, no faster than the port's words (`per_word`
+/// elements).
+inline int64_t patch_load_steps(int64_t size, int p, int per_word) {
+    return eng::imax(eng::cdiv(size / p, 2), eng::cdiv(size, per_word));
 }
 
 /// Patch embedding: each image of the batch is read once over the activation port as
-/// 64-byte words, in order, into an im2col buffer (row = image x patch, column =
+/// 64-byte words, in order, into an im2col buffer (row = image x token, column =
 /// (c, kh, kw)), two P-element runs per cycle: a run is one image row's span of one patch,
 /// i.e. one word of the buffer reshaped P-wide on its columns, so the two writes use the two
-/// ports of at most one bank. The same loop writes token 0 of the image (the class token).
-/// Then one GEMM over the whole batch (nb x patches rows x W^T) whose epilogue adds
-/// positions. MAXB is part of the kernel's name, so the im2col buffer of one batch size
-/// never stands for another's (g++ merges a template's static locals across the shared
-/// libraries of one process). STATS: every token's LayerNorm sums go to sx / sxx for the
-/// LayerNorm after (the class token's from the load loop, the patches' from the drain).
+/// ports of at most one bank. Then one GEMM over the token rows of the whole batch
+/// (nb x tokens rows x W^T) whose epilogue adds positions and writes the class token (token 0,
+/// an im2col row no load writes), so every row of the output comes out of the drain. MAXB is
+/// part of the kernel's name, so the im2col buffer of one batch size never stands for
+/// another's (g++ merges a template's static locals across the shared libraries of one
+/// process). STATS: the drain leaves every token's LayerNorm sums in sx / sxx for the
+/// LayerNorm after.
 template <class CFG, bool STATS = false, int MAXB = IVIT_MAX_BATCH>
 void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
                  const int8_t* weights, int it, int nb,
     eng::acc_t accs[2][CFG::R][CFG::C], int8_t panel[2][CFG::KMAX][CFG::C], int& half,
-    int64_t* sx = nullptr, int64_t* sxx = nullptr) {
+    int64_t (*sx)[CFG::EL] = nullptr, int64_t (*sxx)[CFG::EL] = nullptr) {
 #pragma HLS INLINE
     typedef typename CFG::in_t TI;
     constexpr int P = CFG::P;
@@ -50,38 +51,24 @@ void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
     constexpr int NWORDS = (SIZE + PER_WORD - 1) / PER_WORD;
     constexpr int RUNS = SIZE / P;             // P-element runs, one im2col word each
     constexpr int SB = 2 * P + PER_WORD;       // staging register (elements)
-    static TI cols[MAXB * NP][K];
+    static TI cols[MAXB * T][K];
 #pragma HLS ARRAY_PARTITION variable=cols cyclic factor=CFG::R dim=1
 #pragma HLS ARRAY_RESHAPE variable=cols cyclic factor=CFG::P dim=2
-    const int steps = static_cast<int>(patch_load_steps(SIZE, P, PER_WORD, CFG::DIM));
+    const int steps = static_cast<int>(patch_load_steps(SIZE, P, PER_WORD));
     const int64_t bytes = static_cast<int64_t>(SIZE) * sizeof(TI);
 pe_images:
     for (int n = 0; n < nb; ++n) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=IVIT_MAX_BATCH
         const TI* src = image + static_cast<long>(n) * SIZE;
-        typename CFG::out_t* cls_row = tokens + static_cast<long>(n) * T * CFG::LDY;
         TI stg[SB];
 #pragma HLS ARRAY_PARTITION variable=stg complete
         for (int j = 0; j < SB; ++j) stg[j] = 0;
         int fill = 0, rd = 0, run = 0;
         int gx = 0, kh = 0, gy = 0, ch = 0;    // run `run`: patch (gy, gx), row kh, channel ch
-        int64_t cx = 0, cxx = 0;               // the class token's sums (STATS)
     pe_load:
         for (int i = 0; i < steps; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=64 max=65536
-            if (i < CFG::DIM) {
-                const int64_t v = CFG::cls[it][i];
-                cls_row[i] = static_cast<typename CFG::out_t>(v);
-                if constexpr (STATS) {
-                    cx += v;
-                    cxx += eng::lane_epi_square(v);
-                    if (i == CFG::DIM - 1) {
-                        sx[n * T] = cx;
-                        sxx[n * T] = cxx;
-                    }
-                }
-            }
             if (fill < 2 * P && rd < NWORDS) {
                 TI word[PER_WORD];
 #pragma HLS ARRAY_PARTITION variable=word complete
@@ -101,7 +88,7 @@ pe_images:
             for (int u = 0; u < 2; ++u) {
                 if (u < m) {
                     for (int e = 0; e < P; ++e)
-                        cols[n * NP + gy * CFG::GW + gx][(ch * P + kh) * P + e] = stg[u * P + e];
+                        cols[n * T + 1 + gy * CFG::GW + gx][(ch * P + kh) * P + e] = stg[u * P + e];
                     if (++gx == CFG::GW) {
                         gx = 0;
                         if (++kh == P) {
@@ -131,16 +118,11 @@ pe_images:
     }
     eng::Rows<TI> a{&cols[0][0], K, 0};
     eng::EpiPatch<typename CFG::out_t, typename std::remove_cv<typename std::remove_reference<decltype(CFG::pos[0][0])>::type>::type>
-        epi{tokens, CFG::LDY, CFG::bias[it], CFG::m[it], CFG::e[it], CFG::pos[it],
+        epi{tokens, CFG::LDY, CFG::bias[it], CFG::m[it], CFG::e[it], CFG::pos[it], CFG::cls[it],
             static_cast<int>(CFG::OUT_BITS[it]), NP, T};
-    if constexpr (STATS)
-        eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(
-            weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it], accs, panel,
-            panel_link<CFG>(half, it), eng::RowSums{sx, sxx, NP, T});
-    else
-        eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC>(
-            weights, CFG::W_OFF[it], nb * NP, CFG::DIM, K, 1, a, epi, CFG::IDX[it], accs, panel,
-            panel_link<CFG>(half, it));
+    eng::gemm_ddr<CFG::R, CFG::C, CFG::EL, CFG::KMAX, CFG::BPC, STATS>(
+        weights, CFG::W_OFF[it], nb * T, CFG::DIM, K, 1, a, epi, CFG::IDX[it], accs, panel,
+        panel_link<CFG>(half, it), sx, sxx);
 }
 
 /// Linear layer with a per-channel requant: (ROWS, IN) -> (ROWS, OUT).
@@ -177,20 +159,15 @@ template <class LIN, class ADD, bool STATS = false>
 void linear_residual(const typename LIN::in_t* x, const typename ADD::in1_t* res,
                      typename ADD::out_t* out, const int8_t* weights, int it, int nb,
     eng::acc_t accs[2][LIN::R][LIN::C], int8_t panel[2][LIN::KMAX][LIN::C], int& half,
-    int64_t* sx = nullptr, int64_t* sxx = nullptr) {
+    int64_t (*sx)[LIN::EL] = nullptr, int64_t (*sxx)[LIN::EL] = nullptr) {
 #pragma HLS INLINE
     eng::Rows<typename LIN::in_t> a{x, LIN::LDX, 0};
     eng::EpiResidual<typename ADD::in1_t, typename ADD::out_t> epi{
         res, ADD::LDX1, out, ADD::LDY, LIN::OUT, LIN::bias[it], ADD::m_a[it], ADD::e_a[it], ADD::M_B[it],
         static_cast<int>(ADD::E_B[it]), static_cast<int>(ADD::OUT_BITS[it]), LIN::TRACE[it]};
-    if constexpr (STATS)
-        eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(
-            weights, LIN::W_OFF[it], nb * LIN::ROWS, LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it],
-            accs, panel, panel_link<LIN>(half, it), eng::RowSums{sx, sxx});
-    else
-        eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC>(
-            weights, LIN::W_OFF[it], nb * LIN::ROWS, LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it],
-            accs, panel, panel_link<LIN>(half, it));
+    eng::gemm_ddr<LIN::R, LIN::C, LIN::EL, LIN::KMAX, LIN::BPC, STATS>(
+        weights, LIN::W_OFF[it], nb * LIN::ROWS, LIN::OUT, LIN::IN, 1, a, epi, LIN::IDX[it], accs,
+        panel, panel_link<LIN>(half, it), sx, sxx);
 }
 
 /// Fused: a requantized linear layer and the element-wise GELU after it.

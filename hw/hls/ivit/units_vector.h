@@ -289,13 +289,14 @@ inline typename CFG::out_t ln_norm(int64_t x, int c, int64_t mean, int64_t recip
 /// LN_ROW_AT on) and the normalize of group w - 2 (L rows of column j at step j), so each
 /// per-row value is read more cycles after its write than the writer's pipeline is deep. The
 /// class token only (one row bank per token): statistics, the row unit, normalize, one
-/// element per cycle, one loop after the other. STATS: the unit before (linear_residual<...,
-/// true>) left every input row's sum and sum of squares in sx / sxx, so there is no
+/// element per cycle, one loop after the other. STATS: the unit before (patch_embed or
+/// linear_residual with STATS) left every input row's sum and sum of squares in sx / sxx
+/// (eng::row_sums_at: one read of any bank per row), so there is no
 /// statistics sweep: window w runs the row unit for group w and the normalize of group
 /// w - 1, and window 0 is only as long as the row unit needs. MAXR: as shiftmax's.
 template <class CFG, bool STATS = false, int MAXR = IVIT_MAX_BATCH * CFG::ROWS>
 void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int nb,
-               const int64_t* sx = nullptr, const int64_t* sxx = nullptr) {
+               const int64_t (*sx)[CFG::EL] = nullptr, const int64_t (*sxx)[CFG::EL] = nullptr) {
 #pragma HLS INLINE
     constexpr int COLS = CFG::COLS, L = CFG::L;
     constexpr bool MERGED = CFG::ROWS == CFG::IN_ROWS;
@@ -330,17 +331,19 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
 #pragma HLS DEPENDENCE variable=ln_mean type=inter direction=RAW dependent=true distance=DIST_ROW
 #pragma HLS DEPENDENCE variable=ln_recip type=inter direction=RAW dependent=true distance=DIST_ROW
             // statistics of group w
-            if (!STATS && w < groups && j < COLS) {
-                for (int l = 0; l < L; ++l) {
+            if constexpr (!STATS) {
+                if (w < groups && j < COLS) {
+                    for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
-                    const int t = w * L + l;
-                    if (t < rows) {
-                        const int64_t v = x[static_cast<long>(t) * CFG::LDX + j];
-                        ax[l] = (j == 0 ? 0 : ax[l]) + v;
-                        axx[l] = (j == 0 ? 0 : axx[l]) + lane_ln_square(v);
-                        if (j == COLS - 1) {
-                            ln_sx[t] = ax[l];
-                            ln_sxx[t] = axx[l];
+                        const int t = w * L + l;
+                        if (t < rows) {
+                            const int64_t v = x[static_cast<long>(t) * CFG::LDX + j];
+                            ax[l] = (j == 0 ? 0 : ax[l]) + v;
+                            axx[l] = (j == 0 ? 0 : axx[l]) + lane_ln_square(v);
+                            if (j == COLS - 1) {
+                                ln_sx[t] = ax[l];
+                                ln_sxx[t] = axx[l];
+                            }
                         }
                     }
                 }
@@ -348,9 +351,14 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
             // the row unit for group w - LAG, one row a step
             if (w >= LAG && w - LAG < groups && j >= LN_ROW_AT && j < LN_ROW_AT + L) {
                 const int t = (w - LAG) * L + (j - LN_ROW_AT);
-                if (t < rows)
-                    ln_row<CFG>(STATS ? sx[t] : ln_sx[t], STATS ? sxx[t] : ln_sxx[t], ln_mean[t],
-                                ln_recip[t]);
+                if (t < rows) {
+                    if constexpr (STATS)
+                        ln_row<CFG>(eng::row_sums_at<CFG::R, CFG::EL>(sx, t),
+                                    eng::row_sums_at<CFG::R, CFG::EL>(sxx, t), ln_mean[t],
+                                    ln_recip[t]);
+                    else
+                        ln_row<CFG>(ln_sx[t], ln_sxx[t], ln_mean[t], ln_recip[t]);
+                }
             }
             // normalize of group w - LAG - 1
             if (w >= LAG + 1 && j < COLS) {
@@ -370,27 +378,33 @@ void layernorm(const typename CFG::in_t* x, typename CFG::out_t* y, int it, int 
             }
         }
     } else {
-        int64_t ax = 0, axx = 0;
-    ln_stats:
-        for (int i = 0; i < (STATS ? 0 : rows * COLS); ++i) {
+        if constexpr (!STATS) {
+            int64_t ax = 0, axx = 0;
+        ln_stats:
+            for (int i = 0; i < rows * COLS; ++i) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-            const int t = i / COLS, c = i - t * COLS;
-            const int64_t v = x[(static_cast<long>(t) * CFG::IN_ROWS) * CFG::LDX + c];
-            ax = (c == 0 ? 0 : ax) + v;
-            axx = (c == 0 ? 0 : axx) + lane_ln_square(v);
-            if (c == COLS - 1) {
-                ln_sx[t] = ax;
-                ln_sxx[t] = axx;
+                const int t = i / COLS, c = i - t * COLS;
+                const int64_t v = x[(static_cast<long>(t) * CFG::IN_ROWS) * CFG::LDX + c];
+                ax = (c == 0 ? 0 : ax) + v;
+                axx = (c == 0 ? 0 : axx) + lane_ln_square(v);
+                if (c == COLS - 1) {
+                    ln_sx[t] = ax;
+                    ln_sxx[t] = axx;
+                }
             }
         }
     ln_row_unit:
         for (int t = 0; t < rows; ++t) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536
-            const long r = static_cast<long>(t) * CFG::IN_ROWS;  // the token's input row
-            ln_row<CFG>(STATS ? sx[r] : ln_sx[t], STATS ? sxx[r] : ln_sxx[t], ln_mean[t],
-                        ln_recip[t]);
+            if constexpr (STATS) {
+                const int r = t * CFG::IN_ROWS;  // the token's input row
+                ln_row<CFG>(eng::row_sums_at<CFG::R, CFG::EL>(sx, r),
+                            eng::row_sums_at<CFG::R, CFG::EL>(sxx, r), ln_mean[t], ln_recip[t]);
+            } else {
+                ln_row<CFG>(ln_sx[t], ln_sxx[t], ln_mean[t], ln_recip[t]);
+            }
         }
     ln_normalize:
         for (int i = 0; i < rows * COLS; ++i) {
