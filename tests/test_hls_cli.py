@@ -98,12 +98,15 @@ def test_generate_batch(small, tmp_path, capsys):
 @pytest.mark.parametrize("args,flag", [
     (["--array", "4x4", "--lanes", "-1"], "--lanes"),
     (["--array", "4x4", "--attention-lanes", "-2"], "--attention-lanes"),
+    (["--array", "4x4", "--drain", "0"], "--drain"),
+    (["--array", "4x4", "--drain", "5"], "--drain"),
+    (["--array", "4x6", "--lanes", "6"], "--lanes"),
     (["--array", "auto", "--drain", "2"], "--drain"),
     (["--array", "auto", "--helpers", "fabric"], "--helpers"),
 ])
 def test_generate_lane_flags_refused(small, tmp_path, capsys, args, flag):
-    """A negative lane count, or lanes with --array auto (which picks its own): one error
-    line naming the flag, nothing written."""
+    """A lane count outside 1..rows (a lane takes one row of a column), or lanes with --array
+    auto (which picks its own): one error line naming the flag, nothing written."""
     _model, path, _project = small
     assert main(["generate", "--ivit", str(path), "--out", str(tmp_path / "o"), *args]) == 2
     assert flag in _one_error_line(capsys)

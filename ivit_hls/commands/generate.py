@@ -26,13 +26,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--array", default=DEFAULT_ARRAY,
                    help=f"systolic array ROWSxCOLS, or auto (the design `explore` chooses for "
                         f"--part and --clock; default {DEFAULT_ARRAY})")
-    p.add_argument("--lanes", type=int, default=0, metavar="L",
+    p.add_argument("--lanes", type=int, default=None, metavar="L",
                    help="vector lanes: rows of one column a vector unit takes per cycle "
                         "(default: the columns, at most the rows)")
-    p.add_argument("--drain", type=int, default=0, metavar="E",
+    p.add_argument("--drain", type=int, default=None, metavar="E",
                    help="epilogue lanes: rows of one column a GEMM drain takes per cycle "
                         "(default: min(rows, columns))")
-    p.add_argument("--attention-lanes", type=int, default=0, metavar="A",
+    p.add_argument("--attention-lanes", type=int, default=None, metavar="A",
                    help="the attention unit's drain rows and Shiftmax lanes (default: --lanes)")
     p.add_argument("--helpers", default="dsp", choices=("dsp", "vector-fabric", "fabric"),
                    help="where the multipliers outside the array go: DSP slices, the vector "
@@ -78,11 +78,13 @@ def run(args: argparse.Namespace) -> int:
     lanes = {"lanes": args.lanes, "drain": args.drain, "att_lanes": args.attention_lanes}
     flags = {"lanes": "--lanes", "drain": "--drain", "att_lanes": "--attention-lanes"}
     for key, value in lanes.items():
-        if value < 0:
-            raise IvitError(f"{flags[key]} {value}: expected a positive count")
-        if auto and (value or args.helpers != "dsp"):
-            raise IvitError(f"{flags[key] if value else '--helpers'} goes with a fixed --array; "
-                            "--array auto chooses the lanes and helpers itself")
+        if auto and (value is not None or args.helpers != "dsp"):
+            raise IvitError(f"{flags[key] if value is not None else '--helpers'} goes with a "
+                            "fixed --array; --array auto chooses the lanes and helpers itself")
+        # a lane takes one row of a column: 1 .. the array's rows
+        if value is not None and not 1 <= value <= rows:
+            raise IvitError(f"{flags[key]} {value}: expected 1..{rows} (the array's rows)")
+    lanes = {key: value or 0 for key, value in lanes.items()}  # 0: the default
     options = HlsOptions(rows=rows, cols=cols, **lanes, helpers=args.helpers,
                          part=resolve_part(args.part),
                          clock_mhz=parse_clock(args.clock),

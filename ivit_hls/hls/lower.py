@@ -208,7 +208,7 @@ class Plan:
 
     @property
     def row_stats_slots(self) -> int:
-        """Slot rows of ``eng_sx`` / ``eng_sxx`` (``engine.h`` ``row_sums_slots``): every R-row
+        """Slot rows of ``eng_sx`` / ``eng_sxx`` (``engine.h`` ``row_sums_slot``): every R-row
         tile of the batch's rows takes ceil(R / E) rows of E lanes."""
         if not self.row_stats_rows:
             return 0
