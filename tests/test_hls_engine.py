@@ -9,8 +9,8 @@ from ivit_hls.errors import IvitError
 from ivit_hls.hls.recip import const_divisor
 from ivit_hls.ops.base import GemmShape
 from ivit_hls.ops.common import gemm_ddr, onchip_gemm_cycles
-from ivit_hls.perf.cycles import (EngineSpec, attention_cycles, bram_blocks, mul_dsp, mul_luts,
-                                  uram_blocks)
+from ivit_hls.perf.cycles import EngineSpec, attention_cycles, mul_dsp, mul_luts
+from ivit_hls.perf.onchip import bram_blocks, uram_blocks
 
 
 @pytest.mark.parametrize("d", [1, 3, 7, 192, 197, 384, 768, 1000, 1024, 1536])

@@ -11,7 +11,8 @@ import pytest
 from ivit_hls.hls import HlsOptions, render_project
 from ivit_hls.hls.lanes import KERNEL_LANES, POOLS, ROLES, allocation
 from ivit_hls.hls.lower import lower
-from ivit_hls.perf.cycles import lutram_luts, memories_with_blocks, mux_luts, resources
+from ivit_hls.perf.cycles import resources
+from ivit_hls.perf.onchip import lutram_luts, memories_with_blocks, mux_luts
 from ivit_hls.resources import source_dir
 
 ZCU102 = "xczu9eg-ffvb1156-2-e"
@@ -137,7 +138,7 @@ def test_row_select_ports_by_hand(small_int_model):
     ceil(6/3) = 2 banks, the v copy's 6 lanes (the largest divisor of 6 at most the head
     dimension, 64) one bank each, its 64 column banks written from any of the 6 lanes; with
     L = 3, a divisor of 6, 2 banks."""
-    from ivit_hls.perf.cycles import row_select_ports
+    from ivit_hls.perf.onchip import row_select_ports
 
     plan = lower(small_int_model, 4, 4).with_engine(6, 4, 4, 64, 4, att_lanes=3)
     ports = {p["port"]: (p["lanes"], p["banks"]) for p in row_select_ports(plan)}

@@ -18,17 +18,9 @@ from ..ops.common import (DDR_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
 from ..ops.attention_cost import (attention_cycles, attention_memories,  # noqa: F401
                                   copy_v_lanes)
 from .fabric_mul import calibrated_mul_luts
+from .onchip import _halves, ctype_bits as _width, memories_with_blocks, mux_luts, row_select_ports
 from .parts import bytes_per_cycle, part_info
 
-#: BRAM36 aspect ratios (depth, width) and the URAM288 shape.
-BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
-URAM_SHAPE = (4096, 72)
-#: A BRAM36 is two independent RAMB18s (Vivado maps a memory that fits one to one half).
-BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
-#: Banks of at most this many bits, or at most this many words deep, are distributed RAM
-#: (LUTRAM), priced in LUTs by ``lutram_luts``.
-LUTRAM_BITS = 2048
-LUTRAM_DEPTH = 64
 #: The DSP48E2 multiplier is 27 x 18 bits, signed; a wider operand is split into a signed top
 #: piece and unsigned lower pieces of 26 / 17 bits, one slice per pair of pieces.
 DSP_A, DSP_B = 27, 18
@@ -127,11 +119,6 @@ def mac_bound_cycles(macs: int, rows: int, cols: int) -> float:
     return macs / (rows * cols)
 
 
-def _width(ctype: str) -> int:
-    return {"int8_t": 8, "uint8_t": 8, "int16_t": 16, "uint16_t": 16, "int32_t": 32,
-            "uint32_t": 32, "int64_t": 64}[ctype]
-
-
 def _stacked(t, images: int):
     """The tensor type of ``images`` images' rows stacked (what a token-wise unit runs over)."""
     return dataclasses.replace(t, shape=(t.shape[0] * images, *t.shape[1:]))
@@ -197,88 +184,6 @@ def logits_cycles(num_classes: int) -> int:
     return num_classes + DDR_LATENCY
 
 
-def bram_blocks(depth: int, width: int) -> float:
-    """BRAM36 blocks of one bank of ``depth`` words of ``width`` bits (best aspect ratio), in
-    halves: a bank that a RAMB18 half holds better takes 0.5 a half."""
-    if depth * width <= LUTRAM_BITS or depth <= LUTRAM_DEPTH:
-        return 0
-    full = min(-(-width // w) * -(-depth // d) for d, w in BRAM36_SHAPES)
-    halves = min(-(-width // w) * -(-depth // d) for d, w in BRAM18_SHAPES)
-    return min(full, halves / 2)
-
-
-def lutram_luts(depth: int, width: int) -> int:
-    """LUT6s of one bank kept in distributed RAM (one that ``bram_blocks`` leaves out): a
-    simple dual-port RAM32M holds 32 words x 6 bits in 4 LUTs, a RAM64M 64 words x 3 bits."""
-    if bram_blocks(depth, width):
-        return 0
-    if depth <= 32:
-        return 4 * -(-width // 6)
-    return 4 * -(-width // 3) * -(-depth // 64)
-
-
-def uram_blocks(depth: int, width: int) -> int:
-    """URAM288 blocks of one bank."""
-    if depth * width <= LUTRAM_BITS or depth <= LUTRAM_DEPTH:
-        return 0
-    return -(-width // URAM_SHAPE[1]) * -(-depth // URAM_SHAPE[0])
-
-
-def memories(plan) -> list[dict]:
-    """Every on-chip array of the engine: banks from its partitioning, depth and width."""
-    r, c, lanes = plan.rows, plan.cols, plan.lanes
-    mems = []
-    for name, ctype, shape, parts in plan.buffers:
-        rows, cols = plan.batch * int(math.prod(shape[:-1])), int(shape[-1])
-        f1 = min(parts[0][2], rows)
-        mems.append({"name": name, "banks": f1, "depth": -(-rows // f1) * cols,
-                     "width": _width(ctype)})
-    # eng_panel[2][KMAX][C], both halves and every column a bank of their own
-    mems.append({"name": "weight_panels", "banks": 2 * c, "depth": plan.kmax, "width": 8})
-    for st in plan.steps:
-        if st.kernel == "attention":
-            w = operand_widths(plan)
-            engine = engine_of(plan)
-            mems += attention_memories(st.layers[0].out.shape[-1], plan.head_dim,
-                                       _width(st.layers[0].out.ctype),
-                                       _width(st.layers[1].out.ctype), w["exp"], w["factor"],
-                                       engine, _width(st.inputs[0].ctype))
-            break
-    for st in plan.steps:
-        if st.kernel == "pv_matmul":
-            # pv_matmul's local copy of one head's v, every column a bank
-            hd = int(st.layers[0].layer.attrs.head_dim)
-            mems.append({"name": "v_local", "banks": hd, "depth": st.inputs[1].shape[0],
-                         "width": _width(st.inputs[1].ctype)})
-            break
-    pe = [ly for ly in plan.layers if ly.layer.kind == "patch_embed"]
-    if pe:
-        a = pe[0].layer.attrs
-        tokens, k = plan.batch * (1 + a.grid[0] * a.grid[1]), a.in_chans * a.patch * a.patch
-        # one row per token (the class token's is never written), cyclic R on the row axis,
-        # reshaped by P on the byte axis: one patch row a word
-        mems.append({"name": "im2col", "banks": min(r, tokens),
-                     "depth": -(-tokens // r) * -(-k // a.patch),
-                     "width": a.patch * _width(plan.image.ctype)})
-    if plan.row_stats_rows:
-        # eng_sx / eng_sxx: one int64 per row, a bank per drain lane, ceil(R / E) slot rows
-        # per tile (engine.h row_sums_slot)
-        mems += [{"name": name, "banks": plan.drain, "depth": plan.row_stats_slots, "width": 64}
-                 for name in ("row_sums", "row_sums_of_squares")]
-    from ..hls.tables import table_banks
-
-    banked = 0
-    for t in table_banks(plan):
-        banks = min(t["factor"], t["size"])
-        mems.append({"name": f"table {t['slot']}::{t['name']}", "banks": banks,
-                     "depth": t["iterations"] * -(-t["size"] // banks),
-                     "width": _width(t["ctype"])})
-        banked += t["iterations"] * t["size"] * _width(t["ctype"])
-    const_bits = max(0, plan.constant_bytes() * 8 - banked)
-    mems.append({"name": "constants", "banks": 1, "depth": -(-const_bits // 72), "width": 72})
-    return mems
-
-
 def resources(plan, part: str) -> dict:
     """DSP and on-chip memory (BRAM36 / URAM) of the engine, and whether ``part`` holds it.
     Every array starts in BRAM; while BRAM is over the part's count, the array that frees
@@ -337,115 +242,6 @@ def resources(plan, part: str) -> dict:
         out["bram_fraction"] = round(bram / info["bram36"], 4)
         out["uram_fraction"] = round(uram / info["uram"], 4) if info["uram"] else None
     return out
-
-
-def row_select_ports(plan) -> list[dict]:
-    """The ports between the R row banks of the activation buffers and lanes whose rows move
-    across the banks, each a k:1 multiplexer per lane and bit (k: the banks one lane
-    reaches): the GEMM drain (E rows of a column at rows i0 + g*E + e, i0 a multiple of R:
-    ceil(R/E) banks; its write and the fused residual's read), the vector units (L rows at
-    g*L + l over all rows: R / gcd(R, L) banks; two reads and a write), the attention unit's
-    context write (ceil(R/LA) banks), q.k^T's k operand (lane c reads token j0 + c, j0 a
-    multiple of C: R / gcd(R, C) banks), the v copy (fused or unfused P.v; lane c reads
-    tokens q X + c: R / X banks; each column bank of the copy takes any of the X lanes), and
-    with a batch whose images start off the banks (T mod R != 0) the attention GEMMs' rows.
-    Lane counts that divide R keep k small."""
-    r = plan.rows
-    bits = max([_width(c) for _n, c, _s, _p in plan.buffers] or [8])
-    ports = [{"port": "gemm drain write + residual read", "lanes": 2 * plan.drain,
-              "banks": -(-r // plan.drain), "bits": bits},
-             # LayerNorm reads two groups (statistics, normalize) and writes one, or reads one
-             # when the drain before gathered its statistics; the unfused residual add reads
-             # two buffers and writes one
-             {"port": "vector unit reads + write", "lanes": _vector_ports(plan) * plan.lanes,
-              "banks": r // math.gcd(r, plan.lanes), "bits": bits}]
-    for st in plan.steps:
-        if st.kernel not in ("attention", "qk_matmul", "pv_matmul"):
-            continue
-        fused = st.kernel == "attention"
-        qkv = st.inputs[0] if st.kernel != "pv_matmul" else st.inputs[1]
-        tokens, hd = int(qkv.shape[0]), int(st.layers[-1].layer.attrs.head_dim)
-        v_bits = _width(qkv.ctype)
-        if st.kernel != "pv_matmul":
-            # lane c of k reads token j0 + c, j0 a multiple of C
-            ports.append({"port": f"{st.kernel} k operand", "lanes": plan.cols,
-                          "banks": r // math.gcd(r, plan.cols), "bits": v_bits})
-        if fused:
-            ports.append({"port": "attention context write", "lanes": plan.att_lanes,
-                          "banks": -(-r // plan.att_lanes), "bits": bits})
-        if st.kernel != "qk_matmul":
-            x = copy_v_lanes(r, hd)
-            ports.append({"port": f"{st.kernel} v copy read", "lanes": x, "banks": r // x,
-                          "bits": v_bits})
-            ports.append({"port": f"{st.kernel} v copy column write", "lanes": hd, "banks": x,
-                          "bits": v_bits})
-        if plan.batch > 1 and tokens % r:
-            ports.append({"port": f"{st.kernel} rows of images 2..N", "lanes": r + plan.cols,
-                          "banks": r // math.gcd(r, tokens), "bits": v_bits})
-    ports += _table_ports(plan)
-    for p in ports:
-        p["luts"] = p["lanes"] * mux_luts(p["banks"], p["bits"])
-    return ports
-
-
-def _table_ports(plan) -> list[dict]:
-    """Lane-to-bank ports of the E-banked tables whose bank moves with the row: the patch
-    embedding's position table (lane e of a drain step reads pos_t[j * np + p0 + e], p0 =
-    tile * R + chunk * E - image * tokens - 1, so its bank moves by np per channel, by R per
-    tile and by the tokens per image), and the LayerNorm's row-sums read (one row a cycle, any
-    of the E banks, sum and sum of squares)."""
-    e = plan.drain
-    ports = []
-    for ly in plan.layers:
-        if ly.layer.kind == "patch_embed" and e > 1:
-            a = ly.layer.attrs
-            np_ = a.grid[0] * a.grid[1]
-            step = math.gcd(e, np_, plan.rows, np_ + 1 if plan.batch > 1 else 0)
-            ports.append({"port": "patch_embed position table read", "lanes": e,
-                          "banks": e // step, "bits": _width(ly.out.ctype)})
-    if plan.row_stats_rows and e > 1:
-        ports.append({"port": "LayerNorm row-sums read", "lanes": 2, "banks": e, "bits": 64})
-    return ports
-
-
-def _vector_ports(plan) -> int:
-    """Row-bank ports of the vector lanes: 3 (two reads and a write) when a LayerNorm sweeps
-    its own statistics or a residual add runs unfused, else 2."""
-    three = any((st.kernel == "layernorm" and st.row_stats != "in")
-                or st.kernel == "residual_add" for st in plan.steps if st.engine)
-    return 3 if three else 2
-
-
-def mux_luts(sources: int, bits: int) -> int:
-    """LUT6s of the input multiplexers of one pool instance that ``sources`` call sites share:
-    a k:1 multiplexer per operand bit, ceil((k - 1) / 3) LUT6s (one LUT6 is a 4:1)."""
-    return bits * -(-(sources - 1) // 3) if sources > 1 else 0
-
-
-def _halves(blocks: float):
-    """A BRAM36 count in halves: an int when it is whole."""
-    return int(blocks) if blocks == int(blocks) else blocks
-
-
-def memories_with_blocks(plan, info: dict | None) -> list[dict]:
-    """``memories`` with the BRAM36 or URAM blocks each one takes on the part ``info``."""
-    mems = memories(plan)
-    for m in mems:
-        m["bram36"] = _halves(m["banks"] * bram_blocks(m["depth"], m["width"]))
-        m["lutram_luts"] = m["banks"] * lutram_luts(m["depth"], m["width"])
-    if not info or not info["uram"]:
-        return mems
-    bram = sum(m["bram36"] for m in mems)
-    uram = 0
-    for m in sorted(mems, key=lambda m: -m["bram36"]):
-        if bram <= info["bram36"] or not m["bram36"]:
-            break
-        need = m["banks"] * uram_blocks(m["depth"], m["width"])
-        if uram + need <= info["uram"]:
-            bram -= m.pop("bram36")
-            m["uram"] = need
-            uram += need
-    return mems
 
 
 def estimate_plan(plan, part: str, clock_mhz: float, images: int | None = None) -> dict:

@@ -10,13 +10,14 @@
 // image b's tensor starts b times its rows further in every buffer, so token-wise units
 // run over nb * ROWS rows (one GEMM per weight panel for the whole batch) and attention loops
 // over the images. Rows sit LDX / LDX1 (inputs) and LDY (output) elements apart: a buffer may
-// be wider than the tensor it holds (ivit_hls/hls/lower.py, _allocate).
+// be wider than the tensor it holds (ivit_hls/hls/buffers.py, allocate).
 #ifndef IVIT_LAYERS_COMMON_H
 #define IVIT_LAYERS_COMMON_H
 
 #include <type_traits>
 
 #include "engine.h"
+#include "epilogues.h"
 
 namespace ivit {
 namespace layer {
