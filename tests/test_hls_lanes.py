@@ -9,7 +9,8 @@ import re
 import pytest
 
 from ivit_hls.hls import HlsOptions, render_project
-from ivit_hls.hls.lanes import KERNEL_LANES, POOLS, ROLES, allocation
+from ivit_hls.hls.kernels import KERNELS
+from ivit_hls.hls.lanes import POOLS, ROLES, allocation
 from ivit_hls.hls.lower import lower
 from ivit_hls.perf.cycles import resources
 from ivit_hls.perf.onchip import lutram_luts, memories_with_blocks, mux_luts
@@ -36,8 +37,23 @@ def test_every_lane_function_is_a_role_of_a_defined_pool():
     for pool in POOLS:
         body = re.search(r"^inline int64_t " + pool.function + r"\(.*?^\}", text, re.M | re.S)
         assert "#pragma HLS INLINE off" in body.group(0) and pool.macro + "_A" in body.group(0)
-    used = {name for lanes in KERNEL_LANES.values() for name in lanes if name != "gelu"}
+    used = {name for k in KERNELS.values() for name in k.lanes if name != "gelu"}
     assert used <= {r.function for r in ROLES}
+
+
+def test_every_engine_step_is_a_registered_kernel(small_int_model):
+    """The lowering only emits engine steps whose kernel the registry describes (a step the
+    registry missed would be priced with no lanes and no row unit), fused or not (unfused,
+    a step's kernel is its layer's kind), and each registered kernel names a unit that
+    units_*.h defines."""
+    from ivit_hls.hls.fusion import ENGINE_KINDS
+
+    engine = {st.kernel for st in lower(small_int_model, 6, 4).steps if st.engine}
+    assert engine and engine <= set(KERNELS)
+    assert ENGINE_KINDS <= set(KERNELS)
+    units = "".join(p.read_text() for p in source_dir("hw", "hls", "ivit").glob("units_*.h"))
+    defined = set(re.findall(r"^void (\w+)\(", units, re.M))
+    assert set(KERNELS) <= defined
 
 
 def test_top_allocates_what_the_model_prices(small_int_model):

@@ -12,13 +12,15 @@ Fused patterns (each layer's output consumed only by the next layer of the patte
 Everything else is one layer per step.
 
 A LayerNorm step whose input the step just before it wrote through a GEMM drain that can
-gather row statistics (``STATS_PRODUCERS``) takes each row's sum and sum of squares from
+gather row statistics (``kernels.Kernel.gathers_row_stats``) takes each row's sum and sum of squares from
 that drain instead of sweeping its input once more (``mark_row_stats``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from .kernels import kernel
 
 #: Kinds the engine has a unit for (the rest run through their own layer kernel).
 ENGINE_KINDS = frozenset({"patch_embed", "linear", "qk_matmul", "shiftmax", "pv_matmul",
@@ -133,24 +135,21 @@ def program_runs(prologue: list, body: list, epilogue: list, iterations: int) ->
     return runs + [(st, st) for st in epilogue]
 
 
-#: Kernels whose GEMM drain can gather the LayerNorm statistics of the rows it writes.
-STATS_PRODUCERS = frozenset({"linear_residual", "patch_embed"})
-
-
 def mark_row_stats(prologue: list, body: list, epilogue: list, iterations: int) -> None:
     """Mark every LayerNorm step that can take its statistics from the step before it
     (``row_stats = "in"``) and that producer (``"out"``). The program runs ``prologue``, then
     ``body`` ``iterations`` times (its steps' ``iterations`` are the per-block instances),
     then ``epilogue``; one generated call serves every block, so a body step is marked only
     when every one of its instances qualifies: the instance run just before it is a
-    ``STATS_PRODUCERS`` kernel that wrote the LayerNorm's input."""
+    kernel that gathers row statistics (``Kernel.gathers_row_stats``) and wrote the
+    LayerNorm's input."""
     runs = program_runs(prologue, body, epilogue, iterations)
     verdict: dict = {}
     for k, (step, inst) in enumerate(runs):
         if step.kernel != "layernorm" or not step.engine:
             continue
         prev_step, prev = runs[k - 1] if k else (None, None)
-        ok = (prev is not None and prev_step.kernel in STATS_PRODUCERS
+        ok = (prev is not None and kernel(prev_step.kernel).gathers_row_stats
               and prev.out.name == inst.inputs[0].name)
         entry = verdict.setdefault(id(step), [step, True, []])
         entry[1] = entry[1] and ok

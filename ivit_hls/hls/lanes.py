@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .kernels import kernel
+
 #: Signed operand widths fixed by the integer spec (shiftgelu.h, layernorm.h): round(2^20 / I0)
 #: for I0 >= 1, the capped y <= 2^13 - 1, sigma <= 2^15 and 2^46 // sd for sd >= 1.
 GELU_R_BITS = 22
@@ -93,41 +95,21 @@ _GELU = {"shift": ("lane_gelu_abs_r", "lane_gelu_yy", "lane_gelu_x_sigma", "lane
          "symmetric": ("lane_gelu_x_sigma", "lane_gelu_requant"),
          "table": ()}
 
-#: Lanes each engine kernel (units_*.h) drives at once, per role: "E" the epilogue lanes (the
-#: rows of one column a GEMM drain takes per cycle), "L" the vector lanes, "A" the attention
-#: unit's drain rows, "AT" its Shiftmax lanes (A, at most the tokens), "1" one at a time.
-#: "gelu" stands for the roles of the kernel's GELU form.
-KERNEL_LANES = {
-    "patch_embed": {"lane_epi_requant": "E"},
-    "linear": {"lane_epi_requant": "E"},
-    "linear_raw": {},
-    "linear_residual": {"lane_epi_requant": "E", "lane_epi_residual": "E"},
-    "linear_gelu": {"lane_epi_requant": "E", "gelu": "E"},
-    "attention": {"lane_epi_requant": "A", "lane_sm_factor": "AT"},
-    "qk_matmul": {"lane_epi_requant": "E"},
-    "pv_matmul": {"lane_epi_requant": "E"},
-    "shiftmax": {"lane_sm_factor": "L"},
-    "gelu": {"gelu": "L"},
-    "residual_add": {"lane_epi_requant": "L", "lane_epi_residual": "L"},
-    "layernorm": {"lane_ln_square": "L", "lane_ln_norm": "L", "lane_ln_requant": "L",
-                  "lane_row_ln_var": "1"},
-}
-
 #: What the LayerNorm statistics move (``Step.row_stats``): the producer's drain squares its E
 #: values; the LayerNorm that reads the sums has no statistics lanes.
 ROW_STATS_LANES = {"out": {"lane_epi_square": "E"}, "in": {"lane_ln_square": None}}
 
 
-#: The row unit's functions (one instance each in the whole engine) and the kernels that
-#: call them: the divider (``ivit::row_div``) and the square root (``ivit::row_isqrt``).
-ROW_UNIT = {"row_div": frozenset({"layernorm", "shiftmax", "attention"}),
-            "row_isqrt": frozenset({"layernorm"})}
+#: The row unit's functions, one instance each in the whole engine: the divider
+#: (``ivit::row_div``) and the square root (``ivit::row_isqrt``); ``kernels.Kernel.row_unit``
+#: says which kernels call them.
+ROW_UNIT = ("row_div", "row_isqrt")
 
 
 def row_unit_functions(plan) -> list[str]:
     """The row-unit functions the program calls (the top holds each to one instance)."""
-    kernels = {st.kernel for st in plan.steps if st.engine}
-    return [f for f, users in ROW_UNIT.items() if kernels & users]
+    used = set().union(*[kernel(st.kernel).row_unit for st in plan.steps if st.engine])
+    return [f for f in ROW_UNIT if f in used]
 
 
 def _gelu_form(step) -> str | None:
@@ -142,7 +124,7 @@ def step_roles(step, lanes: dict) -> dict[str, int]:
     """``{role function: instances}`` one engine step drives at once; ``lanes`` maps the
     lane symbols ("E", "L", "A", "AT", "1") to counts."""
     out: dict[str, int] = {}
-    table = {**KERNEL_LANES.get(step.kernel, {}), **ROW_STATS_LANES.get(step.row_stats, {})}
+    table = {**kernel(step.kernel).lanes, **ROW_STATS_LANES.get(step.row_stats, {})}
     for role, sym in table.items():
         if sym is None:
             continue

@@ -30,6 +30,7 @@ from ..ir.model import IntegerModel, Layer
 from ..ops.base import IntType
 from ..ops.common import default_drain
 from .buffers import allocate, partition
+from .kernels import kernel
 from .fusion import ENGINE_KINDS, Step, find_steps, mark_row_stats, program_runs
 
 #: Where the helper multipliers go: mode -> (epilogue lanes and attention drain in fabric,
@@ -266,10 +267,6 @@ class Plan:
                                    att_lanes=min(att_lanes or lanes, rows))
 
 
-#: Kernels whose q.k^T reads C tokens of one column per cycle (C <= R).
-QK_KERNELS = frozenset({"attention", "qk_matmul"})
-
-
 def _fits(where: str, values, ctype: str) -> np.ndarray:
     values = np.asarray(values).astype(np.int64)
     info = np.iinfo(numpy_dtype(ctype))
@@ -423,7 +420,7 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
     low._align()
 
     steps = find_steps(layers, types)
-    if cols > rows and any(st.kernel in QK_KERNELS for st in steps):
+    if cols > rows and any(kernel(st.kernel).reads_key_tokens for st in steps):
         raise IvitError(f"a {rows}x{cols} array: q.k^T reads {cols} tokens of one column per "
                         f"cycle from the {rows} row banks of the qkv buffer; use at most as "
                         "many columns as rows")

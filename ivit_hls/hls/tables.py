@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Tables read at E entries per cycle (by the GEMM drain's E lanes), and the kernels that do.
-LANE_TABLES = {"pos": frozenset({"patch_embed"})}
-
+from .kernels import kernel
 
 def table_banks(plan) -> list[dict]:
     """``{slot, name, ctype, iterations, size, factor}`` of every banked table (``factor``:
@@ -27,7 +25,7 @@ def table_banks(plan) -> list[dict]:
             if not slot.engine:
                 continue
             for ctype, name, values in slot.first.arrays:
-                if st.kernel not in LANE_TABLES.get(name, ()):
+                if name not in kernel(st.kernel).lane_tables:
                     continue
                 if plan.drain > 1:
                     out.append({"slot": slot.cname, "name": name, "ctype": ctype,

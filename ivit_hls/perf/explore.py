@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from ..errors import IvitError
-from ..hls.lower import QK_KERNELS
+from ..hls.kernels import kernel
 from .cycles import LUT_BUDGET, estimate_plan, mac_bound_cycles, resources
 from .parts import bytes_per_cycle, part_info
 
@@ -98,7 +98,7 @@ def candidates(plan, max_dsp: int | None = None) -> list[tuple[int, int, int, in
                           for ly in plan.layers) if s is not None]
     tokens = max(s.m for s in shapes)
     narrow = min(s.n for s in shapes)
-    qk = any(st.kernel in QK_KERNELS for st in plan.steps)
+    qk = any(kernel(st.kernel).reads_key_tokens for st in plan.steps)
     out = []
     for c in (c for c in COLUMNS if c <= narrow):
         for r in row_candidates(tokens, 256):
