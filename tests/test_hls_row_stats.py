@@ -73,8 +73,9 @@ def test_estimate_prices_the_drain_squares_instead_of_vector_squares(small_int_m
                                                                      + res["ffs_row_sums"])
     sums = [m for m in res["memories"] if m["name"] in ("row_sums", "row_sums_of_squares")]
     assert [(m["banks"], m["depth"]) for m in sums] == [(2, 3), (2, 3)]
-    # the drain writes bank e from lane e (no port); the row unit reads any of the 2 banks,
-    # and the position table's bank moves with nothing: gcd(2 lanes, 4 patches, 6 rows) = 2
+    # the drain writes bank e from lane e (no port); the row unit reads any of the 2 banks;
+    # lane e of chunk g, tile t reads position entry 1 + 4j + (6t + 2g + e - 1), bank e mod 2
+    # for every channel j (the class token's lane too): gcd(2 lanes, 4 patches, 6 rows) = 2
     ports = {p["port"]: p for p in res["row_select_ports"]}
     assert (ports["LayerNorm row-sums read"]["lanes"],
             ports["LayerNorm row-sums read"]["banks"]) == (2, 2)
@@ -109,8 +110,8 @@ def test_one_tile_keeps_the_sums_in_the_ring(tmp_path, small_int_model):
 
 def test_tiles_take_turns_through_the_row_arrays(tmp_path, small_int_model):
     """A batch of two (10 token rows; the patch embedding's GEMM runs over the same rows) on 4
-    rows with 3 epilogue lanes: several tiles per panel, so the sums go through eng_sx / eng_sxx between panels, and the ring
-    (2 chunks of 3) is longer than the array."""
+    rows with 3 epilogue lanes: several tiles per panel, so the sums go through eng_sx /
+    eng_sxx between panels, and the ring (2 chunks of 3) is longer than the array."""
     out = generate(small_int_model, tmp_path / "tiles",
                    HlsOptions(rows=4, cols=3, drain=3, lanes=2, batch=2, tb_images=1))
     _check(small_int_model, out, tb_images(small_int_model, 2, seed=8))

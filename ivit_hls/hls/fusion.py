@@ -12,8 +12,8 @@ Fused patterns (each layer's output consumed only by the next layer of the patte
 Everything else is one layer per step.
 
 A LayerNorm step whose input the step just before it wrote through a GEMM drain that can
-gather row statistics (``kernels.Kernel.gathers_row_stats``) takes each row's sum and sum of squares from
-that drain instead of sweeping its input once more (``mark_row_stats``).
+gather row statistics (``kernels.Kernel.gathers_row_stats``) takes each row's sum and sum of
+squares from that drain instead of sweeping its input once more (``mark_row_stats``).
 """
 
 from __future__ import annotations

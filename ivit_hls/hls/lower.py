@@ -31,7 +31,7 @@ from ..ops.base import IntType
 from ..ops.common import default_drain
 from .buffers import allocate, partition
 from .kernels import kernel
-from .fusion import ENGINE_KINDS, Step, find_steps, mark_row_stats, program_runs
+from .fusion import ENGINE_KINDS, find_steps, mark_row_stats, program_runs
 
 #: Where the helper multipliers go: mode -> (epilogue lanes and attention drain in fabric,
 #: vector lanes in fabric); the rest on DSP48E2 slices.

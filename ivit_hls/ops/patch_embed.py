@@ -100,8 +100,10 @@ class PatchEmbed(OpDef):
                          consts={"OUT_BITS": a.out_bits},
                          arrays=[("bias", BIAS32, p["bias"]), ("m", DYADIC_M, p["m"]),
                                  ("e", DYADIC_E, p["e"]), ("cls", tok, p["cls"]),
-                                 # transposed: a drain step reads E patches of one channel
-                                 ("pos", tok, np.asarray(p["pos"]).T.reshape(-1))],
+                                 # transposed: a drain step reads E patches of one channel;
+                                 # one pad entry first, for the class token's lane
+                                 ("pos", tok, np.concatenate(
+                                     [[0], np.asarray(p["pos"]).T.reshape(-1)]))],
                          weight=np.asarray(p["weight"]).T)
 
     def rtl(self, layer, ins, out):

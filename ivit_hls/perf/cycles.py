@@ -10,15 +10,14 @@ cost nothing of their own (their work is in the step's epilogue or overlapped un
 from __future__ import annotations
 
 import dataclasses
-import math
 
 from ..ops.base import Engine
 from ..ops.common import (DDR_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
                           drain_lanes, gemm_cycles, gemm_ddr, patch_load_steps, slices_of)
-from ..ops.attention_cost import (attention_cycles, attention_memories,  # noqa: F401
-                                  copy_v_lanes)
+from ..ops.attention_cost import attention_cycles
 from .fabric_mul import calibrated_mul_luts
-from .onchip import _halves, ctype_bits as _width, memories_with_blocks, mux_luts, row_select_ports
+from .onchip import (ctype_bits as _width, in_halves, memories_with_blocks, mux_luts,
+                     row_select_ports)
 from .parts import bytes_per_cycle, part_info
 
 #: The DSP48E2 multiplier is 27 x 18 bits, signed; a wider operand is split into a signed top
@@ -190,7 +189,7 @@ def resources(plan, part: str) -> dict:
     the most BRAM36 moves to URAM if URAM has room."""
     info = part_info(part)
     mems = memories_with_blocks(plan, info)
-    bram = _halves(sum(m.get("bram36", 0) for m in mems))
+    bram = in_halves(sum(m.get("bram36", 0) for m in mems))
     uram = sum(m.get("uram", 0) for m in mems)
     r, c = plan.rows, plan.cols
     dsp_array = -(-r * c // 2)

@@ -61,7 +61,7 @@ def memories(plan) -> list[dict]:
     """Every on-chip array of the engine: banks from its partitioning, depth and width."""
     from .cycles import engine_of, operand_widths  # cycles prices what this lists
 
-    r, c, lanes = plan.rows, plan.cols, plan.lanes
+    r, c = plan.rows, plan.cols
     mems = []
     for name, ctype, shape, parts in plan.buffers:
         rows, cols = plan.batch * int(math.prod(shape[:-1])), int(shape[-1])
@@ -118,7 +118,7 @@ def memories_with_blocks(plan, info: dict | None) -> list[dict]:
     """``memories`` with the BRAM36 or URAM blocks each one takes on the part ``info``."""
     mems = memories(plan)
     for m in mems:
-        m["bram36"] = _halves(m["banks"] * bram_blocks(m["depth"], m["width"]))
+        m["bram36"] = in_halves(m["banks"] * bram_blocks(m["depth"], m["width"]))
         m["lutram_luts"] = m["banks"] * lutram_luts(m["depth"], m["width"])
     if not info or not info["uram"]:
         return mems
@@ -135,7 +135,7 @@ def memories_with_blocks(plan, info: dict | None) -> list[dict]:
     return mems
 
 
-def _halves(blocks: float):
+def in_halves(blocks: float):
     """A BRAM36 count in halves: an int when it is whole."""
     return int(blocks) if blocks == int(blocks) else blocks
 
@@ -191,10 +191,10 @@ def row_select_ports(plan) -> list[dict]:
 
 def _table_ports(plan) -> list[dict]:
     """Lane-to-bank ports of the E-banked tables whose bank moves with the row: the patch
-    embedding's position table (lane e of a drain step reads pos_t[j * np + p0 + e], p0 =
-    tile * R + chunk * E - image * tokens - 1, so its bank moves by np per channel, by R per
-    tile and by the tokens per image), and the LayerNorm's row-sums read (one row a cycle, any
-    of the E banks, sum and sum of squares)."""
+    embedding's position table (lane e of a drain step reads pos_t[1 + j * np + p0 + e], p0 =
+    tile * R + chunk * E - image * tokens - 1, the class token's lane included, so its bank
+    moves by np per channel, by R per tile and by the tokens per image), and the LayerNorm's
+    row-sums read (one row a cycle, any of the E banks, sum and sum of squares)."""
     e = plan.drain
     ports = []
     for ly in plan.layers:

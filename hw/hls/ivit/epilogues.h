@@ -98,9 +98,10 @@ struct EpiGelu {
 
 /// Patch embedding over token rows: row i = token t of image b (i = b * tokens + t); token 0
 /// is the class token cls[j], token t = p + 1 is sat(rq(acc, m[j], e[j]) + pos[p][j]). The
-/// position table is stored transposed (pos_t[j][p]), so the E rows of one drain step read E
-/// consecutive entries of its E-way cyclic split (which bank each lane reads moves with the
-/// channel, the tile and the image: a multiplexer per lane, onchip.row_select_ports).
+/// position table is stored transposed after one pad entry (pos_t[1 + j * np + p]), so the E
+/// rows of one drain step read E consecutive entries of its E-way cyclic split (which bank
+/// each lane reads moves with the channel, the tile and the image: a multiplexer per lane,
+/// onchip.row_select_ports).
 template <typename TO, typename TP>
 struct EpiPatch {
     TO* out; int ldo; const int32_t* bias; const int32_t* m; const uint8_t* e;
@@ -111,8 +112,10 @@ struct EpiPatch {
     int64_t store(int i, int j, int32_t acc) {
 #pragma HLS INLINE
         const int b = i / tokens, p = i - b * tokens - 1;
-        const int64_t v = round_shift(lane_epi_requant(acc + bias[j], m[j]), e[j]) +
-                          pos_t[j * np + (p < 0 ? 0 : p)];
+        // the class token's lane (p = -1) reads the entry before patch 0's, in the bank its
+        // neighbours' pattern gives it, and drops it
+        const int64_t v =
+            round_shift(lane_epi_requant(acc + bias[j], m[j]), e[j]) + pos_t[1 + j * np + p];
         const int64_t y = p < 0 ? static_cast<int64_t>(cls[j]) : saturate(v, bits);
         out[i * ldo + j] = static_cast<TO>(y);
         return y;
