@@ -6,6 +6,7 @@ array) that stay bit-exact and count their estimate."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ivit_hls.golden import assert_traces_equal
 from ivit_hls.golden import run as golden_run
@@ -115,3 +116,26 @@ def test_tiles_take_turns_through_the_row_arrays(tmp_path, small_int_model):
     out = generate(small_int_model, tmp_path / "tiles",
                    HlsOptions(rows=4, cols=3, drain=3, lanes=2, batch=2, tb_images=1))
     _check(small_int_model, out, tb_images(small_int_model, 2, seed=8))
+
+
+@pytest.mark.parametrize("rows,cols,drain,lanes,batch,images", [
+    (6, 5, 6, 3, 3, 3),   # one chunk per column, tiles that span images
+    (3, 3, 2, 3, 2, 3),   # a full batch, then a partial one (nb = 1 of 2)
+])
+def test_row_sums_across_images_and_partial_batches(tmp_path, small_int_model, rows, cols,
+                                                    drain, lanes, batch, images):
+    """The row sums' slots and the token-row patch embedding where image boundaries fall
+    inside tiles and chunks, and where a call's last batch is partial: bit-exact per layer on
+    the first image, logits of every image equal, cycles as estimated when the batch is full."""
+    out = generate(small_int_model, tmp_path / "p",
+                   HlsOptions(rows=rows, cols=cols, drain=drain, lanes=lanes, batch=batch,
+                              tb_images=1))
+    imgs = tb_images(small_int_model, images, seed=3)
+    logits, trace = CsimLibrary(out).run_trace(imgs[0])
+    golden = golden_run(small_int_model, imgs[:1], trace=True)
+    assert_traces_equal(golden.trace, trace, [ly.name for ly in small_int_model.layers])
+    np.testing.assert_array_equal(logits, golden.logits)
+    counted, all_logits = _run_cycles(out, imgs)
+    np.testing.assert_array_equal(all_logits, golden_run(small_int_model, imgs).logits)
+    if images == batch:
+        np.testing.assert_array_equal(counted, _modelled(out)[1])
