@@ -195,15 +195,16 @@ def _table_ports(plan) -> list[dict]:
     tile * R + chunk * E - image * tokens - 1, the class token's lane included, so its bank
     moves by np per channel, by R per tile and by the tokens per image), and the LayerNorm's
     row-sums read (one row a cycle, any of the E banks, sum and sum of squares)."""
+    from ..hls.kernels import kernel  # the hls package imports this one
+
     e = plan.drain
     ports = []
-    for ly in plan.layers:
-        if ly.layer.kind == "patch_embed" and e > 1:
-            a = ly.layer.attrs
-            np_ = a.grid[0] * a.grid[1]
-            step = math.gcd(e, np_, plan.rows, np_ + 1 if plan.batch > 1 else 0)
-            ports.append({"port": "patch_embed position table read", "lanes": e,
-                          "banks": e // step, "bits": ctype_bits(ly.out.ctype)})
+    for st in plan.steps:
+        if "pos" in kernel(st.kernel).lane_tables and e > 1:
+            tokens = int(st.out.shape[0])      # per image: the class token and the patches
+            step = math.gcd(e, tokens - 1, plan.rows, tokens if plan.batch > 1 else 0)
+            ports.append({"port": f"{st.kernel} position table read", "lanes": e,
+                          "banks": e // step, "bits": ctype_bits(st.out.ctype)})
     if plan.row_stats_rows and e > 1:
         ports.append({"port": "LayerNorm row-sums read", "lanes": 2, "banks": e, "bits": 64})
     return ports
