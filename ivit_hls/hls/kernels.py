@@ -53,8 +53,8 @@ KERNELS = {k.name: k for k in (
     Kernel("shiftmax", {"lane_sm_factor": "L"}, row_unit=frozenset({"row_div"})),
     Kernel("gelu", {"gelu": "L"}),
     Kernel("residual_add", {"lane_epi_requant": "L", "lane_epi_residual": "L"}),
-    Kernel("layernorm", {"lane_ln_square": "L", "lane_ln_norm": "L", "lane_ln_requant": "L",
-                         "lane_row_ln_var": "1"},
+    Kernel("layernorm", {"lane_ln_square": "L", "lane_ln_norm_hi": "L", "lane_ln_norm_lo": "L",
+                         "lane_ln_requant": "L", "lane_row_ln_var": "1"},
            row_unit=frozenset({"row_div", "row_isqrt"})),
 )}
 

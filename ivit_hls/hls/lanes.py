@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from .kernels import kernel
 
 #: Signed operand widths fixed by the integer spec (shiftgelu.h, layernorm.h): round(2^20 / I0)
-#: for I0 >= 1, the capped y <= 2^13 - 1, sigma <= 2^15 and 2^46 // sd for sd >= 1.
+#: for I0 >= 1, the capped y <= 2^13 - 1, sigma <= 2^15, and the halves of 2^46 // sd
+#: (sd >= 1) split at bit 23: hi <= 2^23, lo < 2^23 (layernorm.h LN_RECIP_HI_W, _LO_W).
 GELU_R_BITS = 22
 GELU_Y_BITS = 14
 GELU_SIGMA_BITS = 17
-LN_RECIP_BITS = 48
+LN_RECIP_HI_BITS = 25
+LN_RECIP_LO_BITS = 24
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ ROLES = (
     Role("lane_gelu_requant", "gelu requant", "pool_epi_wide"),
     Role("lane_epi_square", "row statistics v*v", "pool_epi_narrow"),
     Role("lane_ln_square", "layernorm x*x", "pool_vec_square"),
-    Role("lane_ln_norm", "layernorm (16x-mean)*recip", "pool_vec_long"),
+    Role("lane_ln_norm_hi", "layernorm (16x-mean)*(recip>>23)", "pool_epi_wide"),
+    Role("lane_ln_norm_lo", "layernorm (16x-mean)*(recip mod 2^23)", "pool_epi_wide"),
     Role("lane_ln_requant", "layernorm requant", "pool_vec_wide"),
     Role("lane_sm_factor", "shiftmax e*factor", "pool_vec_wide"),
     Role("lane_row_ln_var", "layernorm row unit mean*(32 sum - C mean)", "pool_vec_long"),
@@ -83,7 +86,8 @@ _WIDTHS = {
     "lane_gelu_requant": lambda w: (min(64, w["gelu_in"] + GELU_SIGMA_BITS), w["m"]),
     "lane_ln_square": lambda w: (w["ln_in"], w["ln_in"]),
     "lane_epi_square": lambda w: (w["ln_in"], w["ln_in"]),
-    "lane_ln_norm": lambda w: (w["ln_diff"], LN_RECIP_BITS),
+    "lane_ln_norm_hi": lambda w: (w["ln_diff"], LN_RECIP_HI_BITS),
+    "lane_ln_norm_lo": lambda w: (w["ln_diff"], LN_RECIP_LO_BITS),
     "lane_ln_requant": lambda w: (w["ln_norm"], w["m"]),
     "lane_sm_factor": lambda w: (w["exp"], w["factor"]),
     # layernorm.h LN_MEAN_W, LN_T_W (IVIT_W_LN_COLS = 16: up to 65,535 channels)

@@ -216,7 +216,8 @@ inline int64_t requant_product(int64_t product, int e, int bits, int64_t offset 
 // (ivit_hls/hls/lanes.py) prices exactly those N, so the code and the DSP / LUT figures
 // describe the same hardware. The epilogue pools (GEMM epilogues, the attention drain) bind to
 // fabric with IVIT_FABRIC_EPI, the vector pools with IVIT_FABRIC_VEC.
-/// Pool: requant-class products (acc * m, res * m_b, the GELU core * m) of the epilogue lanes.
+/// Pool: requant-class products (acc * m, res * m_b, the GELU core * m) of the epilogue lanes,
+/// and the LayerNorm lanes' normalize products (its two halves), which run when no drain does.
 inline int64_t pool_epi_wide(int64_t a, int64_t b) {
 #pragma HLS INLINE off
 #pragma HLS PIPELINE II=1
@@ -238,7 +239,7 @@ inline int64_t pool_vec_wide(int64_t a, int64_t b) {
     return hmul<IVIT_POOL_VEC_WIDE_A, IVIT_POOL_VEC_WIDE_B, IVIT_FABRIC_VEC>(a, b);
 }
 
-/// Pool: LayerNorm's long products ((16x - mean) * recip, the row unit's mean * t).
+/// Pool: the LayerNorm row unit's long product (mean * t).
 inline int64_t pool_vec_long(int64_t a, int64_t b) {
 #pragma HLS INLINE off
 #pragma HLS PIPELINE II=1

@@ -276,7 +276,7 @@ inline typename CFG::out_t ln_norm(int64_t x, int c, int64_t mean, int64_t recip
 #pragma HLS INLINE
     constexpr int shift = LN_RECIP_SHIFT - LN_FRAC_BITS;
     const int64_t d = x * LN_MEAN_SCALE - mean;
-    const int64_t nv = (lane_ln_norm(d, recip) + (int64_t(1) << (shift - 1))) >> shift;
+    const int64_t nv = (ln_norm_product(d, recip) + (int64_t(1) << (shift - 1))) >> shift;
     return static_cast<typename CFG::out_t>(
         requant_product(lane_ln_requant(nv, CFG::m[it][c]), CFG::e[it][c],
                         static_cast<int>(CFG::OUT_BITS[it]), CFG::bias[it][c]));
