@@ -127,11 +127,20 @@ def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1, preloaded:
             ceil_div(n, engine.cols) * panel_stride(k, engine.cols))
 
 
+def im2col_word(patch: int) -> int:
+    """Elements of one im2col buffer word (units_gemm.h ``IM2COL_WORD``): half a patch row
+    when the patch is even, so a bank one token row fills is a block RAM of at least 2 x
+    patch words rather than distributed RAM, a whole patch row otherwise."""
+    return patch // 2 if patch % 2 == 0 else patch
+
+
 def patch_load_steps(size: int, patch: int, elem_bytes: int) -> int:
     """Steps of one image's load into the im2col buffer (units_gemm.h ``patch_load_steps``):
-    two ``patch``-element runs (one patch row each) per cycle, no faster than the port's
-    64-byte words. ``size`` = C*H*W."""
-    return max(ceil_div(size // patch, 2), ceil_div(size, WORD_BYTES // elem_bytes))
+    two buffer words a cycle through the bank's two ports (one ``patch``-element run, one
+    patch row, a cycle for half-row words, two for whole-row words), no faster than the
+    port's 64-byte words. ``size`` = C*H*W."""
+    runs_per_step = 2 * im2col_word(patch) // patch
+    return max(ceil_div(size // patch, runs_per_step), ceil_div(size, WORD_BYTES // elem_bytes))
 
 
 def gemm_cycles(shape: GemmShape, engine: Engine) -> int:

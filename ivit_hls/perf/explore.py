@@ -25,7 +25,7 @@ from .parts import bytes_per_cycle, part_info
 MAX_RATIO = 1.25
 #: Candidate column counts (the array's output lanes) and lane multipliers.
 COLUMNS = (4, 8, 12, 16, 20, 22, 24, 28, 32, 40, 44, 48, 56, 64)
-LANE_FACTORS = (0.5, 1, 2)
+LANE_FACTORS = (0.5, 1, 1.5, 2)
 #: Epilogue lanes as divisors of the rows: E = ceil(R / n) rows of one column per cycle, so a
 #: tile of R x C results drains in C * n cycles, hidden under the next tile's K steps when
 #: that is long enough.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from ..ops.attention_cost import attention_memories, copy_v_lanes
+from ..ops.common import im2col_word
 
 #: BRAM36 aspect ratios (depth, width) and the URAM288 shape.
 BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
@@ -91,10 +92,11 @@ def memories(plan) -> list[dict]:
         a = pe[0].layer.attrs
         tokens, k = plan.batch * (1 + a.grid[0] * a.grid[1]), a.in_chans * a.patch * a.patch
         # one row per token (the class token's is never written), cyclic R on the row axis,
-        # reshaped by P on the byte axis: one patch row a word
+        # reshaped on the element axis: half a patch row a word (ops.common.im2col_word)
+        word = im2col_word(a.patch)
         mems.append({"name": "im2col", "banks": min(r, tokens),
-                     "depth": -(-tokens // r) * -(-k // a.patch),
-                     "width": a.patch * ctype_bits(plan.image.ctype)})
+                     "depth": -(-tokens // r) * -(-k // word),
+                     "width": word * ctype_bits(plan.image.ctype)})
     if plan.row_stats_rows:
         # eng_sx / eng_sxx: one int64 per row, a bank per drain lane, ceil(R / E) slot rows
         # per tile (engine.h row_sums_slot)
