@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from ivit_hls.hls import HlsOptions, render_project
@@ -168,3 +169,69 @@ def test_row_select_ports_by_hand(small_int_model):
     plan = plan.with_engine(6, 4, 3, 64, 4, att_lanes=3)
     assert {p["port"]: p["banks"] for p in row_select_ports(plan)}[
         "vector unit reads + write"] == 2
+
+
+_LN_SPLIT_SOURCE = r"""
+#include <cstdio>
+#include "ivit/layernorm.h"
+
+// Reads pairs (d, recip) and prints ivit::ln_norm_product(d, recip) for each.
+int main() {
+    long long d, r;
+    while (std::scanf("%lld %lld", &d, &r) == 2)
+        std::printf("%lld\n", static_cast<long long>(ivit::ln_norm_product(d, r)));
+    return 0;
+}
+"""
+
+
+def test_layernorm_normalize_halves_give_the_whole_product(tmp_path):
+    """The LayerNorm normalize product taken as two products of the reciprocal's halves on
+    the epilogue pool equals (16x - mean) * recip, with each half within the widths the
+    model prices it at (a -DIVIT_CHECK_WIDTHS build stops on a value that does not fit):
+    recip = 2^46 // sd for sd from 1 (recip = 2^46, the widest high half) to 2^31, and |d|
+    up to sd and up to the 22-bit LayerNorm difference."""
+    import subprocess
+
+    from hls_helpers import CXXFLAGS, HLS_DIR
+    from ivit_hls.hls.lanes import LN_RECIP_HI_BITS, LN_RECIP_LO_BITS
+
+    assert (LN_RECIP_HI_BITS, LN_RECIP_LO_BITS) == (25, 24)
+    src = tmp_path / "ln_split.cpp"
+    src.write_text(_LN_SPLIT_SOURCE)
+    exe = tmp_path / "ln_split"
+    proc = subprocess.run(["g++", *CXXFLAGS, "-DIVIT_CHECK_WIDTHS", "-DIVIT_W_LN_DIFF=22",
+                           f"-I{HLS_DIR}", str(src), "-o", str(exe)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
+    rng = np.random.default_rng(7)
+    sds = [1, 2, 3, (1 << 23) - 1, 1 << 23, (1 << 23) + 1, 1 << 31]
+    sds += [int(v) for v in rng.integers(1, 1 << 31, 200)]
+    pairs = []
+    for sd in sds:
+        recip = (1 << 46) // sd
+        lim = min(sd, (1 << 21) - 1)
+        ds = {0, 1, -1, lim, -lim} | {int(v) for v in rng.integers(-lim, lim + 1, 5)}
+        pairs += [(d, recip) for d in sorted(ds)]
+    pairs += [(d, r) for d in (-(1 << 21), (1 << 21) - 1) for r in (0, 1, (1 << 23) - 1)]
+    run = subprocess.run([str(exe)], input="".join(f"{d} {r}\n" for d, r in pairs),
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    got = [int(v) for v in run.stdout.split()]
+    assert got == [d * r for d, r in pairs]
+
+
+def test_im2col_half_row_words_take_block_ram(small_int_model):
+    """One token row per bank: half-patch-row words (8 bytes for P = 16) make each bank 96
+    words of 64 bits, one BRAM36, where whole-row words, 48 deep, would be distributed RAM;
+    the load then takes one patch-row run a cycle (C*H*W / P steps), two for an odd P."""
+    from ivit_hls.ops.common import im2col_word, patch_load_steps
+
+    plan = lower(small_int_model, 4, 4).with_engine(6, 4, 8, 64, 2)
+    im2col = next(m for m in memories_with_blocks(plan, None) if m["name"] == "im2col")
+    assert (im2col["banks"], im2col["depth"], im2col["width"]) == (5, 3 * 16 * 16 // 8, 64)
+    assert im2col["bram36"] == 5 and im2col["lutram_luts"] == 0     # one BRAM36 a bank
+    assert lutram_luts(3 * 16, 128) > 0       # what whole-row words would have cost
+    assert (im2col_word(16), im2col_word(4), im2col_word(7)) == (8, 2, 7)
+    assert patch_load_steps(3 * 32 * 32, 16, 1) == 3 * 32 * 32 // 16
+    assert patch_load_steps(3 * 28 * 28, 7, 1) == 3 * 28 * 28 // 14
