@@ -222,16 +222,27 @@ def test_layernorm_normalize_halves_give_the_whole_product(tmp_path):
 
 
 def test_im2col_half_row_words_take_block_ram(small_int_model):
-    """One token row per bank: half-patch-row words (8 bytes for P = 16) make each bank 96
-    words of 64 bits, one BRAM36, where whole-row words, 48 deep, would be distributed RAM;
-    the load then takes one patch-row run a cycle (C*H*W / P steps), two for an odd P."""
-    from ivit_hls.ops.common import im2col_word, patch_load_steps
+    """One token row per bank: whole-row words (16 bytes for P = 16) would leave each bank 48
+    words deep, distributed RAM, so the words are half rows: 96 words of 64 bits, one BRAM36,
+    and the load takes one patch-row run a cycle (C*H*W / P steps). Banks of two rows or
+    more (96 whole-row words) keep whole-row words and two runs a cycle."""
+    from ivit_hls.ops.common import IM2COL_LUTRAM_DEPTH, im2col_word, patch_load_steps
+    from ivit_hls.perf.onchip import LUTRAM_DEPTH
 
     plan = lower(small_int_model, 4, 4).with_engine(6, 4, 8, 64, 2)
     im2col = next(m for m in memories_with_blocks(plan, None) if m["name"] == "im2col")
     assert (im2col["banks"], im2col["depth"], im2col["width"]) == (5, 3 * 16 * 16 // 8, 64)
     assert im2col["bram36"] == 5 and im2col["lutram_luts"] == 0     # one BRAM36 a bank
     assert lutram_luts(3 * 16, 128) > 0       # what whole-row words would have cost
-    assert (im2col_word(16), im2col_word(4), im2col_word(7)) == (8, 2, 7)
-    assert patch_load_steps(3 * 32 * 32, 16, 1) == 3 * 32 * 32 // 16
-    assert patch_load_steps(3 * 28 * 28, 7, 1) == 3 * 28 * 28 // 14
+    plan = lower(small_int_model, 4, 4).with_engine(4, 4, 4, 64, 2)  # 5 tokens: 2 rows a bank
+    im2col = next(m for m in memories_with_blocks(plan, None) if m["name"] == "im2col")
+    assert (im2col["banks"], im2col["depth"], im2col["width"]) == (4, 2 * 48, 128)
+    k = 3 * 16 * 16
+    assert (im2col_word(16, k, 1), im2col_word(16, k, 2), im2col_word(7, 3 * 49, 1)) == (8, 16, 7)
+    assert patch_load_steps(3 * 32 * 32, 16, 8, 1) == 3 * 32 * 32 // 16
+    assert patch_load_steps(3 * 32 * 32, 16, 16, 1) == 3 * 32 * 32 // 32
+    assert patch_load_steps(3 * 28 * 28, 7, 7, 1) == 3 * 28 * 28 // 14
+    # the C++ decides the word by the same depth as the model's distributed-RAM rule
+    units = source_dir("hw", "hls", "ivit").joinpath("units_gemm.h").read_text()
+    assert f"constexpr int IM2COL_LUTRAM_DEPTH = {IM2COL_LUTRAM_DEPTH};" in units
+    assert LUTRAM_DEPTH == IM2COL_LUTRAM_DEPTH

@@ -127,19 +127,26 @@ def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1, preloaded:
             ceil_div(n, engine.cols) * panel_stride(k, engine.cols))
 
 
-def im2col_word(patch: int) -> int:
-    """Elements of one im2col buffer word (units_gemm.h ``IM2COL_WORD``): half a patch row
-    when the patch is even, so a bank one token row fills is a block RAM of at least 2 x
-    patch words rather than distributed RAM, a whole patch row otherwise."""
-    return patch // 2 if patch % 2 == 0 else patch
+#: A bank at most this many words deep is distributed RAM (``perf.onchip.LUTRAM_DEPTH``;
+#: units_gemm.h ``IM2COL_LUTRAM_DEPTH``).
+IM2COL_LUTRAM_DEPTH = 64
 
 
-def patch_load_steps(size: int, patch: int, elem_bytes: int) -> int:
+def im2col_word(patch: int, k: int, rows_per_bank: int) -> int:
+    """Elements of one im2col buffer word (units_gemm.h ``im2col_word``): a patch row,
+    unless whole-row words would leave a bank (``rows_per_bank`` rows of ``k`` elements) at
+    most 64 words deep, i.e. distributed RAM; then half a patch row (an even patch), so the
+    bank is a block RAM of twice the depth."""
+    shallow = rows_per_bank * ceil_div(k, patch) <= IM2COL_LUTRAM_DEPTH
+    return patch // 2 if shallow and patch % 2 == 0 else patch
+
+
+def patch_load_steps(size: int, patch: int, word: int, elem_bytes: int) -> int:
     """Steps of one image's load into the im2col buffer (units_gemm.h ``patch_load_steps``):
-    two buffer words a cycle through the bank's two ports (one ``patch``-element run, one
-    patch row, a cycle for half-row words, two for whole-row words), no faster than the
-    port's 64-byte words. ``size`` = C*H*W."""
-    runs_per_step = 2 * im2col_word(patch) // patch
+    two buffer words a cycle through the banks' two ports (two ``patch``-element runs, patch
+    rows, of whole-row words; one of half-row words), no faster than the port's 64-byte
+    words. ``size`` = C*H*W, ``word`` = ``im2col_word``."""
+    runs_per_step = 2 * word // patch
     return max(ceil_div(size // patch, runs_per_step), ceil_div(size, WORD_BYTES // elem_bytes))
 
 

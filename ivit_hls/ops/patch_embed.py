@@ -8,10 +8,10 @@ import numpy as np
 
 from .. import spec
 from . import bounds
-from .base import (GemmShape, IntType, OpDef, ParamSpec, RtlParams, TensorType, expect,
-                   expect_shape)
+from .base import (GemmShape, IntType, OpDef, ParamSpec, RtlParams, TensorType, ceil_div,
+                   expect, expect_shape)
 from .common import (BIAS32, DDR_LATENCY, DYADIC_E, DYADIC_M, WEIGHT8, check_acc, gemm_cycles,
-                     patch_load_steps, patches_of, weight_t)
+                     im2col_word, patch_load_steps, patches_of, weight_t)
 from .registry import register
 
 
@@ -86,7 +86,10 @@ class PatchEmbed(OpDef):
 
     def cycles(self, layer, ins, out, engine):
         width = next(w for w in (8, 16, 32, 64) if ins[0].dtype.bits <= w)
-        load = patch_load_steps(ins[0].size, layer.attrs.patch, width // 8) + DDR_LATENCY  # once
+        a = layer.attrs
+        k, tokens = a.in_chans * a.patch * a.patch, 1 + a.grid[0] * a.grid[1]
+        word = im2col_word(a.patch, k, ceil_div(tokens, engine.rows))
+        load = patch_load_steps(ins[0].size, a.patch, word, width // 8) + DDR_LATENCY  # once
         # the GEMM runs over token rows: the class token comes out of its drain too
         g = self.gemm(layer, ins)
         return load + gemm_cycles(replace(g, m=g.m + 1), engine)

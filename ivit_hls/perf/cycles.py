@@ -13,7 +13,8 @@ import dataclasses
 
 from ..ops.base import Engine
 from ..ops.common import (DDR_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
-                          drain_lanes, gemm_cycles, gemm_ddr, patch_load_steps, slices_of)
+                          drain_lanes, gemm_cycles, gemm_ddr, im2col_word, patch_load_steps,
+                          slices_of)
 from ..ops.attention_cost import attention_cycles
 from .fabric_mul import calibrated_mul_luts
 from .onchip import (ctype_bits as _width, in_halves, memories_with_blocks, mux_luts,
@@ -148,7 +149,10 @@ def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
             shape = layer.op.gemm(layer, ins)
             if layer.kind == "patch_embed":
                 image_bytes = ins[0].size * _width(plan.image.ctype) // 8
-                load = patch_load_steps(ins[0].size, layer.attrs.patch,      # each image, once
+                a = layer.attrs
+                word = im2col_word(a.patch, shape.k,
+                                   -(-plan.batch * (shape.m + 1) // engine.rows))
+                load = patch_load_steps(ins[0].size, a.patch, word,          # each image, once
                                         _width(plan.image.ctype) // 8) + DDR_LATENCY
                 # one GEMM row per token: the class token comes out of the drain too
                 cost[first.index][0] += nb * load + gemm_ddr(nb * (shape.m + 1), shape.n,

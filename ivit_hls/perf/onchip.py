@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from ..ops.attention_cost import attention_memories, copy_v_lanes
-from ..ops.common import im2col_word
+from ..ops.common import IM2COL_LUTRAM_DEPTH, im2col_word
 
 #: BRAM36 aspect ratios (depth, width) and the URAM288 shape.
 BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
@@ -22,7 +22,7 @@ BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 
 #: Banks of at most this many bits, or at most this many words deep, are distributed RAM
 #: (LUTRAM), priced in LUTs by ``lutram_luts``.
 LUTRAM_BITS = 2048
-LUTRAM_DEPTH = 64
+LUTRAM_DEPTH = IM2COL_LUTRAM_DEPTH
 
 
 def ctype_bits(ctype: str) -> int:
@@ -92,8 +92,9 @@ def memories(plan) -> list[dict]:
         a = pe[0].layer.attrs
         tokens, k = plan.batch * (1 + a.grid[0] * a.grid[1]), a.in_chans * a.patch * a.patch
         # one row per token (the class token's is never written), cyclic R on the row axis,
-        # reshaped on the element axis: half a patch row a word (ops.common.im2col_word)
-        word = im2col_word(a.patch)
+        # reshaped on the element axis: a patch row a word, or half of one where whole rows
+        # would leave the bank distributed RAM (ops.common.im2col_word)
+        word = im2col_word(a.patch, k, -(-tokens // r))
         mems.append({"name": "im2col", "banks": min(r, tokens),
                      "depth": -(-tokens // r) * -(-k // word),
                      "width": word * ctype_bits(plan.image.ctype)})

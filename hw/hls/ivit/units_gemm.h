@@ -18,24 +18,30 @@ inline eng::PanelLink panel_link(int& half, int it) {
                           static_cast<int>(CFG::NEXT_K[it])};
 }
 
-/// Elements of one im2col word: half a patch row for an even P (a bank that one token row
-/// fills is then 2K/P words deep, a block RAM, where K/P words of a whole row would be
-/// distributed RAM at one row per bank), a whole row otherwise.
-constexpr int im2col_word(int p) { return p % 2 == 0 ? p / 2 : p; }
+/// A bank at most this many words deep is distributed RAM (the resource model's
+/// LUTRAM_DEPTH, ivit_hls/ops/common.py IM2COL_LUTRAM_DEPTH).
+constexpr int IM2COL_LUTRAM_DEPTH = 64;
+
+/// Elements of one im2col word: a patch row (P elements), unless whole-row words would leave
+/// a bank (`rows_per_bank` rows of K elements) at most IM2COL_LUTRAM_DEPTH words deep, i.e.
+/// distributed RAM; then half a row for an even P, so the bank is a block RAM twice as deep.
+constexpr int im2col_word(int p, int k, int rows_per_bank) {
+    return rows_per_bank * ((k + p - 1) / p) <= IM2COL_LUTRAM_DEPTH && p % 2 == 0 ? p / 2 : p;
+}
 
 /// Steps of one image's load into the im2col buffer (patch_embed's `pe_load`): two words a
-/// cycle through the two ports (one P-element run, a patch row, of half-row words; two runs
-/// of whole-row words), no faster than the port's words (`per_word` elements).
-inline int64_t patch_load_steps(int64_t size, int p, int per_word) {
-    return eng::imax(eng::cdiv(size / p, 2 * im2col_word(p) / p), eng::cdiv(size, per_word));
+/// cycle through the banks' two ports (two P-element runs, patch rows, of whole-row words; one
+/// of half-row words), no faster than the port's words (`per_word` elements).
+inline int64_t patch_load_steps(int64_t size, int p, int pw, int per_word) {
+    return eng::imax(eng::cdiv(size / p, 2 * pw / p), eng::cdiv(size, per_word));
 }
 
 /// Patch embedding: each image of the batch is read once over the activation port as
 /// 64-byte words, in order, into an im2col buffer (row = image x token, column =
-/// (c, kh, kw)) reshaped PW = im2col_word(P) elements a word on its columns. A run is one
-/// image row's span of one patch, P elements: the load writes two words a cycle, the two
-/// ports of one bank (one run of two half-row words) or of two (two runs of whole-row
-/// words). Then one GEMM over the token rows of the whole batch
+/// (c, kh, kw)) reshaped PW = im2col_word(...) elements a word on its columns. A run is one
+/// image row's span of one patch, P elements: the load writes two words a cycle, one run of
+/// whole-row words each (two banks), or one run of two half-row words (the two ports of one
+/// bank). Then one GEMM over the token rows of the whole batch
 /// (nb x tokens rows x W^T) whose epilogue adds positions and writes the class token (token 0,
 /// an im2col row no load writes), so every row of the output comes out of the drain. MAXB is
 /// part of the kernel's name, so the im2col buffer of one batch size never stands for
@@ -56,13 +62,13 @@ void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
     constexpr int PER_WORD = eng::WORD_BYTES / static_cast<int>(sizeof(TI));
     constexpr int NWORDS = (SIZE + PER_WORD - 1) / PER_WORD;
     constexpr int RUNS = SIZE / P;             // P-element runs, one patch row each
-    constexpr int PW = im2col_word(P);         // elements of an im2col word
+    constexpr int PW = im2col_word(P, K, (MAXB * T + CFG::R - 1) / CFG::R);  // elements a word
     constexpr int RPS = 2 * PW / P;            // runs a step: two words, one per port
     constexpr int SB = 2 * P + PER_WORD;       // staging register (elements)
     static TI cols[MAXB * T][K];
 #pragma HLS ARRAY_PARTITION variable=cols cyclic factor=CFG::R dim=1
 #pragma HLS ARRAY_RESHAPE variable=cols cyclic factor=PW dim=2
-    const int steps = static_cast<int>(patch_load_steps(SIZE, P, PER_WORD));
+    const int steps = static_cast<int>(patch_load_steps(SIZE, P, PW, PER_WORD));
     const int64_t bytes = static_cast<int64_t>(SIZE) * sizeof(TI);
 pe_images:
     for (int n = 0; n < nb; ++n) {
