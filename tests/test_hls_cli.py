@@ -103,6 +103,7 @@ def test_generate_batch(small, tmp_path, capsys):
     (["--array", "4x6", "--lanes", "6"], "--lanes"),
     (["--array", "auto", "--drain", "2"], "--drain"),
     (["--array", "auto", "--helpers", "fabric"], "--helpers"),
+    (["--array", "auto", "--im2col-words", "half"], "--im2col-words"),
 ])
 def test_generate_lane_flags_refused(small, tmp_path, capsys, args, flag):
     """A lane count outside 1..rows (a lane takes one row of a column), or lanes with --array
@@ -115,7 +116,8 @@ def test_generate_lane_flags_refused(small, tmp_path, capsys, args, flag):
 
 def test_explore_prints_the_chosen_design_of_its_json(small, tmp_path, capsys):
     """explore writes explore.json (and the plot) and prints the Pareto rows with the helper
-    binding and counted LUTs; its "chosen" line is the JSON's best design."""
+    binding, the im2col words and counted LUTs; its "chosen" line is the JSON's best design,
+    and the sweep prices half-row im2col words only where they change the buffer."""
     import json
 
     _model, path, _project = small
@@ -126,14 +128,18 @@ def test_explore_prints_the_chosen_design_of_its_json(small, tmp_path, capsys):
     data = json.loads((out / "explore.json").read_text())
     best = data["best"]
     header = text[1].split()
-    assert header[:5] == ["array", "lanes", "epi", "att", "helpers"] and "LUT" in header
+    assert header[:6] == ["array", "lanes", "epi", "att", "helpers", "im2col"]
+    assert "LUT" in header
     assert len(text) == 2 + min(3, len(data["pareto"])) + 1
     chosen = (f"--array {best['rows']}x{best['cols']} --lanes {best['lanes']} --drain "
               f"{best['drain']} --attention-lanes {best['att_lanes']} --helpers "
-              f"{best['helpers']}")
+              f"{best['helpers']} --im2col-words {best['im2col_words']}")
     assert text[-1].startswith(f"chosen: {chosen}: {best['ms']:.3f} ms/image")
     row = text[2].split()
-    assert row[4] in ("dsp", "vector-fabric", "fabric") and "." not in row[5]   # whole cycles
+    assert row[4] in ("dsp", "vector-fabric", "fabric") and row[5] in ("row", "half")
+    assert "." not in row[6]   # whole cycles
+    tall = {p["rows"] for p in data["points"] if p["im2col_words"] == "half"}
+    assert tall and all(r >= 5 for r in tall)     # 5 tokens: one token row a bank
     # the printed flags generate exactly that design
     project = tmp_path / "p"
     assert main(["generate", "--ivit", str(path), "--out", str(project), "--tb-images", "1",

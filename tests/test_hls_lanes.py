@@ -222,23 +222,29 @@ def test_layernorm_normalize_halves_give_the_whole_product(tmp_path):
 
 
 def test_im2col_half_row_words_take_block_ram(small_int_model):
-    """One token row per bank: whole-row words (16 bytes for P = 16) would leave each bank 48
-    words deep, distributed RAM, so the words are half rows: 96 words of 64 bits, one BRAM36,
-    and the load takes one patch-row run a cycle (C*H*W / P steps). Banks of two rows or
-    more (96 whole-row words) keep whole-row words and two runs a cycle."""
+    """One token row per bank: whole-row words (16 bytes for P = 16) leave each bank 48 words
+    deep, distributed RAM; half-row words (im2col_words="half") make it 96 words of 64 bits,
+    one BRAM36, and the load one patch-row run a cycle (C*H*W / P steps) instead of two.
+    Banks of two rows or more (96 whole-row words) keep whole-row words either way."""
     from ivit_hls.ops.common import IM2COL_LUTRAM_DEPTH, im2col_word, patch_load_steps
     from ivit_hls.perf.onchip import LUTRAM_DEPTH
 
-    plan = lower(small_int_model, 4, 4).with_engine(6, 4, 8, 64, 2)
-    im2col = next(m for m in memories_with_blocks(plan, None) if m["name"] == "im2col")
-    assert (im2col["banks"], im2col["depth"], im2col["width"]) == (5, 3 * 16 * 16 // 8, 64)
-    assert im2col["bram36"] == 5 and im2col["lutram_luts"] == 0     # one BRAM36 a bank
-    assert lutram_luts(3 * 16, 128) > 0       # what whole-row words would have cost
-    plan = lower(small_int_model, 4, 4).with_engine(4, 4, 4, 64, 2)  # 5 tokens: 2 rows a bank
-    im2col = next(m for m in memories_with_blocks(plan, None) if m["name"] == "im2col")
-    assert (im2col["banks"], im2col["depth"], im2col["width"]) == (4, 2 * 48, 128)
+    def im2col(plan):
+        return next(m for m in memories_with_blocks(plan, None) if m["name"] == "im2col")
+
+    base = lower(small_int_model, 4, 4)
+    row = im2col(base.with_engine(6, 4, 8, 64, 2))
+    assert (row["banks"], row["depth"], row["width"], row["bram36"]) == (5, 48, 128, 0)
+    assert row["lutram_luts"] == 5 * lutram_luts(48, 128) > 0
+    half = im2col(base.with_engine(6, 4, 8, 64, 2, im2col_words="half"))
+    assert (half["banks"], half["depth"], half["width"]) == (5, 3 * 16 * 16 // 8, 64)
+    assert half["bram36"] == 5 and half["lutram_luts"] == 0     # one BRAM36 a bank
+    # 5 tokens on 4 rows: two rows a bank, 96 whole-row words deep, block RAM already
+    two = im2col(base.with_engine(4, 4, 4, 64, 2, im2col_words="half"))
+    assert (two["banks"], two["depth"], two["width"]) == (4, 2 * 48, 128)
     k = 3 * 16 * 16
-    assert (im2col_word(16, k, 1), im2col_word(16, k, 2), im2col_word(7, 3 * 49, 1)) == (8, 16, 7)
+    assert [im2col_word(16, k, 1, True), im2col_word(16, k, 2, True),
+            im2col_word(16, k, 1, False), im2col_word(7, 3 * 49, 1, True)] == [8, 16, 16, 7]
     assert patch_load_steps(3 * 32 * 32, 16, 8, 1) == 3 * 32 * 32 // 16
     assert patch_load_steps(3 * 32 * 32, 16, 16, 1) == 3 * 32 * 32 // 32
     assert patch_load_steps(3 * 28 * 28, 7, 7, 1) == 3 * 28 * 28 // 14

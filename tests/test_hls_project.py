@@ -315,3 +315,23 @@ def test_one_row_more_than_the_tokens(tmp_path):
     np.testing.assert_array_equal(counted, modelled)
     with pytest.raises(IvitError, match="use at most 6"):
         generate(model, tmp_path / "taller", HlsOptions(rows=7, cols=3))
+
+
+def test_half_row_im2col_words(tmp_path):
+    """im2col_words="half" at one token row a bank (6 rows, 5 tokens): the project sets
+    IVIT_IM2COL_HALF, the load takes one patch-row run a cycle, the logits are bit-exact and
+    the cycle-accounting C-simulation equals the estimate per layer (the load included)."""
+    model = _quantize("deit_tiny", depth=2, img_size=32)
+    out = generate(model, tmp_path / "half", HlsOptions(rows=6, cols=3, lanes=3, drain=3,
+                                                        tb_images=1, im2col_words="half"))
+    assert "#define IVIT_IM2COL_HALF 1\n" in (out / "src" / "ivit_params.h").read_text()
+    est, modelled = _modelled(out)
+    row_words = render_project(model, HlsOptions(rows=6, cols=3, lanes=3, drain=3, tb_images=1))
+    est_row = json.loads(row_words["reports/estimate.json"])
+    pe = [i for i, ly in enumerate(est["layers"]) if ly["kind"] == "patch_embed"][0]
+    # 3 x 32 x 32 bytes: 192 patch-row runs, one a cycle instead of two
+    assert est["layers"][pe]["cycles"] - est_row["layers"][pe]["cycles"] == 3 * 32 * 32 // 32
+    images = tb_images(model, 1, seed=4)
+    counted, logits = _run_cycles(out, images)
+    np.testing.assert_array_equal(logits, golden_run(model, images).logits)
+    np.testing.assert_array_equal(counted, modelled)

@@ -36,6 +36,9 @@ from .fusion import ENGINE_KINDS, find_steps, mark_row_stats, program_runs
 #: Where the helper multipliers go: mode -> (epilogue lanes and attention drain in fabric,
 #: vector lanes in fabric); the rest on DSP48E2 slices.
 HELPER_MODES = {"dsp": (False, False), "vector-fabric": (False, True), "fabric": (True, True)}
+#: im2col buffer words: a patch row each, or half a row where a bank holds one token row
+#: (ops.common.im2col_word).
+IM2COL_WORDS = ("row", "half")
 #: Weight panels start on this byte boundary (one 512-bit AXI word).
 WEIGHT_ALIGN = 64
 
@@ -182,6 +185,7 @@ class Plan:
     helpers: str = "dsp"     # helper multipliers in fabric: "dsp" (none), "vector-fabric", "fabric"
     batch: int = 1           # images the on-chip buffers hold (IVIT_MAX_BATCH)
     att_lanes: int = 0       # attention unit: drain rows and Shiftmax lanes; 0 = the vector lanes
+    im2col_words: str = "row"  # im2col words: "row" (a patch row) or "half" (IM2COL_WORDS)
 
     def __post_init__(self):
         self.drain = min(self.drain or default_drain(self.rows, self.cols), self.rows)
@@ -252,7 +256,8 @@ class Plan:
 
     def with_engine(self, rows: int, cols: int, lanes: int, bpc: int,
                     drain: int | None = None, helpers: str | None = None,
-                    batch: int | None = None, att_lanes: int | None = None) -> "Plan":
+                    batch: int | None = None, att_lanes: int | None = None,
+                    im2col_words: str | None = None) -> "Plan":
         """The same program on another engine (and batch), for the model only (no weights
         blob, no per-layer trace or buffer names change): what the explorer sweeps."""
         import dataclasses
@@ -264,7 +269,8 @@ class Plan:
                                    lanes=lanes, bpc=bpc,
                                    drain=min(drain or default_drain(rows, cols), rows),
                                    helpers=helpers or self.helpers, batch=batch or self.batch,
-                                   att_lanes=min(att_lanes or lanes, rows))
+                                   att_lanes=min(att_lanes or lanes, rows),
+                                   im2col_words=im2col_words or self.im2col_words)
 
 
 def _fits(where: str, values, ctype: str) -> np.ndarray:
@@ -380,7 +386,7 @@ def _blocks(layers: list) -> tuple[int, int, int]:
 
 def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None = None,
           bpc: int = 64, drain: int | None = None, helpers: str = "dsp", batch: int = 1,
-          att_lanes: int | None = None) -> Plan:
+          att_lanes: int | None = None, im2col_words: str = "row") -> Plan:
     """Build the engine program of ``model`` for an ``rows x cols`` array, ``lanes`` vector
     lanes (default ``cols``; at most ``rows``: a vector step takes L rows of one column),
     ``bpc`` DDR bytes per cycle on the weight port, ``drain`` epilogue lanes (rows of one
@@ -388,9 +394,14 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
     and vector multipliers on DSP48E2 slices (``dsp``), the vector lanes' bound to LUT fabric
     (``vector-fabric``) or all of them (``fabric``); ``batch`` images held on chip and run
     through every unit together (each weight panel read once per batch); ``att_lanes`` the
-    attention unit's drain rows and Shiftmax lanes (default ``lanes``)."""
+    attention unit's drain rows and Shiftmax lanes (default ``lanes``); ``im2col_words``: the
+    patch embedding's im2col buffer in words of a patch row (``row``) or, where a bank holds
+    one token row, of half a row (``half``: a block RAM instead of distributed RAM, one
+    patch-row run loaded a cycle instead of two)."""
     if helpers not in HELPER_MODES:
         raise IvitError(f"helpers={helpers!r}: expected one of {', '.join(HELPER_MODES)}")
+    if im2col_words not in IM2COL_WORDS:
+        raise IvitError(f"im2col words {im2col_words!r}: expected one of {', '.join(IM2COL_WORDS)}")
     if int(batch) < 1:
         raise IvitError(f"--batch {batch}: need at least 1")
     model.validate()
@@ -461,7 +472,8 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
     return Plan(model, image, layers, slots, prologue, body, epilogue, iterations, partitioned,
                 bytes(low.blob), low.layout, int(final.shape[-1]), offset, rows, cols, lanes,
                 kmax, bpc, min(drain or default_drain(rows, cols), rows), types,
-                helpers=helpers, batch=int(batch), att_lanes=min(att_lanes or lanes, rows))
+                helpers=helpers, batch=int(batch), att_lanes=min(att_lanes or lanes, rows),
+                im2col_words=im2col_words)
 
 
 def link_panels(runs: list, k_of: dict) -> None:

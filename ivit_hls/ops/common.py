@@ -132,13 +132,13 @@ def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1, preloaded:
 IM2COL_LUTRAM_DEPTH = 64
 
 
-def im2col_word(patch: int, k: int, rows_per_bank: int) -> int:
-    """Elements of one im2col buffer word (units_gemm.h ``im2col_word``): a patch row,
-    unless whole-row words would leave a bank (``rows_per_bank`` rows of ``k`` elements) at
-    most 64 words deep, i.e. distributed RAM; then half a patch row (an even patch), so the
-    bank is a block RAM of twice the depth."""
+def im2col_word(patch: int, k: int, rows_per_bank: int, half: bool) -> int:
+    """Elements of one im2col buffer word (units_gemm.h ``im2col_word``): a patch row, or
+    with ``half`` (``im2col_words="half"``), where whole-row words would leave a bank
+    (``rows_per_bank`` rows of ``k`` elements) at most 64 words deep, i.e. distributed RAM,
+    half a patch row (an even patch), so the bank is a block RAM of twice the depth."""
     shallow = rows_per_bank * ceil_div(k, patch) <= IM2COL_LUTRAM_DEPTH
-    return patch // 2 if shallow and patch % 2 == 0 else patch
+    return patch // 2 if half and shallow and patch % 2 == 0 else patch
 
 
 def patch_load_steps(size: int, patch: int, word: int, elem_bytes: int) -> int:

@@ -107,11 +107,13 @@ class EngineSpec(Engine):
     ddr_bytes_per_cycle: int = 64
     drain_lanes: int = 0
     attention_lanes: int = 0
+    im2col_half: bool = False
 
 
 def engine_of(plan) -> EngineSpec:
     """The engine a plan describes, as the cycle formulas take it."""
-    return EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc, plan.drain, plan.att_lanes)
+    return EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc, plan.drain, plan.att_lanes,
+                      plan.im2col_words == "half")
 
 
 def mac_bound_cycles(macs: int, rows: int, cols: int) -> float:
@@ -151,7 +153,8 @@ def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
                 image_bytes = ins[0].size * _width(plan.image.ctype) // 8
                 a = layer.attrs
                 word = im2col_word(a.patch, shape.k,
-                                   -(-plan.batch * (shape.m + 1) // engine.rows))
+                                   -(-plan.batch * (shape.m + 1) // engine.rows),
+                                   engine.im2col_half)
                 load = patch_load_steps(ins[0].size, a.patch, word,          # each image, once
                                         _width(plan.image.ctype) // 8) + DDR_LATENCY
                 # one GEMM row per token: the class token comes out of the drain too

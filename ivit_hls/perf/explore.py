@@ -46,6 +46,7 @@ class Point:
     att_lanes: int
     helpers: str
     batch: int
+    im2col_words: str
     cycles: float           # per image: the batch's cycles / batch
     ms: float               # per image
     ratio: float
@@ -90,6 +91,21 @@ def attention_candidates(rows: int, lanes: int, head_dim: int) -> list[int]:
     return sorted({min(rows, lanes)} | {math.ceil(rows / n) for n in ATTENTION_DIVISORS})
 
 
+def im2col_choices(plan, rows: int, batch: int) -> tuple[str, ...]:
+    """The im2col words worth pricing at ``rows`` array rows: half-row words as well where
+    they change anything (a patch embedding whose banks would hold whole-row words in
+    distributed RAM: ``ops.common.im2col_word``)."""
+    from ..ops.common import im2col_word
+
+    for ly in plan.layers:
+        if ly.layer.kind == "patch_embed":
+            a = ly.layer.attrs
+            k, tokens = a.in_chans * a.patch * a.patch, batch * (1 + a.grid[0] * a.grid[1])
+            if im2col_word(a.patch, k, -(-tokens // rows), True) != a.patch:
+                return ("row", "half")
+    return ("row",)
+
+
 def candidates(plan, max_dsp: int | None = None) -> list[tuple[int, int, int, int, int, str]]:
     """(rows, cols, lanes, epilogue lanes, attention lanes, helper multipliers) of the sweep
     for a model; arrays whose PEs alone need more than ``max_dsp`` DSPs are left out."""
@@ -120,13 +136,13 @@ def candidates(plan, max_dsp: int | None = None) -> list[tuple[int, int, int, in
 
 def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
              clock_mhz: float, batch: int = 1, helpers: str = "dsp", _cycles=None,
-             att_lanes: int | None = None) -> Point:
+             att_lanes: int | None = None, im2col_words: str = "row") -> Point:
     """Price one design holding ``batch`` images on chip (each weight panel read once per
     batch): cycles and ms per image are the batch's divided by ``batch``; the memories hold
     ``batch`` images' activations. ``_cycles``: an estimate of the same design with other
     helper multipliers (only the resources differ)."""
     design = plan.with_engine(rows, cols, lanes, bytes_per_cycle(part, clock_mhz), drain,
-                              helpers, batch, att_lanes)
+                              helpers, batch, att_lanes, im2col_words)
     est = _cycles or estimate_plan(design, part, clock_mhz)
     res = est["resources"] if _cycles is None else resources(design, part)
     info = part_info(part) or {}
@@ -135,6 +151,7 @@ def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
     fits = bool(res.get("fits")) and ddr["needed_gbps"] <= avail
     per = est["batch"]
     return Point(rows, cols, design.lanes, drain, design.att_lanes, helpers, batch,
+                 im2col_words,
                  per["cycles_per_image"],
                  per["ms_per_image"], est["ratio_to_mac_bound"], res["dsp"], res["luts"],
                  res["bram36"], res["uram"],
@@ -173,14 +190,16 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     points, cycles = [], {}
     bpc = bytes_per_cycle(part, clock_mhz)
     info = part_info(part)
-    for r, c, lanes, e, a, h in progress(candidates(plan, info["dsp"]), "explore"):
+    todo = [(*d, w) for d in candidates(plan, info["dsp"])
+            for w in im2col_choices(plan, d[0], batch)]
+    for r, c, lanes, e, a, h, w in progress(todo, "explore"):
         # the helpers' binding changes the resources, not the cycles: estimate once
-        if (r, c, lanes, e, a) not in cycles:
-            cycles[(r, c, lanes, e, a)] = estimate_plan(
-                plan.with_engine(r, c, lanes, bpc, e, batch=batch, att_lanes=a), part,
-                clock_mhz)
+        if (r, c, lanes, e, a, w) not in cycles:
+            cycles[(r, c, lanes, e, a, w)] = estimate_plan(
+                plan.with_engine(r, c, lanes, bpc, e, batch=batch, att_lanes=a,
+                                 im2col_words=w), part, clock_mhz)
         points.append(evaluate(plan, r, c, lanes, e, part, clock_mhz, batch, h,
-                               cycles[(r, c, lanes, e, a)], a))
+                               cycles[(r, c, lanes, e, a, w)], a, w))
     front = pareto(points)
     if not front:
         raise IvitError(f"no engine configuration of the sweep fits {part}")
@@ -200,10 +219,11 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
 
 def best_engine(model, part: str, clock_mhz: float = 300.0) -> dict:
     """The chosen design (``--array auto``) as HlsOptions fields: rows, cols, lanes, drain,
-    att_lanes, helpers."""
+    att_lanes, helpers, im2col_words."""
     best = explore(model, part, clock_mhz)["best"]
     return {"rows": best.rows, "cols": best.cols, "lanes": best.lanes, "drain": best.drain,
-            "att_lanes": best.att_lanes, "helpers": best.helpers}
+            "att_lanes": best.att_lanes, "helpers": best.helpers,
+            "im2col_words": best.im2col_words}
 
 
 def plot(result: dict, path) -> bool:

@@ -92,9 +92,9 @@ def memories(plan) -> list[dict]:
         a = pe[0].layer.attrs
         tokens, k = plan.batch * (1 + a.grid[0] * a.grid[1]), a.in_chans * a.patch * a.patch
         # one row per token (the class token's is never written), cyclic R on the row axis,
-        # reshaped on the element axis: a patch row a word, or half of one where whole rows
-        # would leave the bank distributed RAM (ops.common.im2col_word)
-        word = im2col_word(a.patch, k, -(-tokens // r))
+        # reshaped on the element axis: a patch row a word, or (im2col_words="half") half of
+        # one where whole rows would leave the bank distributed RAM (ops.common.im2col_word)
+        word = im2col_word(a.patch, k, -(-tokens // r), plan.im2col_words == "half")
         mems.append({"name": "im2col", "banks": min(r, tokens),
                      "depth": -(-tokens // r) * -(-k // word),
                      "width": word * ctype_bits(plan.image.ctype)})

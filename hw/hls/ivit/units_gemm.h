@@ -21,12 +21,19 @@ inline eng::PanelLink panel_link(int& half, int it) {
 /// A bank at most this many words deep is distributed RAM (the resource model's
 /// LUTRAM_DEPTH, ivit_hls/ops/common.py IM2COL_LUTRAM_DEPTH).
 constexpr int IM2COL_LUTRAM_DEPTH = 64;
+/// 1: half-row im2col words where they turn distributed RAM into block RAM (ivit_params.h).
+#ifndef IVIT_IM2COL_HALF
+#define IVIT_IM2COL_HALF 0
+#endif
 
-/// Elements of one im2col word: a patch row (P elements), unless whole-row words would leave
-/// a bank (`rows_per_bank` rows of K elements) at most IM2COL_LUTRAM_DEPTH words deep, i.e.
-/// distributed RAM; then half a row for an even P, so the bank is a block RAM twice as deep.
-constexpr int im2col_word(int p, int k, int rows_per_bank) {
-    return rows_per_bank * ((k + p - 1) / p) <= IM2COL_LUTRAM_DEPTH && p % 2 == 0 ? p / 2 : p;
+/// Elements of one im2col word: a patch row (P elements), or with `half`, where whole-row
+/// words would leave a bank (`rows_per_bank` rows of K elements) at most IM2COL_LUTRAM_DEPTH
+/// words deep, i.e. distributed RAM, half a row for an even P, so the bank is a block RAM
+/// twice as deep.
+constexpr int im2col_word(int p, int k, int rows_per_bank, bool half) {
+    return half && rows_per_bank * ((k + p - 1) / p) <= IM2COL_LUTRAM_DEPTH && p % 2 == 0
+               ? p / 2
+               : p;
 }
 
 /// Steps of one image's load into the im2col buffer (patch_embed's `pe_load`): two words a
@@ -62,7 +69,8 @@ void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
     constexpr int PER_WORD = eng::WORD_BYTES / static_cast<int>(sizeof(TI));
     constexpr int NWORDS = (SIZE + PER_WORD - 1) / PER_WORD;
     constexpr int RUNS = SIZE / P;             // P-element runs, one patch row each
-    constexpr int PW = im2col_word(P, K, (MAXB * T + CFG::R - 1) / CFG::R);  // elements a word
+    constexpr int PW = im2col_word(P, K, (MAXB * T + CFG::R - 1) / CFG::R,   // elements a word
+                                   IVIT_IM2COL_HALF != 0);
     constexpr int RPS = 2 * PW / P;            // runs a step: two words, one per port
     constexpr int SB = 2 * P + PER_WORD;       // staging register (elements)
     static TI cols[MAXB * T][K];
