@@ -11,7 +11,7 @@ import pytest
 
 from ivit_hls.hls import HlsOptions, render_project
 from ivit_hls.hls.kernels import KERNELS
-from ivit_hls.hls.lanes import POOLS, ROLES, allocation
+from ivit_hls.hls.lanes import POOLS, ROLES, allocation, ln_norm_split
 from ivit_hls.hls.lower import lower
 from ivit_hls.perf.cycles import resources
 from ivit_hls.perf.onchip import lutram_luts, memories_with_blocks, mux_luts
@@ -38,7 +38,7 @@ def test_every_lane_function_is_a_role_of_a_defined_pool():
     for pool in POOLS:
         body = re.search(r"^inline int64_t " + pool.function + r"\(.*?^\}", text, re.M | re.S)
         assert "#pragma HLS INLINE off" in body.group(0) and pool.macro + "_A" in body.group(0)
-    used = {name for k in KERNELS.values() for name in k.lanes if name != "gelu"}
+    used = {name for k in KERNELS.values() for name in k.lanes if name not in ("gelu", "ln_norm")}
     assert used <= {r.function for r in ROLES}
 
 
@@ -76,42 +76,72 @@ def test_top_allocates_what_the_model_prices(small_int_model):
         assert f"#define {macros[h['function']]}_A {a}\n" in params
         assert f"#define {macros[h['function']]}_B {b}\n" in params
     assert pragmas.get("row_div") == pragmas.get("row_isqrt") == "1"
+    plan = lower(small_int_model, 5, 4, 8, drain=2)
+    assert f"#define IVIT_LN_SPLIT {int(ln_norm_split(plan))}\n" in params
     assert re.search(r"instances=ivit::eng::pe_step<5, 4> limit=1", top)
 
 
 def test_allocation_counts_follow_the_busiest_unit(small_int_model):
     """A pool's instances: the most any one unit calls at once, summed over the pool's roles
     in that unit. epi_wide: the attention drain's rows (6) against a GEMM epilogue's requant
-    + residual or GELU requant (2 + 2) and LayerNorm's two normalize halves on each vector
-    lane (8 asked, 6 rows); vec_wide: LayerNorm's requant against the Shiftmax lanes (the
-    attention lanes, at most the tokens); vec_long: the row unit's one product; epi_narrow:
-    GELU's three short products on each of the E epilogue lanes, against the E squares of
-    the LayerNorm statistics a drain gathers (every LayerNorm of this model reads those, so
-    no vector lane squares and there is no vec_square pool)."""
+    + residual or GELU requant (2 + 2), and with the LayerNorm normalize split, its two
+    halves on each vector lane (8 asked, 6 rows); vec_wide: LayerNorm's requant against the
+    Shiftmax lanes (the attention lanes, at most the tokens); vec_long: the row unit's one
+    product, and the whole normalize product on each vector lane when it is not split;
+    epi_narrow: GELU's three short products on each of the E epilogue lanes, against the E
+    squares of the LayerNorm statistics a drain gathers (every LayerNorm of this model reads
+    those, so no vector lane squares and there is no vec_square pool)."""
     plan = lower(small_int_model, 4, 4).with_engine(6, 4, 8, 64, 2)
     assert (plan.lanes, plan.att_lanes, plan.drain) == (6, 6, 2)
     tokens = next(st.layers[0].out.shape[-1] for st in plan.steps if st.kernel == "attention")
-    pools = {p["function"]: p for p in allocation(plan)}
-    assert pools["pool_epi_wide"]["count"] == max(6, 2 + 2, 2 * 6)
-    assert pools["pool_vec_wide"]["count"] == max(6, min(6, tokens))
-    assert pools["pool_vec_long"]["count"] == 1
-    assert "pool_vec_square" not in pools
-    assert pools["pool_epi_narrow"]["count"] == max(3 * 2, 2)
-    assert set(pools["pool_epi_narrow"]["roles"]) == {
-        "lane_gelu_abs_r", "lane_gelu_yy", "lane_gelu_x_sigma", "lane_epi_square"}
+    split = {p["function"]: p for p in allocation(plan, True)}
+    whole = {p["function"]: p for p in allocation(plan, False)}
+    assert split["pool_epi_wide"]["count"] == max(6, 2 + 2, 2 * 6)
+    assert whole["pool_epi_wide"]["count"] == max(6, 2 + 2)
+    for pools in (split, whole):
+        assert pools["pool_vec_wide"]["count"] == max(6, min(6, tokens))
+        assert "pool_vec_square" not in pools
+        assert pools["pool_epi_narrow"]["count"] == max(3 * 2, 2)
+        assert set(pools["pool_epi_narrow"]["roles"]) == {
+            "lane_gelu_abs_r", "lane_gelu_yy", "lane_gelu_x_sigma", "lane_epi_square"}
+    assert split["pool_vec_long"]["count"] == 1 and whole["pool_vec_long"]["count"] == 6 + 1
+    assert "lane_ln_norm_hi" in split["pool_epi_wide"]["roles"]
+    assert "lane_ln_norm" in whole["pool_vec_long"]["roles"]
     # the pool's widths: the widest operands of its roles
     from ivit_hls.perf.cycles import operand_widths
 
     w = operand_widths(plan)
     roles = {r.function: r for r in ROLES}
-    for p in pools.values():
+    for p in [*split.values(), *whole.values()]:
         assert p["bits"] == [max(roles[n].bits(w)[0] for n in p["roles"]),
                              max(roles[n].bits(w)[1] for n in p["roles"])]
     # attention lanes of their own
     pools = {p["function"]: p["count"]
-             for p in allocation(plan.with_engine(6, 4, 4, 64, 2, att_lanes=3))}
+             for p in allocation(plan.with_engine(6, 4, 4, 64, 2, att_lanes=3), True)}
     assert pools["pool_epi_wide"] == max(3, 2 + 2, 2 * 4) and pools["pool_vec_wide"] == 4
     assert pools["pool_vec_long"] == 1
+
+
+@pytest.mark.parametrize("lanes,drain,att,split", [
+    (2, 2, 6, True),     # 2 x 2 halves fit the attention drain's 6 epilogue instances
+    (6, 1, 1, False),    # 12 halves add 10 two-slice instances to the epilogue's 2;
+                         # 6 three-slice long products cost 18
+])
+def test_layernorm_normalize_split_where_it_costs_fewer_dsps(small_int_model, lanes, drain,
+                                                             att, split):
+    """The normalize product goes to the epilogue pool in halves when that allocation takes
+    fewer DSPs (here: when the attention drain leaves the instances idle), and the default
+    allocation is that one."""
+    from ivit_hls.perf.cycles import mul_dsp
+
+    plan = lower(small_int_model, 4, 4).with_engine(6, 4, lanes, 64, drain, att_lanes=att)
+
+    def dsps(s):
+        return sum(p["count"] * mul_dsp(*p["bits"]) for p in allocation(plan, s))
+
+    assert (dsps(True) <= dsps(False)) == split
+    assert ln_norm_split(plan) == split
+    assert allocation(plan) == allocation(plan, split)
 
 
 def test_shared_pool_inputs_are_priced_as_multiplexers():
@@ -185,10 +215,12 @@ int main() {
 """
 
 
-def test_layernorm_normalize_halves_give_the_whole_product(tmp_path):
+@pytest.mark.parametrize("split", [True, False])
+def test_layernorm_normalize_halves_give_the_whole_product(tmp_path, split):
     """The LayerNorm normalize product taken as two products of the reciprocal's halves on
-    the epilogue pool equals (16x - mean) * recip, with each half within the widths the
-    model prices it at (a -DIVIT_CHECK_WIDTHS build stops on a value that does not fit):
+    the epilogue pool (IVIT_LN_SPLIT = 1), or as one on the long pool, equals (16x - mean) *
+    recip, with every operand within the widths the model prices its role at (a
+    -DIVIT_CHECK_WIDTHS build stops on a value that does not fit):
     recip = 2^46 // sd for sd from 1 (recip = 2^46, the widest high half) to 2^31, and |d|
     up to sd and up to the 22-bit LayerNorm difference."""
     import subprocess
@@ -201,8 +233,8 @@ def test_layernorm_normalize_halves_give_the_whole_product(tmp_path):
     src.write_text(_LN_SPLIT_SOURCE)
     exe = tmp_path / "ln_split"
     proc = subprocess.run(["g++", *CXXFLAGS, "-DIVIT_CHECK_WIDTHS", "-DIVIT_W_LN_DIFF=22",
-                           f"-I{HLS_DIR}", str(src), "-o", str(exe)],
-                          capture_output=True, text=True)
+                           f"-DIVIT_LN_SPLIT={int(split)}", f"-I{HLS_DIR}", str(src), "-o",
+                           str(exe)], capture_output=True, text=True)
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
     rng = np.random.default_rng(7)
     sds = [1, 2, 3, (1 << 23) - 1, 1 << 23, (1 << 23) + 1, 1 << 31]

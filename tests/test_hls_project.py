@@ -335,3 +335,20 @@ def test_half_row_im2col_words(tmp_path):
     counted, logits = _run_cycles(out, images)
     np.testing.assert_array_equal(logits, golden_run(model, images).logits)
     np.testing.assert_array_equal(counted, modelled)
+
+
+def test_layernorm_normalize_product_on_the_long_pool(tmp_path):
+    """Six LayerNorm lanes beside one epilogue lane and one attention lane: the normalize
+    product in halves would need more epilogue instances than six whole long products cost,
+    so the project sets IVIT_LN_SPLIT 0; bit-exact, and cycles as estimated per layer."""
+    model = _quantize("deit_tiny", depth=2, img_size=32)
+    out = generate(model, tmp_path / "long", HlsOptions(rows=6, cols=3, lanes=6, drain=1,
+                                                        att_lanes=1, tb_images=1))
+    assert "#define IVIT_LN_SPLIT 0\n" in (out / "src" / "ivit_params.h").read_text()
+    est, modelled = _modelled(out)
+    long_pool = {h["function"]: h for h in est["resources"]["helper_multipliers"]}
+    assert "lane_ln_norm" in long_pool["pool_vec_long"]["roles"]
+    images = tb_images(model, 1, seed=6)
+    counted, logits = _run_cycles(out, images)
+    np.testing.assert_array_equal(logits, golden_run(model, images).logits)
+    np.testing.assert_array_equal(counted, modelled)

@@ -20,7 +20,8 @@ class Kernel:
     ``lanes``: the helper roles (``lanes.ROLES``) it drives at once, each with its lane
     symbol: "E" the epilogue lanes (the rows of one column a GEMM drain takes per cycle), "L"
     the vector lanes, "A" the attention unit's drain rows, "AT" its Shiftmax lanes (A, at most
-    the tokens), "1" one at a time; "gelu" stands for the roles of the kernel's GELU form.
+    the tokens), "1" one at a time; "gelu" stands for the roles of the kernel's GELU form,
+    "ln_norm" for the LayerNorm normalize product's (``lanes.ln_norm_split``).
     ``row_unit``: the shared row unit's functions it calls (``ivit::row_div``,
     ``ivit::row_isqrt``). ``lane_tables``: its per-layer tables that the drain's E lanes read
     at E entries a cycle (banked E ways, ``tables.py``). ``reads_key_tokens``: q.k^T, whose
@@ -53,8 +54,8 @@ KERNELS = {k.name: k for k in (
     Kernel("shiftmax", {"lane_sm_factor": "L"}, row_unit=frozenset({"row_div"})),
     Kernel("gelu", {"gelu": "L"}),
     Kernel("residual_add", {"lane_epi_requant": "L", "lane_epi_residual": "L"}),
-    Kernel("layernorm", {"lane_ln_square": "L", "lane_ln_norm_hi": "L", "lane_ln_norm_lo": "L",
-                         "lane_ln_requant": "L", "lane_row_ln_var": "1"},
+    Kernel("layernorm", {"lane_ln_square": "L", "ln_norm": "L", "lane_ln_requant": "L",
+                         "lane_row_ln_var": "1"},
            row_unit=frozenset({"row_div", "row_isqrt"})),
 )}
 

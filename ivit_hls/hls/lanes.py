@@ -24,6 +24,7 @@ from .kernels import kernel
 GELU_R_BITS = 22
 GELU_Y_BITS = 14
 GELU_SIGMA_BITS = 17
+LN_RECIP_BITS = 48
 LN_RECIP_HI_BITS = 25
 LN_RECIP_LO_BITS = 24
 
@@ -70,6 +71,7 @@ ROLES = (
     Role("lane_gelu_requant", "gelu requant", "pool_epi_wide"),
     Role("lane_epi_square", "row statistics v*v", "pool_epi_narrow"),
     Role("lane_ln_square", "layernorm x*x", "pool_vec_square"),
+    Role("lane_ln_norm", "layernorm (16x-mean)*recip", "pool_vec_long"),
     Role("lane_ln_norm_hi", "layernorm (16x-mean)*(recip>>23)", "pool_epi_wide"),
     Role("lane_ln_norm_lo", "layernorm (16x-mean)*(recip mod 2^23)", "pool_epi_wide"),
     Role("lane_ln_requant", "layernorm requant", "pool_vec_wide"),
@@ -86,6 +88,7 @@ _WIDTHS = {
     "lane_gelu_requant": lambda w: (min(64, w["gelu_in"] + GELU_SIGMA_BITS), w["m"]),
     "lane_ln_square": lambda w: (w["ln_in"], w["ln_in"]),
     "lane_epi_square": lambda w: (w["ln_in"], w["ln_in"]),
+    "lane_ln_norm": lambda w: (w["ln_diff"], LN_RECIP_BITS),
     "lane_ln_norm_hi": lambda w: (w["ln_diff"], LN_RECIP_HI_BITS),
     "lane_ln_norm_lo": lambda w: (w["ln_diff"], LN_RECIP_LO_BITS),
     "lane_ln_requant": lambda w: (w["ln_norm"], w["m"]),
@@ -98,6 +101,10 @@ _WIDTHS = {
 _GELU = {"shift": ("lane_gelu_abs_r", "lane_gelu_yy", "lane_gelu_x_sigma", "lane_gelu_requant"),
          "symmetric": ("lane_gelu_x_sigma", "lane_gelu_requant"),
          "table": ()}
+
+#: The LayerNorm normalize product (the "ln_norm" lane entry): split into the reciprocal's
+#: halves on the epilogue pool, or whole on the long vector pool (``ln_norm_split``).
+_LN_NORM = {True: ("lane_ln_norm_hi", "lane_ln_norm_lo"), False: ("lane_ln_norm",)}
 
 #: What the LayerNorm statistics move (``Step.row_stats``): the producer's drain squares its E
 #: values; the LayerNorm that reads the sums has no statistics lanes.
@@ -124,27 +131,34 @@ def _gelu_form(step) -> str | None:
     return None
 
 
-def step_roles(step, lanes: dict) -> dict[str, int]:
+def step_roles(step, lanes: dict, ln_split: bool = True) -> dict[str, int]:
     """``{role function: instances}`` one engine step drives at once; ``lanes`` maps the
-    lane symbols ("E", "L", "A", "AT", "1") to counts."""
+    lane symbols ("E", "L", "A", "AT", "1") to counts; ``ln_split``: the LayerNorm
+    normalize product in halves (``ln_norm_split``)."""
     out: dict[str, int] = {}
     table = {**kernel(step.kernel).lanes, **ROW_STATS_LANES.get(step.row_stats, {})}
     for role, sym in table.items():
         if sym is None:
             continue
-        names = _GELU.get(_gelu_form(step) or "table", ()) if role == "gelu" else (role,)
+        if role == "gelu":
+            names = _GELU.get(_gelu_form(step) or "table", ())
+        else:
+            names = _LN_NORM[ln_split] if role == "ln_norm" else (role,)
         for name in names:
             out[name] = max(out.get(name, 0), lanes[sym])
     return out
 
 
-def allocation(plan) -> list[dict]:
+def allocation(plan, ln_split: bool | None = None) -> list[dict]:
     """Every pool the program uses: ``{function, group, roles, what, bits, count, sources}``
     with ``count`` the instances its busiest unit calls at once (the top's ALLOCATION limit),
     ``bits`` the widest operands of its roles in use, ``sources`` the call sites (a step's
-    role) that share its instances, in POOLS order."""
+    role) that share its instances, in POOLS order. ``ln_split``: how the LayerNorm takes its
+    normalize product (default: ``ln_norm_split(plan)``)."""
     from ..perf.cycles import operand_widths
 
+    if ln_split is None:
+        ln_split = ln_norm_split(plan)
     tokens = max([int(st.layers[0].out.shape[-1]) for st in plan.steps
                   if st.kernel == "attention"] or [1])
     lanes = {"E": plan.drain, "L": plan.lanes, "A": plan.att_lanes,
@@ -158,7 +172,7 @@ def allocation(plan) -> list[dict]:
         if not st.engine:
             continue
         per_pool: dict[str, int] = {}
-        for name, n in step_roles(st, lanes).items():
+        for name, n in step_roles(st, lanes, ln_split).items():
             pool = roles[name].pool
             per_pool[pool] = per_pool.get(pool, 0) + n
             sources[pool] = sources.get(pool, 0) + 1
@@ -176,6 +190,31 @@ def allocation(plan) -> list[dict]:
                     "what": ", ".join(r.what for r in members), "bits": bits,
                     "count": need[p.function], "sources": sources[p.function]})
     return out
+
+
+def ln_norm_split(plan) -> bool:
+    """Whether the LayerNorm lanes take (16x - mean) * recip as two products of the
+    reciprocal's halves on the epilogue pool (``IVIT_LN_SPLIT`` = 1: instances that no drain
+    uses while a LayerNorm runs, 2 DSP48E2 each) or whole on the long vector pool (3 each):
+    whichever allocation costs fewer DSPs, then fewer LUTs, at the plan's helper binding
+    (halves on a tie). The cycles are the same."""
+    from ..perf.cycles import mul_dsp, mul_luts
+    from ..perf.onchip import mux_luts
+    from .lower import HELPER_MODES
+
+    fabric = dict(zip(("epi", "vec"), HELPER_MODES[plan.helpers]))
+
+    def cost(split: bool) -> tuple[int, int]:
+        dsp = luts = 0
+        for p in allocation(plan, split):
+            a, b = p["bits"]
+            in_fabric = fabric[p["group"]]
+            dsp += p["count"] * (0 if in_fabric else mul_dsp(a, b))
+            luts += p["count"] * ((mul_luts(a, b) if in_fabric else 0)
+                                  + mux_luts(p["sources"], a + b))
+        return dsp, luts
+
+    return cost(True) <= cost(False)
 
 
 def pool_macros(plan) -> list[tuple[str, int]]:

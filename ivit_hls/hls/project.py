@@ -25,7 +25,7 @@ from ..perf.cycles import engine_of
 from ..perf.cycles import width_macros
 from ..resources import SOURCE_ROOT, source_dir
 from .build import ABI_VERSION, BUILD
-from .lanes import pool_macros, row_unit_functions
+from .lanes import ln_norm_split, pool_macros, row_unit_functions
 from .tables import pragma_lines
 from .lower import Plan, lower, numpy_dtype
 from .options import HlsOptions
@@ -142,6 +142,7 @@ def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]
         "opts": options, "abi": abi, "build": BUILD,
         "c_values": _c_values, "legacy_cycles": legacy,
         "widths": width_macros(plan) + pool_macros(plan),
+        "ln_split": ln_norm_split(plan),
         "lanes": est["resources"]["helper_multipliers"],
         "row_unit": row_unit_functions(plan),
         "table_pragmas": pragma_lines(plan),

@@ -15,22 +15,31 @@ constexpr int LN_RECIP_SHIFT = 46;
 /// Signed width of 2^46 // sd (sd >= 1): the LayerNorm normalize multiplier's wide operand.
 constexpr int LN_RECIP_W = LN_RECIP_SHIFT + 2;
 
-/// The normalize product (16x - mean) * recip is taken as two products of the reciprocal's
-/// halves, recip = hi * 2^23 + lo (0 <= lo < 2^23): each fits the epilogue pool's
-/// requant-class multiplier, which no drain uses while a LayerNorm runs, so the LayerNorm
-/// lanes need no multiplier of their own that is 48 bits wide. The sum is exact in int64.
+/// The normalize product (16x - mean) * recip, with IVIT_LN_SPLIT (ivit_params.h), is taken
+/// as two products of the reciprocal's halves, recip = hi * 2^23 + lo (0 <= lo < 2^23): each
+/// fits the epilogue pool's requant-class multiplier, which no drain uses while a LayerNorm
+/// runs, so the LayerNorm lanes need no 48-bit multiplier of their own (the sum is exact in
+/// int64). Without it, one product on the long vector pool.
+#ifndef IVIT_LN_SPLIT
+#define IVIT_LN_SPLIT 1
+#endif
 constexpr int LN_RECIP_SPLIT = 23;
 /// Signed widths of the halves: hi = recip >> 23 <= 2^23, lo < 2^23.
 constexpr int LN_RECIP_HI_W = LN_RECIP_W - LN_RECIP_SPLIT;
 constexpr int LN_RECIP_LO_W = LN_RECIP_SPLIT + 1;
 
 /// Helper-multiplier roles of a LayerNorm vector lane (see types.h): x * x (sum of squares),
-/// (16x - mean) * recip as its two halves, and the folded affine requant of the normalized
-/// value.
+/// (16x - mean) * recip whole or as its two halves, and the folded affine requant of the
+/// normalized value.
 inline int64_t lane_ln_square(int64_t x) {
 #pragma HLS INLINE
     role_widths<IVIT_W_LN_IN, IVIT_W_LN_IN>(x, x);
     return pool_vec_square(x, x);
+}
+inline int64_t lane_ln_norm(int64_t d, int64_t recip) {
+#pragma HLS INLINE
+    role_widths<IVIT_W_LN_DIFF, LN_RECIP_W>(d, recip);
+    return pool_vec_long(d, recip);
 }
 inline int64_t lane_ln_norm_hi(int64_t d, int64_t hi) {
 #pragma HLS INLINE
@@ -42,12 +51,16 @@ inline int64_t lane_ln_norm_lo(int64_t d, int64_t lo) {
     role_widths<IVIT_W_LN_DIFF, LN_RECIP_LO_W>(d, lo);
     return pool_epi_wide(d, lo);
 }
-/// (16x - mean) * recip for 0 <= recip <= 2^46, from the two half products.
+/// (16x - mean) * recip for 0 <= recip <= 2^46: the two half products, or the one.
 inline int64_t ln_norm_product(int64_t d, int64_t recip) {
 #pragma HLS INLINE
+#if IVIT_LN_SPLIT
     const int64_t lo_mask = (int64_t(1) << LN_RECIP_SPLIT) - 1;
     return lane_ln_norm_hi(d, recip >> LN_RECIP_SPLIT) * (int64_t(1) << LN_RECIP_SPLIT) +
            lane_ln_norm_lo(d, recip & lo_mask);
+#else
+    return lane_ln_norm(d, recip);
+#endif
 }
 inline int64_t lane_ln_requant(int64_t nv, int64_t m) {
 #pragma HLS INLINE

@@ -217,7 +217,8 @@ inline int64_t requant_product(int64_t product, int e, int bits, int64_t offset 
 // describe the same hardware. The epilogue pools (GEMM epilogues, the attention drain) bind to
 // fabric with IVIT_FABRIC_EPI, the vector pools with IVIT_FABRIC_VEC.
 /// Pool: requant-class products (acc * m, res * m_b, the GELU core * m) of the epilogue lanes,
-/// and the LayerNorm lanes' normalize products (its two halves), which run when no drain does.
+/// and the LayerNorm lanes' normalize products (its two halves, IVIT_LN_SPLIT = 1), which run
+/// when no drain does.
 inline int64_t pool_epi_wide(int64_t a, int64_t b) {
 #pragma HLS INLINE off
 #pragma HLS PIPELINE II=1
@@ -239,7 +240,8 @@ inline int64_t pool_vec_wide(int64_t a, int64_t b) {
     return hmul<IVIT_POOL_VEC_WIDE_A, IVIT_POOL_VEC_WIDE_B, IVIT_FABRIC_VEC>(a, b);
 }
 
-/// Pool: the LayerNorm row unit's long product (mean * t).
+/// Pool: the LayerNorm row unit's long product (mean * t), and the LayerNorm lanes'
+/// normalize product when it is not split (IVIT_LN_SPLIT = 0).
 inline int64_t pool_vec_long(int64_t a, int64_t b) {
 #pragma HLS INLINE off
 #pragma HLS PIPELINE II=1
