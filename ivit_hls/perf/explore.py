@@ -5,7 +5,8 @@ with the estimate that the cycle-accounting C-simulation reproduces. Array rows 
 the values that tile the token count with the least waste (``ceil(T/n)``: 197 tokens fit 66
 rows three times, where 64 rows would waste 23 % of a fourth tile) as well as powers of two;
 columns on the divisors of the head dimension (the narrowest GEMM output); lanes from C/2 to
-2C, with the helper multipliers on DSPs or in fabric. A candidate fits when its DSPs, BRAM36,
+2C, with the helper multipliers on DSPs or in fabric, and, where a bank holds one token row,
+whole- or half-row im2col words (distributed RAM against block RAM). A candidate fits when its DSPs, BRAM36,
 URAM and counted LUTs are within the part's (LUTs: 70 %) and the DDR
 bandwidth it needs is within what the board's memory offers.
 """
