@@ -46,10 +46,10 @@ def main() -> None:
     clock = parse_clock(args.clock)
     rows = []
     head = ("| model | board | array | vector / epilogue / attention lanes | helpers in fabric "
-            "| im2col words | cycles "
+            "| im2col words | LN product | cycles "
             "| ms/image | x MAC bound | MAC-bound ms | DDR GB/s need / have | DSP | LUT (counted) "
             "| BRAM36 | URAM |")
-    lines = [head, "|" + "---|" * 15]
+    lines = [head, "|" + "---|" * 16]
     print(head)
     print(lines[1])
     for name in args.models.split(","):
@@ -65,7 +65,7 @@ def main() -> None:
             try:
                 res = explore(model, part, clock, plan=plan)
             except IvitError:
-                line = (f"| {name} | {board} | no design of the sweep fits | | | | | | | | | "
+                line = (f"| {name} | {board} | no design of the sweep fits | | | | | | | | | | "
                         f"/ {info['dsp']} | / {info['luts']:,} | / {info['bram36']} "
                         f"| / {info['uram']} |")
                 lines.append(line)
@@ -82,7 +82,7 @@ def main() -> None:
             rows.append(row)
             fabric = {"dsp": "none", "vector-fabric": "vector lanes", "fabric": "all"}[b.helpers]
             line = (f"| {name} | {board} | {b.rows}x{b.cols} | {b.lanes} / {b.drain} / "
-                    f"{b.att_lanes} | {fabric} | {b.im2col_words} "
+                    f"{b.att_lanes} | {fabric} | {b.im2col_words} | {b.ln_product} "
                     f"| {b.cycles:,} | {b.ms:.3f} | {b.ratio:.3f} | {res['mac_bound_ms']:.3f} | "
                     f"{b.ddr_gbps:.2f} / {b.ddr_available:g} | {b.dsp} / {info['dsp']} | "
                     f"{b.luts:,} / {info['luts']:,} | {b.bram36} / {info['bram36']} "
@@ -104,7 +104,8 @@ def main() -> None:
             checks.append(f"{row['ms']:.3f} ms {'<=' if row['ms'] <= target else '>'} {target} ms")
         f = row["fastest_fitting"]
         checks.append(f"fastest fitting {f['rows']}x{f['cols']} L{f['lanes']} E{f['drain']} "
-                      f"A{f['att_lanes']} {f['helpers']} {f['im2col_words']}-word im2col: "
+                      f"A{f['att_lanes']} {f['helpers']} {f['im2col_words']}-word im2col "
+                      f"{f['ln_product']} LN: "
                       f"{f['ms']:.3f} ms at "
                       f"{f['ratio']:.3f}x")
         print(f"{row['model']} on {row['board']}: " + ", ".join(checks))
@@ -120,15 +121,16 @@ def _batches(model, plan, part, clock, b, batches, evaluate, explore, error) -> 
     """The chosen design ``b`` at each batch size, and the sweep's best design at it."""
     out = []
     print(f"  batch | {b.rows}x{b.cols} L{b.lanes} E{b.drain} A{b.att_lanes} {b.helpers} "
-          f"{b.im2col_words}-word im2col: ms/image, "
+          f"{b.im2col_words}-word im2col {b.ln_product} LN: ms/image, "
           f"DDR GB/s, BRAM36, URAM, fits | best of the sweep at this batch")
     for n in (int(x) for x in batches.split(",")):
         p = evaluate(plan, b.rows, b.cols, b.lanes, b.drain, part, clock, n, b.helpers,
-                     att_lanes=b.att_lanes, im2col_words=b.im2col_words)
+                     att_lanes=b.att_lanes, im2col_words=b.im2col_words,
+                     ln_product=b.ln_product)
         try:
             best = explore(model, part, clock, n, plan=plan)["best"]
             text = (f"{best.rows}x{best.cols} L{best.lanes} E{best.drain} A{best.att_lanes} "
-                    f"{best.helpers} {best.im2col_words}-word im2col: "
+                    f"{best.helpers} {best.im2col_words}-word im2col {best.ln_product} LN: "
                     f"{best.ms:.3f} ms/image, {best.ddr_gbps:.2f} GB/s, BRAM36 {best.bram36}, "
                     f"URAM {best.uram}")
             best = best.to_dict()

@@ -28,11 +28,11 @@ def _price(plan, design, part: str, clock: float, **changes) -> dict:
 
     args = dict(rows=design.rows, cols=design.cols, lanes=design.lanes, drain=design.drain,
                 att_lanes=design.att_lanes, helpers=design.helpers,
-                im2col_words=design.im2col_words)
+                im2col_words=design.im2col_words, ln_product=design.ln_product)
     args.update(changes)
     p = plan.with_engine(args["rows"], args["cols"], args["lanes"],
                          bytes_per_cycle(part, clock), args["drain"], args["helpers"], 1,
-                         args["att_lanes"], args["im2col_words"])
+                         args["att_lanes"], args["im2col_words"], args["ln_product"])
     return estimate_plan(p, part, clock)
 
 
@@ -76,7 +76,8 @@ def main() -> None:
     ln = kinds.get("layernorm", 0)
     label = (f"{args.model} on {args.board} at {clock:g} MHz: {best.rows}x{best.cols}, "
              f"{best.lanes} / {best.drain} / {best.att_lanes} lanes, helpers {best.helpers}, "
-             f"{best.im2col_words}-word im2col; cycles by kind: "
+             f"{best.im2col_words}-word im2col, {best.ln_product} LayerNorm product; "
+             f"cycles by kind: "
              + ", ".join(f"{k} {v:,}" for k, v in sorted(kinds.items()) if v))
     head = ("| lever | cycles | ms/image | DSP | LUT (counted) | fits |")
     lines = [label, "", head, "|---|---|---|---|---|---|"]

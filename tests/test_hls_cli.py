@@ -104,6 +104,7 @@ def test_generate_batch(small, tmp_path, capsys):
     (["--array", "auto", "--drain", "2"], "--drain"),
     (["--array", "auto", "--helpers", "fabric"], "--helpers"),
     (["--array", "auto", "--im2col-words", "half"], "--im2col-words"),
+    (["--array", "auto", "--ln-product", "whole"], "--ln-product"),
 ])
 def test_generate_lane_flags_refused(small, tmp_path, capsys, args, flag):
     """A lane count outside 1..rows (a lane takes one row of a column), or lanes with --array
@@ -128,16 +129,18 @@ def test_explore_prints_the_chosen_design_of_its_json(small, tmp_path, capsys):
     data = json.loads((out / "explore.json").read_text())
     best = data["best"]
     header = text[1].split()
-    assert header[:6] == ["array", "lanes", "epi", "att", "helpers", "im2col"]
+    assert header[:7] == ["array", "lanes", "epi", "att", "helpers", "im2col", "LN"]
     assert "LUT" in header
     assert len(text) == 2 + min(3, len(data["pareto"])) + 1
     chosen = (f"--array {best['rows']}x{best['cols']} --lanes {best['lanes']} --drain "
               f"{best['drain']} --attention-lanes {best['att_lanes']} --helpers "
-              f"{best['helpers']} --im2col-words {best['im2col_words']}")
+              f"{best['helpers']} --im2col-words {best['im2col_words']} --ln-product "
+              f"{best['ln_product']}")
     assert text[-1].startswith(f"chosen: {chosen}: {best['ms']:.3f} ms/image")
     row = text[2].split()
     assert row[4] in ("dsp", "vector-fabric", "fabric") and row[5] in ("row", "half")
-    assert "." not in row[6]   # whole cycles
+    assert row[6] in ("split", "whole") and "." not in row[7]   # whole cycles
+    assert {p["ln_product"] for p in data["points"]} == {"split", "whole"}
     tall = {p["rows"] for p in data["points"] if p["im2col_words"] == "half"}
     assert tall and all(r >= 5 for r in tall)     # 5 tokens: one token row a bank
     # the printed flags generate exactly that design
@@ -148,6 +151,8 @@ def test_explore_prints_the_chosen_design_of_its_json(small, tmp_path, capsys):
     assert (arr["rows"], arr["cols"], arr["vector_lanes"], arr["epilogue_lanes"],
             arr["attention_lanes"]) == (best["rows"], best["cols"], best["lanes"],
                                         best["drain"], best["att_lanes"])
+    split = int(best["ln_product"] == "split")
+    assert f"#define IVIT_LN_SPLIT {split}\n" in (project / "src" / "ivit_params.h").read_text()
 
 
 def test_range_analysis_failure(small, tmp_path, capsys):

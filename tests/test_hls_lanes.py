@@ -140,8 +140,12 @@ def test_layernorm_normalize_split_where_it_costs_fewer_dsps(small_int_model, la
         return sum(p["count"] * mul_dsp(*p["bits"]) for p in allocation(plan, s))
 
     assert (dsps(True) <= dsps(False)) == split
-    assert ln_norm_split(plan) == split
+    assert plan.ln_product == "auto" and ln_norm_split(plan) == split
     assert allocation(plan) == allocation(plan, split)
+    # a plan that names its product keeps it
+    for product, value in (("split", True), ("whole", False)):
+        named = plan.with_engine(6, 4, lanes, 64, drain, att_lanes=att, ln_product=product)
+        assert ln_norm_split(named) is value
 
 
 def test_shared_pool_inputs_are_priced_as_multiplexers():

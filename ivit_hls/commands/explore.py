@@ -68,17 +68,18 @@ def run(args: argparse.Namespace) -> int:
           f"{len(front)} on the Pareto "
           f"set (MAC-bound ideal of the best array: {result['mac_bound_ms']} ms)")
     print(f"{'array':>9} {'lanes':>5} {'epi':>4} {'att':>4} {'helpers':>13} {'im2col':>6} "
+          f"{'LN':>5} "
           f"{'cycles':>12} {'ms':>8} "
           f"{'xMAC':>6} {'DSP':>6} {'LUT':>8} {'BRAM36':>6} {'URAM':>5} {'DDR GB/s':>9}")
     for p in front[:args.top]:
         print(f"{p.rows:>4}x{p.cols:<4} {p.lanes:>5} {p.drain:>4} {p.att_lanes:>4} {p.helpers:>13} "
-              f"{p.im2col_words:>6} "
+              f"{p.im2col_words:>6} {p.ln_product:>5} "
               f"{round(p.cycles):>12,} {p.ms:>8.3f} {p.ratio:>6.3f} {p.dsp:>6} {p.luts:>8,} "
               f"{p.bram36:>6} {p.uram:>5} {p.ddr_gbps:>9.2f}")
     b = result["best"]
     print(f"chosen: --array {b.rows}x{b.cols} --lanes {b.lanes} --drain {b.drain} "
           f"--attention-lanes {b.att_lanes} --helpers {b.helpers} "
-          f"--im2col-words {b.im2col_words}: {b.ms:.3f} ms/image, "
+          f"--im2col-words {b.im2col_words} --ln-product {b.ln_product}: {b.ms:.3f} ms/image, "
           f"{b.ratio:.3f}x its MAC bound; wrote "
           f"{out / 'explore.json'}" + (f" and {out / 'explore.png'}" if plotted else
                                        " (no plot: matplotlib is not installed)"))

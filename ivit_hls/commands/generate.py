@@ -41,6 +41,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the patch embedding's im2col buffer words: a patch row, or half of "
                         "one where a bank holds one token row (block RAM instead of "
                         "distributed RAM, a slower image load; default row)")
+    p.add_argument("--ln-product", default=None, choices=("auto", "split", "whole"),
+                   help="the LayerNorm normalize product: two products of the reciprocal's "
+                        "halves on the epilogue multipliers, one on a long multiplier of its "
+                        "own, or whichever takes fewer DSPs (default auto)")
     p.add_argument("--part", default=DEFAULT_PART,
                    help=f"FPGA part or board (ZCU102, KV260, U250, U55C; default {DEFAULT_PART})")
     p.add_argument("--clock", default=DEFAULT_CLOCK, help=f"target clock (default {DEFAULT_CLOCK})")
@@ -81,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
     rows, cols = (16, 16) if auto else parse_array(args.array)
     lanes = {"lanes": args.lanes, "drain": args.drain, "att_lanes": args.attention_lanes}
     flags = {"lanes": "--lanes", "drain": "--drain", "att_lanes": "--attention-lanes"}
-    if auto and args.im2col_words is not None:
-        raise IvitError("--im2col-words goes with a fixed --array; --array auto chooses the "
-                        "im2col words itself")
+    for flag, value in (("--im2col-words", args.im2col_words), ("--ln-product", args.ln_product)):
+        if auto and value is not None:
+            raise IvitError(f"{flag} goes with a fixed --array; --array auto chooses it itself")
     for key, value in lanes.items():
         if auto and (value is not None or args.helpers != "dsp"):
             raise IvitError(f"{flags[key] if value is not None else '--helpers'} goes with a "
@@ -94,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     lanes = {key: value or 0 for key, value in lanes.items()}  # 0: the default
     options = HlsOptions(rows=rows, cols=cols, **lanes, helpers=args.helpers,
                          im2col_words=args.im2col_words or "row",
+                         ln_product=args.ln_product or "auto",
                          part=resolve_part(args.part),
                          clock_mhz=parse_clock(args.clock),
                          tb_images=parse_tb_images(args.tb_images),

@@ -196,8 +196,10 @@ def ln_norm_split(plan) -> bool:
     """Whether the LayerNorm lanes take (16x - mean) * recip as two products of the
     reciprocal's halves on the epilogue pool (``IVIT_LN_SPLIT`` = 1: instances that no drain
     uses while a LayerNorm runs, 2 DSP48E2 each) or whole on the long vector pool (3 each):
-    whichever allocation costs fewer DSPs, then fewer LUTs, at the plan's helper binding
-    (halves on a tie). The cycles are the same."""
+    as ``plan.ln_product`` says, or for ``auto`` whichever allocation costs fewer DSPs, then
+    fewer LUTs, at the plan's helper binding (halves on a tie). The cycles are the same."""
+    if plan.ln_product != "auto":
+        return plan.ln_product == "split"
     from ..perf.cycles import mul_dsp, mul_luts
     from ..perf.onchip import mux_luts
     from .lower import HELPER_MODES

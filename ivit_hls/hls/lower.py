@@ -39,6 +39,9 @@ HELPER_MODES = {"dsp": (False, False), "vector-fabric": (False, True), "fabric":
 #: im2col buffer words: a patch row each, or half a row where a bank holds one token row
 #: (ops.common.im2col_word).
 IM2COL_WORDS = ("row", "half")
+#: The LayerNorm normalize product: "split" (the reciprocal's halves on the epilogue pool),
+#: "whole" (the long vector pool) or "auto" (the cheaper: lanes.ln_norm_split).
+LN_PRODUCTS = ("auto", "split", "whole")
 #: Weight panels start on this byte boundary (one 512-bit AXI word).
 WEIGHT_ALIGN = 64
 
@@ -186,6 +189,7 @@ class Plan:
     batch: int = 1           # images the on-chip buffers hold (IVIT_MAX_BATCH)
     att_lanes: int = 0       # attention unit: drain rows and Shiftmax lanes; 0 = the vector lanes
     im2col_words: str = "row"  # im2col words: "row" (a patch row) or "half" (IM2COL_WORDS)
+    ln_product: str = "auto"   # LayerNorm normalize product: LN_PRODUCTS
 
     def __post_init__(self):
         self.drain = min(self.drain or default_drain(self.rows, self.cols), self.rows)
@@ -257,7 +261,7 @@ class Plan:
     def with_engine(self, rows: int, cols: int, lanes: int, bpc: int,
                     drain: int | None = None, helpers: str | None = None,
                     batch: int | None = None, att_lanes: int | None = None,
-                    im2col_words: str | None = None) -> "Plan":
+                    im2col_words: str | None = None, ln_product: str | None = None) -> "Plan":
         """The same program on another engine (and batch), for the model only (no weights
         blob, no per-layer trace or buffer names change): what the explorer sweeps."""
         import dataclasses
@@ -270,7 +274,8 @@ class Plan:
                                    drain=min(drain or default_drain(rows, cols), rows),
                                    helpers=helpers or self.helpers, batch=batch or self.batch,
                                    att_lanes=min(att_lanes or lanes, rows),
-                                   im2col_words=im2col_words or self.im2col_words)
+                                   im2col_words=im2col_words or self.im2col_words,
+                                   ln_product=ln_product or self.ln_product)
 
 
 def _fits(where: str, values, ctype: str) -> np.ndarray:
@@ -386,7 +391,8 @@ def _blocks(layers: list) -> tuple[int, int, int]:
 
 def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None = None,
           bpc: int = 64, drain: int | None = None, helpers: str = "dsp", batch: int = 1,
-          att_lanes: int | None = None, im2col_words: str = "row") -> Plan:
+          att_lanes: int | None = None, im2col_words: str = "row",
+          ln_product: str = "auto") -> Plan:
     """Build the engine program of ``model`` for an ``rows x cols`` array, ``lanes`` vector
     lanes (default ``cols``; at most ``rows``: a vector step takes L rows of one column),
     ``bpc`` DDR bytes per cycle on the weight port, ``drain`` epilogue lanes (rows of one
@@ -397,11 +403,16 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
     attention unit's drain rows and Shiftmax lanes (default ``lanes``); ``im2col_words``: the
     patch embedding's im2col buffer in words of a patch row (``row``) or, where a bank holds
     one token row, of half a row (``half``: a block RAM instead of distributed RAM, one
-    patch-row run loaded a cycle instead of two)."""
+    patch-row run loaded a cycle instead of two); ``ln_product``: the LayerNorm normalize
+    product as two products of the reciprocal's halves on the epilogue pool (``split``), one
+    on the long vector pool (``whole``) or the one of fewer DSPs, then LUTs (``auto``)."""
     if helpers not in HELPER_MODES:
         raise IvitError(f"helpers={helpers!r}: expected one of {', '.join(HELPER_MODES)}")
     if im2col_words not in IM2COL_WORDS:
         raise IvitError(f"im2col words {im2col_words!r}: expected one of {', '.join(IM2COL_WORDS)}")
+    if ln_product not in LN_PRODUCTS:
+        raise IvitError(f"LayerNorm product {ln_product!r}: expected one of "
+                        f"{', '.join(LN_PRODUCTS)}")
     if int(batch) < 1:
         raise IvitError(f"--batch {batch}: need at least 1")
     model.validate()
@@ -473,7 +484,7 @@ def lower(model: IntegerModel, rows: int = 16, cols: int = 16, lanes: int | None
                 bytes(low.blob), low.layout, int(final.shape[-1]), offset, rows, cols, lanes,
                 kmax, bpc, min(drain or default_drain(rows, cols), rows), types,
                 helpers=helpers, batch=int(batch), att_lanes=min(att_lanes or lanes, rows),
-                im2col_words=im2col_words)
+                im2col_words=im2col_words, ln_product=ln_product)
 
 
 def link_panels(runs: list, k_of: dict) -> None:

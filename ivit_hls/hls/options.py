@@ -28,6 +28,7 @@ class HlsOptions:
     helpers: str = "dsp"    # helper multipliers in fabric: "dsp" (none), "vector-fabric", "fabric"
     batch: int = 1          # images held on chip and run together (IVIT_MAX_BATCH)
     im2col_words: str = "row"  # im2col words: "row" (a patch row) or "half" (lower.IM2COL_WORDS)
+    ln_product: str = "auto"   # LayerNorm normalize product: "auto", "split", "whole"
     part: str = DEFAULT_PART
     clock_mhz: float = 300.0
     tb_images: int = DEFAULT_TB_IMAGES

@@ -126,7 +126,7 @@ def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]
                  bytes_per_cycle(options.part, options.clock_mhz),
                  getattr(options, "drain", None) or None, getattr(options, "helpers", "dsp"),
                  getattr(options, "batch", 1), getattr(options, "att_lanes", None) or None,
-                 getattr(options, "im2col_words", "row"))
+                 getattr(options, "im2col_words", "row"), getattr(options, "ln_product", "auto"))
     images = tb_images(model, options.tb_images, options.tb_seed)
     logits = golden_run(model, images).logits
     img_dtype = numpy_dtype(plan.image.ctype)

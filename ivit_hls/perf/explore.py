@@ -5,7 +5,8 @@ with the estimate that the cycle-accounting C-simulation reproduces. Array rows 
 the values that tile the token count with the least waste (``ceil(T/n)``: 197 tokens fit 66
 rows three times, where 64 rows would waste 23 % of a fourth tile) as well as powers of two;
 columns on the divisors of the head dimension (the narrowest GEMM output); lanes from C/2 to
-2C, with the helper multipliers on DSPs or in fabric, and, where a bank holds one token row,
+2C, with the helper multipliers on DSPs or in fabric, the LayerNorm normalize product split
+onto the epilogue multipliers or whole on its own, and, where a bank holds one token row,
 whole- or half-row im2col words (distributed RAM against block RAM). A candidate fits when its DSPs, BRAM36,
 URAM and counted LUTs are within the part's (LUTs: 70 %) and the DDR
 bandwidth it needs is within what the board's memory offers.
@@ -34,6 +35,9 @@ DRAIN_DIVISORS = (1, 2, 4, 8, 16)
 #: Where the epilogue, attention-drain and vector-lane multipliers go: DSP48E2 slices, the
 #: vector lanes' in LUT fabric, or all in fabric (so that the array gets the DSPs).
 HELPERS = ("dsp", "vector-fabric", "fabric")
+#: The LayerNorm normalize product, both ways where the model has a LayerNorm unit: the
+#: cheaper in DSPs may not be the one that fits the LUTs (its shared instances' inputs).
+LN_CHOICES = ("split", "whole")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Point:
     helpers: str
     batch: int
     im2col_words: str
+    ln_product: str
     cycles: float           # per image: the batch's cycles / batch
     ms: float               # per image
     ratio: float
@@ -137,13 +142,14 @@ def candidates(plan, max_dsp: int | None = None) -> list[tuple[int, int, int, in
 
 def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
              clock_mhz: float, batch: int = 1, helpers: str = "dsp", _cycles=None,
-             att_lanes: int | None = None, im2col_words: str = "row") -> Point:
+             att_lanes: int | None = None, im2col_words: str = "row",
+             ln_product: str = "auto") -> Point:
     """Price one design holding ``batch`` images on chip (each weight panel read once per
     batch): cycles and ms per image are the batch's divided by ``batch``; the memories hold
     ``batch`` images' activations. ``_cycles``: an estimate of the same design with other
     helper multipliers (only the resources differ)."""
     design = plan.with_engine(rows, cols, lanes, bytes_per_cycle(part, clock_mhz), drain,
-                              helpers, batch, att_lanes, im2col_words)
+                              helpers, batch, att_lanes, im2col_words, ln_product)
     est = _cycles or estimate_plan(design, part, clock_mhz)
     res = est["resources"] if _cycles is None else resources(design, part)
     info = part_info(part) or {}
@@ -152,7 +158,7 @@ def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
     fits = bool(res.get("fits")) and ddr["needed_gbps"] <= avail
     per = est["batch"]
     return Point(rows, cols, design.lanes, drain, design.att_lanes, helpers, batch,
-                 im2col_words,
+                 im2col_words, design.ln_product,
                  per["cycles_per_image"],
                  per["ms_per_image"], est["ratio_to_mac_bound"], res["dsp"], res["luts"],
                  res["bram36"], res["uram"],
@@ -191,16 +197,18 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     points, cycles = [], {}
     bpc = bytes_per_cycle(part, clock_mhz)
     info = part_info(part)
-    todo = [(*d, w) for d in candidates(plan, info["dsp"])
-            for w in im2col_choices(plan, d[0], batch)]
-    for r, c, lanes, e, a, h, w in progress(todo, "explore"):
-        # the helpers' binding changes the resources, not the cycles: estimate once
+    ln = LN_CHOICES if any(st.kernel == "layernorm" for st in plan.steps) else ("auto",)
+    todo = [(*d, w, n) for d in candidates(plan, info["dsp"])
+            for w in im2col_choices(plan, d[0], batch) for n in ln]
+    for r, c, lanes, e, a, h, w, n in progress(todo, "explore"):
+        # the helpers' binding and the LayerNorm product change the resources, not the
+        # cycles: estimate once
         if (r, c, lanes, e, a, w) not in cycles:
             cycles[(r, c, lanes, e, a, w)] = estimate_plan(
                 plan.with_engine(r, c, lanes, bpc, e, batch=batch, att_lanes=a,
                                  im2col_words=w), part, clock_mhz)
         points.append(evaluate(plan, r, c, lanes, e, part, clock_mhz, batch, h,
-                               cycles[(r, c, lanes, e, a, w)], a, w))
+                               cycles[(r, c, lanes, e, a, w)], a, w, n))
     front = pareto(points)
     if not front:
         raise IvitError(f"no engine configuration of the sweep fits {part}")
@@ -220,11 +228,11 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
 
 def best_engine(model, part: str, clock_mhz: float = 300.0) -> dict:
     """The chosen design (``--array auto``) as HlsOptions fields: rows, cols, lanes, drain,
-    att_lanes, helpers, im2col_words."""
+    att_lanes, helpers, im2col_words, ln_product."""
     best = explore(model, part, clock_mhz)["best"]
     return {"rows": best.rows, "cols": best.cols, "lanes": best.lanes, "drain": best.drain,
             "att_lanes": best.att_lanes, "helpers": best.helpers,
-            "im2col_words": best.im2col_words}
+            "im2col_words": best.im2col_words, "ln_product": best.ln_product}
 
 
 def plot(result: dict, path) -> bool:
