@@ -4,7 +4,8 @@ The explorer's chosen design for DeiT-S on a ZCU102 budget at 300 MHz, then the 
 at a time, each priced by ``estimate_plan`` (the estimate the cycle-accounting C-simulation
 reproduces) with its DSPs and counted LUTs against the part:
 
-- two more array columns (198 x C+2: the column count that divides every DeiT-S width);
+- two more array columns (198 x C+2: 24 columns tile DeiT-S's 384, 1,152 and 1,536 outputs
+  without padding);
 - every LayerNorm cycle removed (what a LayerNorm unit fully overlapped with the array would
   save; at batch 1 each LayerNorm reads the whole output of the GEMM before it and feeds the
   whole input of the GEMM after it, so nothing can overlap it there);

@@ -151,8 +151,12 @@ def test_explore_prints_the_chosen_design_of_its_json(small, tmp_path, capsys):
     assert (arr["rows"], arr["cols"], arr["vector_lanes"], arr["epilogue_lanes"],
             arr["attention_lanes"]) == (best["rows"], best["cols"], best["lanes"],
                                         best["drain"], best["att_lanes"])
-    split = int(best["ln_product"] == "split")
-    assert f"#define IVIT_LN_SPLIT {split}\n" in (project / "src" / "ivit_params.h").read_text()
+    params = (project / "src" / "ivit_params.h").read_text()
+    assert f"#define IVIT_LN_SPLIT {int(best['ln_product'] == 'split')}\n" in params
+    assert f"#define IVIT_IM2COL_HALF {int(best['im2col_words'] == 'half')}\n" in params
+    est = json.loads((project / "reports" / "estimate.json").read_text())
+    assert est["batch"]["cycles_per_image"] == best["cycles"]
+    assert est["resources"]["dsp"] == best["dsp"] and est["resources"]["luts"] == best["luts"]
 
 
 def test_range_analysis_failure(small, tmp_path, capsys):

@@ -232,7 +232,13 @@ def test_layernorm_normalize_halves_give_the_whole_product(tmp_path, split):
     from hls_helpers import CXXFLAGS, HLS_DIR
     from ivit_hls.hls.lanes import LN_RECIP_HI_BITS, LN_RECIP_LO_BITS
 
-    assert (LN_RECIP_HI_BITS, LN_RECIP_LO_BITS) == (25, 24)
+    # the model's widths of the halves are the header's (LN_RECIP_W - split, split + 1)
+    header = (HLS_DIR / "ivit" / "layernorm.h").read_text()
+    recip_w = int(re.search(r"LN_RECIP_SHIFT = (\d+);", header).group(1)) + 2
+    split_at = int(re.search(r"LN_RECIP_SPLIT = (\d+);", header).group(1))
+    assert "LN_RECIP_W = LN_RECIP_SHIFT + 2;" in header
+    assert (LN_RECIP_HI_BITS, LN_RECIP_LO_BITS) == (recip_w - split_at, split_at + 1)
+    assert (1 << 46) >> split_at < 1 << (LN_RECIP_HI_BITS - 1)
     src = tmp_path / "ln_split.cpp"
     src.write_text(_LN_SPLIT_SOURCE)
     exe = tmp_path / "ln_split"
@@ -262,8 +268,9 @@ def test_im2col_half_row_words_take_block_ram(small_int_model):
     deep, distributed RAM; half-row words (im2col_words="half") make it 96 words of 64 bits,
     one BRAM36, and the load one patch-row run a cycle (C*H*W / P steps) instead of two.
     Banks of two rows or more (96 whole-row words) keep whole-row words either way."""
-    from ivit_hls.ops.common import IM2COL_LUTRAM_DEPTH, im2col_word, patch_load_steps
-    from ivit_hls.perf.onchip import LUTRAM_DEPTH
+    from ivit_hls.ops.common import (IM2COL_LUTRAM_BITS, IM2COL_LUTRAM_DEPTH, im2col_word,
+                                     patch_load_steps)
+    from ivit_hls.perf.onchip import LUTRAM_BITS, LUTRAM_DEPTH
 
     def im2col(plan):
         return next(m for m in memories_with_blocks(plan, None) if m["name"] == "im2col")
@@ -279,12 +286,16 @@ def test_im2col_half_row_words_take_block_ram(small_int_model):
     two = im2col(base.with_engine(4, 4, 4, 64, 2, im2col_words="half"))
     assert (two["banks"], two["depth"], two["width"]) == (4, 2 * 48, 128)
     k = 3 * 16 * 16
-    assert [im2col_word(16, k, 1, True), im2col_word(16, k, 2, True),
-            im2col_word(16, k, 1, False), im2col_word(7, 3 * 49, 1, True)] == [8, 16, 16, 7]
+    assert [im2col_word(16, k, 1, True, 8), im2col_word(16, k, 2, True, 8),
+            im2col_word(16, k, 1, False, 8), im2col_word(7, 3 * 49, 1, True, 8)] == [8, 16, 16, 7]
+    # half words that would still be distributed RAM are not taken: 12 whole-row words of a
+    # 4 x 4 x 3 patch (24 halved: at most 64 deep)
+    assert im2col_word(4, 48, 1, True, 8) == 4
     assert patch_load_steps(3 * 32 * 32, 16, 8, 1) == 3 * 32 * 32 // 16
     assert patch_load_steps(3 * 32 * 32, 16, 16, 1) == 3 * 32 * 32 // 32
     assert patch_load_steps(3 * 28 * 28, 7, 7, 1) == 3 * 28 * 28 // 14
     # the C++ decides the word by the same depth as the model's distributed-RAM rule
     units = source_dir("hw", "hls", "ivit").joinpath("units_gemm.h").read_text()
     assert f"constexpr int IM2COL_LUTRAM_DEPTH = {IM2COL_LUTRAM_DEPTH};" in units
-    assert LUTRAM_DEPTH == IM2COL_LUTRAM_DEPTH
+    assert f"constexpr int IM2COL_LUTRAM_BITS = {IM2COL_LUTRAM_BITS};" in units
+    assert (LUTRAM_DEPTH, LUTRAM_BITS) == (IM2COL_LUTRAM_DEPTH, IM2COL_LUTRAM_BITS)

@@ -308,7 +308,8 @@ def test_one_row_more_than_the_tokens(tmp_path):
                                                         att_lanes=5, batch=2, tb_images=1))
     est, modelled = _modelled(out)
     assert est["array"] == {"rows": 6, "cols": 3, "vector_lanes": 4, "epilogue_lanes": 4,
-                            "attention_lanes": 5}
+                            "attention_lanes": 5, "layernorm_product": "split",
+                            "im2col_word": 16}
     images = tb_images(model, 2, seed=5)
     counted, logits = _run_cycles(out, images)
     np.testing.assert_array_equal(logits, golden_run(model, images).logits)
@@ -326,6 +327,7 @@ def test_half_row_im2col_words(tmp_path):
                                                         tb_images=1, im2col_words="half"))
     assert "#define IVIT_IM2COL_HALF 1\n" in (out / "src" / "ivit_params.h").read_text()
     est, modelled = _modelled(out)
+    assert est["array"]["im2col_word"] == 8
     row_words = render_project(model, HlsOptions(rows=6, cols=3, lanes=3, drain=3, tb_images=1))
     est_row = json.loads(row_words["reports/estimate.json"])
     pe = [i for i, ly in enumerate(est["layers"]) if ly["kind"] == "patch_embed"][0]
@@ -346,6 +348,7 @@ def test_layernorm_normalize_product_on_the_long_pool(tmp_path):
                                                         att_lanes=1, tb_images=1))
     assert "#define IVIT_LN_SPLIT 0\n" in (out / "src" / "ivit_params.h").read_text()
     est, modelled = _modelled(out)
+    assert est["array"]["layernorm_product"] == "whole"
     long_pool = {h["function"]: h for h in est["resources"]["helper_multipliers"]}
     assert "lane_ln_norm" in long_pool["pool_vec_long"]["roles"]
     images = tb_images(model, 1, seed=6)

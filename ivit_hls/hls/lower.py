@@ -267,6 +267,9 @@ class Plan:
         import dataclasses
 
         lanes = min(lanes, rows)
+        if im2col_words not in (None, *IM2COL_WORDS) or ln_product not in (None, *LN_PRODUCTS):
+            raise IvitError(f"im2col words {im2col_words!r} / LayerNorm product {ln_product!r}: "
+                            f"expected {', '.join(IM2COL_WORDS)} / {', '.join(LN_PRODUCTS)}")
         buffers = [(n, c, shape, partition(self.steps, n, rows, cols, lanes))
                    for n, c, shape, _p in self.buffers]
         return dataclasses.replace(self, buffers=buffers, weights=b"", rows=rows, cols=cols,

@@ -127,18 +127,23 @@ def gemm_ddr(m: int, n: int, k: int, engine: Engine, slices: int = 1, preloaded:
             ceil_div(n, engine.cols) * panel_stride(k, engine.cols))
 
 
-#: A bank at most this many words deep is distributed RAM (``perf.onchip.LUTRAM_DEPTH``;
-#: units_gemm.h ``IM2COL_LUTRAM_DEPTH``).
+#: A bank at most this many words deep, or of at most this many bits, is distributed RAM
+#: (``perf.onchip.LUTRAM_DEPTH``, ``LUTRAM_BITS``; units_gemm.h ``IM2COL_LUTRAM_*``).
 IM2COL_LUTRAM_DEPTH = 64
+IM2COL_LUTRAM_BITS = 2048
 
 
-def im2col_word(patch: int, k: int, rows_per_bank: int, half: bool) -> int:
+def im2col_word(patch: int, k: int, rows_per_bank: int, half: bool, elem_bits: int) -> int:
     """Elements of one im2col buffer word (units_gemm.h ``im2col_word``): a patch row, or
-    with ``half`` (``im2col_words="half"``), where whole-row words would leave a bank
-    (``rows_per_bank`` rows of ``k`` elements) at most 64 words deep, i.e. distributed RAM,
-    half a patch row (an even patch), so the bank is a block RAM of twice the depth."""
-    shallow = rows_per_bank * ceil_div(k, patch) <= IM2COL_LUTRAM_DEPTH
-    return patch // 2 if half and shallow and patch % 2 == 0 else patch
+    with ``half`` (``im2col_words="half"``), where whole-row words leave a bank
+    (``rows_per_bank`` rows of ``k`` elements of ``elem_bits``) distributed RAM by its depth
+    and half-row words make it block RAM (over 64 words deep and 2 Kb), half a patch row (an
+    even patch)."""
+    depth = rows_per_bank * ceil_div(k, patch)
+    block = (2 * depth > IM2COL_LUTRAM_DEPTH
+             and depth * patch * elem_bits > IM2COL_LUTRAM_BITS)
+    return patch // 2 if half and depth <= IM2COL_LUTRAM_DEPTH and block and patch % 2 == 0 \
+        else patch
 
 
 def patch_load_steps(size: int, patch: int, word: int, elem_bytes: int) -> int:

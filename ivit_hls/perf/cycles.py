@@ -110,6 +110,18 @@ class EngineSpec(Engine):
     im2col_half: bool = False
 
 
+def _im2col_elements(plan) -> int | None:
+    """Elements of one im2col word as the generated patch embedding builds it (None: no
+    patch embedding)."""
+    for ly in plan.layers:
+        if ly.layer.kind == "patch_embed":
+            a = ly.layer.attrs
+            k, tokens = a.in_chans * a.patch * a.patch, plan.batch * (1 + a.grid[0] * a.grid[1])
+            return im2col_word(a.patch, k, -(-tokens // plan.rows),
+                               plan.im2col_words == "half", _width(plan.image.ctype))
+    return None
+
+
 def engine_of(plan) -> EngineSpec:
     """The engine a plan describes, as the cycle formulas take it."""
     return EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc, plan.drain, plan.att_lanes,
@@ -154,7 +166,7 @@ def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
                 a = layer.attrs
                 word = im2col_word(a.patch, shape.k,
                                    -(-plan.batch * (shape.m + 1) // engine.rows),
-                                   engine.im2col_half)
+                                   engine.im2col_half, _width(plan.image.ctype))
                 load = patch_load_steps(ins[0].size, a.patch, word,          # each image, once
                                         _width(plan.image.ctype) // 8) + DDR_LATENCY
                 # one GEMM row per token: the class token comes out of the drain too
@@ -281,12 +293,16 @@ def estimate_plan(plan, part: str, clock_mhz: float, images: int | None = None) 
     seconds = total / (clock_mhz * 1e6)
     info = part_info(part)
     need = (wbytes + abytes) / seconds / 1e9 if seconds else 0.0
+    from ..hls.lanes import ln_norm_split
+
     return {
         "model": ("engine program: GEMM array (panels from DDR, double-buffered), fused "
                   "epilogues and attention, vector lanes, shared row unit; cycles as the "
                   "cycle-accounting C-simulation counts them"),
         "array": {"rows": plan.rows, "cols": plan.cols, "vector_lanes": plan.lanes,
-                  "epilogue_lanes": plan.drain, "attention_lanes": plan.att_lanes},
+                  "epilogue_lanes": plan.drain, "attention_lanes": plan.att_lanes,
+                  "layernorm_product": "split" if ln_norm_split(plan) else "whole",
+                  "im2col_word": _im2col_elements(plan)},
         "clock_mhz": clock_mhz,
         "ddr": {"port_bytes_per_cycle": plan.bpc,
                 "port_gbps": round(plan.bpc * clock_mhz / 1e3, 3),

@@ -102,12 +102,14 @@ def im2col_choices(plan, rows: int, batch: int) -> tuple[str, ...]:
     they change anything (a patch embedding whose banks would hold whole-row words in
     distributed RAM: ``ops.common.im2col_word``)."""
     from ..ops.common import im2col_word
+    from .onchip import ctype_bits
 
     for ly in plan.layers:
         if ly.layer.kind == "patch_embed":
             a = ly.layer.attrs
             k, tokens = a.in_chans * a.patch * a.patch, batch * (1 + a.grid[0] * a.grid[1])
-            if im2col_word(a.patch, k, -(-tokens // rows), True) != a.patch:
+            if im2col_word(a.patch, k, -(-tokens // rows), True,
+                           ctype_bits(plan.image.ctype)) != a.patch:
                 return ("row", "half")
     return ("row",)
 
@@ -226,10 +228,10 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
             "total_macs": macs}
 
 
-def best_engine(model, part: str, clock_mhz: float = 300.0) -> dict:
+def best_engine(model, part: str, clock_mhz: float = 300.0, batch: int = 1) -> dict:
     """The chosen design (``--array auto``) as HlsOptions fields: rows, cols, lanes, drain,
     att_lanes, helpers, im2col_words, ln_product."""
-    best = explore(model, part, clock_mhz)["best"]
+    best = explore(model, part, clock_mhz, batch)["best"]
     return {"rows": best.rows, "cols": best.cols, "lanes": best.lanes, "drain": best.drain,
             "att_lanes": best.att_lanes, "helpers": best.helpers,
             "im2col_words": best.im2col_words, "ln_product": best.ln_product}

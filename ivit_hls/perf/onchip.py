@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from ..ops.attention_cost import attention_memories, copy_v_lanes
-from ..ops.common import IM2COL_LUTRAM_DEPTH, im2col_word
+from ..ops.common import IM2COL_LUTRAM_BITS, IM2COL_LUTRAM_DEPTH, im2col_word
 
 #: BRAM36 aspect ratios (depth, width) and the URAM288 shape.
 BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
@@ -21,7 +21,7 @@ URAM_SHAPE = (4096, 72)
 BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
 #: Banks of at most this many bits, or at most this many words deep, are distributed RAM
 #: (LUTRAM), priced in LUTs by ``lutram_luts``.
-LUTRAM_BITS = 2048
+LUTRAM_BITS = IM2COL_LUTRAM_BITS
 LUTRAM_DEPTH = IM2COL_LUTRAM_DEPTH
 
 
@@ -94,7 +94,8 @@ def memories(plan) -> list[dict]:
         # one row per token (the class token's is never written), cyclic R on the row axis,
         # reshaped on the element axis: a patch row a word, or (im2col_words="half") half of
         # one where whole rows would leave the bank distributed RAM (ops.common.im2col_word)
-        word = im2col_word(a.patch, k, -(-tokens // r), plan.im2col_words == "half")
+        word = im2col_word(a.patch, k, -(-tokens // r), plan.im2col_words == "half",
+                           ctype_bits(plan.image.ctype))
         mems.append({"name": "im2col", "banks": min(r, tokens),
                      "depth": -(-tokens // r) * -(-k // word),
                      "width": word * ctype_bits(plan.image.ctype)})

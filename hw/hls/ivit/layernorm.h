@@ -16,10 +16,11 @@ constexpr int LN_RECIP_SHIFT = 46;
 constexpr int LN_RECIP_W = LN_RECIP_SHIFT + 2;
 
 /// The normalize product (16x - mean) * recip, with IVIT_LN_SPLIT (ivit_params.h), is taken
-/// as two products of the reciprocal's halves, recip = hi * 2^23 + lo (0 <= lo < 2^23): each
-/// fits the epilogue pool's requant-class multiplier, which no drain uses while a LayerNorm
-/// runs, so the LayerNorm lanes need no 48-bit multiplier of their own (the sum is exact in
-/// int64). Without it, one product on the long vector pool.
+/// as two products of the reciprocal's halves, recip = hi * 2^23 + lo (0 <= lo < 2^23), on
+/// the epilogue pool's requant-class multipliers (25 x 32 bits for DeiT; the pool takes the
+/// widest of its roles), which no drain uses while a LayerNorm runs, so the LayerNorm lanes
+/// need no 48-bit multiplier of their own (the sum is exact in int64). Without it, one
+/// product on the long vector pool.
 #ifndef IVIT_LN_SPLIT
 #define IVIT_LN_SPLIT 1
 #endif

@@ -18,20 +18,24 @@ inline eng::PanelLink panel_link(int& half, int it) {
                           static_cast<int>(CFG::NEXT_K[it])};
 }
 
-/// A bank at most this many words deep is distributed RAM (the resource model's
-/// LUTRAM_DEPTH, ivit_hls/ops/common.py IM2COL_LUTRAM_DEPTH).
+/// A bank at most this many words deep, or of at most this many bits, is distributed RAM
+/// (the resource model's LUTRAM_DEPTH / LUTRAM_BITS, ivit_hls/ops/common.py IM2COL_LUTRAM_*).
 constexpr int IM2COL_LUTRAM_DEPTH = 64;
+constexpr int IM2COL_LUTRAM_BITS = 2048;
 /// 1: half-row im2col words where they turn distributed RAM into block RAM (ivit_params.h).
 #ifndef IVIT_IM2COL_HALF
 #define IVIT_IM2COL_HALF 0
 #endif
 
 /// Elements of one im2col word: a patch row (P elements), or with `half`, where whole-row
-/// words would leave a bank (`rows_per_bank` rows of K elements) at most IM2COL_LUTRAM_DEPTH
-/// words deep, i.e. distributed RAM, half a row for an even P, so the bank is a block RAM
-/// twice as deep.
-constexpr int im2col_word(int p, int k, int rows_per_bank, bool half) {
-    return half && rows_per_bank * ((k + p - 1) / p) <= IM2COL_LUTRAM_DEPTH && p % 2 == 0
+/// words leave a bank (`rows_per_bank` rows of K elements of `elem_bits`) distributed RAM
+/// by its depth and half-row words make it block RAM (over IM2COL_LUTRAM_DEPTH words and
+/// IM2COL_LUTRAM_BITS bits), half a row for an even P.
+constexpr int im2col_word(int p, int k, int rows_per_bank, bool half, int elem_bits) {
+    return half && rows_per_bank * ((k + p - 1) / p) <= IM2COL_LUTRAM_DEPTH &&
+                   2 * rows_per_bank * ((k + p - 1) / p) > IM2COL_LUTRAM_DEPTH &&
+                   rows_per_bank * ((k + p - 1) / p) * p * elem_bits > IM2COL_LUTRAM_BITS &&
+                   p % 2 == 0
                ? p / 2
                : p;
 }
@@ -70,12 +74,16 @@ void patch_embed(const typename CFG::in_t* image, typename CFG::out_t* tokens,
     constexpr int NWORDS = (SIZE + PER_WORD - 1) / PER_WORD;
     constexpr int RUNS = SIZE / P;             // P-element runs, one patch row each
     constexpr int PW = im2col_word(P, K, (MAXB * T + CFG::R - 1) / CFG::R,   // elements a word
-                                   IVIT_IM2COL_HALF != 0);
+                                   IVIT_IM2COL_HALF != 0, 8 * static_cast<int>(sizeof(TI)));
     constexpr int RPS = 2 * PW / P;            // runs a step: two words, one per port
     constexpr int SB = 2 * P + PER_WORD;       // staging register (elements)
     static TI cols[MAXB * T][K];
 #pragma HLS ARRAY_PARTITION variable=cols cyclic factor=CFG::R dim=1
 #pragma HLS ARRAY_RESHAPE variable=cols cyclic factor=PW dim=2
+#if IVIT_IM2COL_HALF
+    // half-row words: a run's two words go through the two write ports of one bank
+#pragma HLS BIND_STORAGE variable=cols type=ram_t2p impl=bram
+#endif
     const int steps = static_cast<int>(patch_load_steps(SIZE, P, PW, PER_WORD));
     const int64_t bytes = static_cast<int64_t>(SIZE) * sizeof(TI);
 pe_images:
