@@ -88,9 +88,8 @@ class PatchEmbed(OpDef):
         width = next(w for w in (8, 16, 32, 64) if ins[0].dtype.bits <= w)
         a = layer.attrs
         k, tokens = a.in_chans * a.patch * a.patch, 1 + a.grid[0] * a.grid[1]
-        # one image on its own (layer_cycles): its tokens over the rows
-        word = im2col_word(a.patch, k, ceil_div(tokens, engine.rows),
-                           bool(getattr(engine, "im2col_half", False)), width)
+        # one image on its own (layer_cycles), whole-row im2col words (the default)
+        word = im2col_word(a.patch, k, ceil_div(tokens, engine.rows), False, width)
         load = patch_load_steps(ins[0].size, a.patch, word, width // 8) + DDR_LATENCY  # once
         # the GEMM runs over token rows: the class token comes out of its drain too
         g = self.gemm(layer, ins)

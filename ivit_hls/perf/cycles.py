@@ -13,12 +13,11 @@ import dataclasses
 
 from ..ops.base import Engine
 from ..ops.common import (DDR_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
-                          drain_lanes, gemm_cycles, gemm_ddr, im2col_word, patch_load_steps,
-                          slices_of)
+                          drain_lanes, gemm_cycles, gemm_ddr, patch_load_steps, slices_of)
 from ..ops.attention_cost import attention_cycles
 from .fabric_mul import calibrated_mul_luts
-from .onchip import (ctype_bits as _width, in_halves, memories_with_blocks, mux_luts,
-                     row_select_ports)
+from .onchip import (ctype_bits as _width, im2col_shape, in_halves, memories_with_blocks,
+                     mux_luts, row_select_ports)
 from .parts import bytes_per_cycle, part_info
 
 #: The DSP48E2 multiplier is 27 x 18 bits, signed; a wider operand is split into a signed top
@@ -107,25 +106,11 @@ class EngineSpec(Engine):
     ddr_bytes_per_cycle: int = 64
     drain_lanes: int = 0
     attention_lanes: int = 0
-    im2col_half: bool = False
-
-
-def _im2col_elements(plan) -> int | None:
-    """Elements of one im2col word as the generated patch embedding builds it (None: no
-    patch embedding)."""
-    for ly in plan.layers:
-        if ly.layer.kind == "patch_embed":
-            a = ly.layer.attrs
-            k, tokens = a.in_chans * a.patch * a.patch, plan.batch * (1 + a.grid[0] * a.grid[1])
-            return im2col_word(a.patch, k, -(-tokens // plan.rows),
-                               plan.im2col_words == "half", _width(plan.image.ctype))
-    return None
 
 
 def engine_of(plan) -> EngineSpec:
     """The engine a plan describes, as the cycle formulas take it."""
-    return EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc, plan.drain, plan.att_lanes,
-                      plan.im2col_words == "half")
+    return EngineSpec(plan.rows, plan.cols, plan.lanes, plan.bpc, plan.drain, plan.att_lanes)
 
 
 def mac_bound_cycles(macs: int, rows: int, cols: int) -> float:
@@ -163,11 +148,8 @@ def step_costs(plan, engine: EngineSpec, images: int | None = None) -> dict:
             shape = layer.op.gemm(layer, ins)
             if layer.kind == "patch_embed":
                 image_bytes = ins[0].size * _width(plan.image.ctype) // 8
-                a = layer.attrs
-                word = im2col_word(a.patch, shape.k,
-                                   -(-plan.batch * (shape.m + 1) // engine.rows),
-                                   engine.im2col_half, _width(plan.image.ctype))
-                load = patch_load_steps(ins[0].size, a.patch, word,          # each image, once
+                load = patch_load_steps(ins[0].size, layer.attrs.patch,      # each image, once
+                                        im2col_shape(plan)["word"],
                                         _width(plan.image.ctype) // 8) + DDR_LATENCY
                 # one GEMM row per token: the class token comes out of the drain too
                 cost[first.index][0] += nb * load + gemm_ddr(nb * (shape.m + 1), shape.n,
@@ -302,7 +284,7 @@ def estimate_plan(plan, part: str, clock_mhz: float, images: int | None = None) 
         "array": {"rows": plan.rows, "cols": plan.cols, "vector_lanes": plan.lanes,
                   "epilogue_lanes": plan.drain, "attention_lanes": plan.att_lanes,
                   "layernorm_product": "split" if ln_norm_split(plan) else "whole",
-                  "im2col_word": _im2col_elements(plan)},
+                  "im2col_word": (im2col_shape(plan) or {}).get("word")},
         "clock_mhz": clock_mhz,
         "ddr": {"port_bytes_per_cycle": plan.bpc,
                 "port_gbps": round(plan.bpc * clock_mhz / 1e3, 3),

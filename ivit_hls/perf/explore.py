@@ -101,17 +101,10 @@ def im2col_choices(plan, rows: int, batch: int) -> tuple[str, ...]:
     """The im2col words worth pricing at ``rows`` array rows: half-row words as well where
     they change anything (a patch embedding whose banks would hold whole-row words in
     distributed RAM: ``ops.common.im2col_word``)."""
-    from ..ops.common import im2col_word
-    from .onchip import ctype_bits
+    from .onchip import im2col_shape
 
-    for ly in plan.layers:
-        if ly.layer.kind == "patch_embed":
-            a = ly.layer.attrs
-            k, tokens = a.in_chans * a.patch * a.patch, batch * (1 + a.grid[0] * a.grid[1])
-            if im2col_word(a.patch, k, -(-tokens // rows), True,
-                           ctype_bits(plan.image.ctype)) != a.patch:
-                return ("row", "half")
-    return ("row",)
+    shape = im2col_shape(plan, rows, batch, half=True)
+    return ("row", "half") if shape and shape["word"] != shape["patch"] else ("row",)
 
 
 def candidates(plan, max_dsp: int | None = None) -> list[tuple[int, int, int, int, int, str]]:
@@ -199,7 +192,8 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     points, cycles = [], {}
     bpc = bytes_per_cycle(part, clock_mhz)
     info = part_info(part)
-    ln = LN_CHOICES if any(st.kernel == "layernorm" for st in plan.steps) else ("auto",)
+    ln = (LN_CHOICES if any("ln_norm" in kernel(st.kernel).lanes for st in plan.steps)
+          else ("auto",))
     todo = [(*d, w, n) for d in candidates(plan, info["dsp"])
             for w in im2col_choices(plan, d[0], batch) for n in ln]
     for r, c, lanes, e, a, h, w, n in progress(todo, "explore"):

@@ -58,6 +58,23 @@ def uram_blocks(depth: int, width: int) -> int:
     return -(-width // URAM_SHAPE[1]) * -(-depth // URAM_SHAPE[0])
 
 
+def im2col_shape(plan, rows: int | None = None, batch: int | None = None,
+                 half: bool | None = None) -> dict | None:
+    """The patch embedding's im2col buffer as units_gemm.h ``patch_embed`` declares it, for
+    the plan's rows, batch and im2col words (or the ones given): ``{patch, k, tokens, word}``
+    (``tokens`` = the batch's token rows, ``word`` = elements a word); None without one."""
+    pe = [ly for ly in plan.layers if ly.layer.kind == "patch_embed"]
+    if not pe:
+        return None
+    a = pe[0].layer.attrs
+    rows = rows or plan.rows
+    tokens = (batch or plan.batch) * (1 + a.grid[0] * a.grid[1])
+    k = a.in_chans * a.patch * a.patch
+    half = plan.im2col_words == "half" if half is None else half
+    word = im2col_word(a.patch, k, -(-tokens // rows), half, ctype_bits(plan.image.ctype))
+    return {"patch": a.patch, "k": k, "tokens": tokens, "word": word}
+
+
 def memories(plan) -> list[dict]:
     """Every on-chip array of the engine: banks from its partitioning, depth and width."""
     from .cycles import engine_of, operand_widths  # cycles prices what this lists
@@ -87,17 +104,14 @@ def memories(plan) -> list[dict]:
             mems.append({"name": "v_local", "banks": hd, "depth": st.inputs[1].shape[0],
                          "width": ctype_bits(st.inputs[1].ctype)})
             break
-    pe = [ly for ly in plan.layers if ly.layer.kind == "patch_embed"]
-    if pe:
-        a = pe[0].layer.attrs
-        tokens, k = plan.batch * (1 + a.grid[0] * a.grid[1]), a.in_chans * a.patch * a.patch
+    im2col = im2col_shape(plan)
+    if im2col:
         # one row per token (the class token's is never written), cyclic R on the row axis,
         # reshaped on the element axis: a patch row a word, or (im2col_words="half") half of
         # one where whole rows would leave the bank distributed RAM (ops.common.im2col_word)
-        word = im2col_word(a.patch, k, -(-tokens // r), plan.im2col_words == "half",
-                           ctype_bits(plan.image.ctype))
+        tokens, word = im2col["tokens"], im2col["word"]
         mems.append({"name": "im2col", "banks": min(r, tokens),
-                     "depth": -(-tokens // r) * -(-k // word),
+                     "depth": -(-tokens // r) * -(-im2col["k"] // word),
                      "width": word * ctype_bits(plan.image.ctype)})
     if plan.row_stats_rows:
         # eng_sx / eng_sxx: one int64 per row, a bank per drain lane, ceil(R / E) slot rows
