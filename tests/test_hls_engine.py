@@ -100,7 +100,8 @@ def test_memory_blocks_use_the_best_aspect_ratio():
 
 
 def test_explore_chooses_a_fitting_pareto_design(small_int_model):
-    from ivit_hls.perf.explore import MAX_RATIO, explore, pareto
+    from ivit_hls.hls.lower import lower
+    from ivit_hls.perf.explore import MAX_RATIO, evaluate, explore, pareto
 
     res = explore(small_int_model, "xczu9eg-ffvb1156-2-e", 300.0)
     front, best = res["pareto"], res["best"]
@@ -114,8 +115,46 @@ def test_explore_chooses_a_fitting_pareto_design(small_int_model):
     if efficient:
         assert best.ratio <= MAX_RATIO and best.cycles == min(p.cycles for p in efficient)
     assert best.helpers in ("dsp", "vector-fabric", "fabric")
+    # the sweep shares cycles, memories and pools between designs of one geometry: each point
+    # is what pricing its design alone gives
+    for p in res["points"][::max(1, len(res["points"]) // 40)] + [best]:
+        alone = evaluate(lower(small_int_model, 4, 4), p.rows, p.cols, p.lanes, p.drain,
+                         "xczu9eg-ffvb1156-2-e", 300.0, 1, p.helpers, None, p.att_lanes,
+                         p.im2col_words, p.ln_product)
+        assert alone == p
     with pytest.raises(IvitError):
         explore(small_int_model, "xcfoo-bar", 300.0)
+
+
+@pytest.mark.parametrize("block", [3, 256])
+def test_pareto_is_exactly_the_undominated_fitting_designs(block):
+    """The blocked front equals the definition, checked pair by pair: ties on every figure
+    stay together, a figure every design shares and designs that do not fit change nothing,
+    and blocks smaller than the front give the same set."""
+    import dataclasses
+
+    import numpy as np
+
+    from ivit_hls.perf.explore import Point, pareto
+
+    rng = np.random.default_rng(7)
+    base = Point(4, 4, 4, 4, 4, "dsp", 1, "row", "auto", 0, 0.0, 1.0, 0, 0, 0.0, 0, 0.0,
+                 19.2, True)
+    points = []
+    for i in range(300):
+        c, d, lut, b, g = (int(v) for v in rng.integers(0, 6, 5))
+        points.append(dataclasses.replace(base, rows=i, cycles=c, dsp=d, luts=lut, bram36=b,
+                                          ddr_gbps=float(g), fits=bool(rng.random() < 0.8)))
+    points += [dataclasses.replace(points[0], rows=1000), dataclasses.replace(points[5], rows=1001)]
+    key = lambda p: (p.cycles, p.dsp, p.luts, p.bram36, p.uram, p.ddr_gbps)  # noqa: E731
+    fitting = [p for p in points if p.fits]
+    expected = {p.rows for p in fitting
+                if not any(all(a <= b for a, b in zip(key(q), key(p))) and key(q) != key(p)
+                           for q in fitting)}
+    front = pareto(points, block)
+    assert {p.rows for p in front} == expected and len(front) == len(expected)
+    assert [(p.cycles, p.dsp) for p in front] == sorted((p.cycles, p.dsp) for p in front)
+    assert pareto([dataclasses.replace(p, fits=False) for p in points]) == []
 
 
 @pytest.mark.parametrize("mode", ["dsp", "vector-fabric", "fabric"])

@@ -10,6 +10,7 @@ cost nothing of their own (their work is in the step's epilogue or overlapped un
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from ..ops.base import Engine
 from ..ops.common import (DDR_LATENCY, VEC_DEPTH, WORD_BYTES,  # noqa: F401
@@ -118,6 +119,7 @@ def mac_bound_cycles(macs: int, rows: int, cols: int) -> float:
     return macs / (rows * cols)
 
 
+@functools.lru_cache(maxsize=4096)    # a sweep asks for the same few types again and again
 def _stacked(t, images: int):
     """The tensor type of ``images`` images' rows stacked (what a token-wise unit runs over)."""
     return dataclasses.replace(t, shape=(t.shape[0] * images, *t.shape[1:]))
@@ -184,22 +186,31 @@ def logits_cycles(num_classes: int) -> int:
     return num_classes + DDR_LATENCY
 
 
-def resources(plan, part: str) -> dict:
+def resources(plan, part: str, memo: dict | None = None) -> dict:
     """DSP and on-chip memory (BRAM36 / URAM) of the engine, and whether ``part`` holds it.
     Every array starts in BRAM; while BRAM is over the part's count, the array that frees
-    the most BRAM36 moves to URAM if URAM has room."""
+    the most BRAM36 moves to URAM if URAM has room. ``memo``: a dict shared by calls for
+    plans that differ only in the helpers' binding and the LayerNorm product (``explore``),
+    which keeps the memories, row ports and pool allocations they have in common."""
     info = part_info(part)
-    mems = memories_with_blocks(plan, info)
+    memo = {} if memo is None else memo
+    if "mems" not in memo:
+        memo["mems"] = memories_with_blocks(plan, info)
+        memo["row_select"] = row_select_ports(plan)
+    mems = memo["mems"]
     bram = in_halves(sum(m.get("bram36", 0) for m in mems))
     uram = sum(m.get("uram", 0) for m in mems)
     r, c = plan.rows, plan.cols
     dsp_array = -(-r * c // 2)
-    from ..hls.lanes import allocation
+    from ..hls.lanes import allocation, ln_norm_split
     from ..hls.lower import HELPER_MODES
 
     epi_fabric, vec_fabric = HELPER_MODES[plan.helpers]
+    split = ln_norm_split(plan)
+    if ("pools", split) not in memo:
+        memo["pools", split] = allocation(plan, split)
     helpers = []
-    for pool in allocation(plan):
+    for pool in memo["pools", split]:
         a, b = pool["bits"]
         fabric = vec_fabric if pool["group"] == "vec" else epi_fabric
         helpers.append({"function": pool["function"], "roles": pool["roles"],
@@ -213,7 +224,7 @@ def resources(plan, part: str) -> dict:
     lut_array = r * c * operand_widths(plan)["acc"]
     lutram = sum(m.get("lutram_luts", 0) for m in mems)
     lut_mux = sum(h["mux_luts"] * h["count"] for h in helpers)
-    row_select = row_select_ports(plan)
+    row_select = memo["row_select"]
     lut_rows = sum(p["luts"] for p in row_select)
     luts = (lut_array + lutram + lut_mux + lut_rows
             + sum(h["luts"] * h["count"] for h in helpers))
@@ -244,10 +255,12 @@ def resources(plan, part: str) -> dict:
     return out
 
 
-def estimate_plan(plan, part: str, clock_mhz: float, images: int | None = None) -> dict:
+def estimate_plan(plan, part: str, clock_mhz: float, images: int | None = None,
+                  with_resources: bool = True) -> dict:
     """Per-layer and total cycles, DDR traffic and bandwidth, MAC utilisation and resources
     of one call with ``images`` images (default: a full batch, ``plan.batch``); the
-    per-image figures are the call's divided by ``images``."""
+    per-image figures are the call's divided by ``images``. ``with_resources=False`` leaves
+    ``resources`` and the LayerNorm product out (what a sweep prices separately)."""
     nb = int(images or plan.batch)
     engine = engine_of(plan)
     costs = step_costs(plan, engine, nb)
@@ -277,13 +290,14 @@ def estimate_plan(plan, part: str, clock_mhz: float, images: int | None = None) 
     need = (wbytes + abytes) / seconds / 1e9 if seconds else 0.0
     from ..hls.lanes import ln_norm_split
 
-    return {
+    out = {
         "model": ("engine program: GEMM array (panels from DDR, double-buffered), fused "
                   "epilogues and attention, vector lanes, shared row unit; cycles as the "
                   "cycle-accounting C-simulation counts them"),
         "array": {"rows": plan.rows, "cols": plan.cols, "vector_lanes": plan.lanes,
                   "epilogue_lanes": plan.drain, "attention_lanes": plan.att_lanes,
-                  "layernorm_product": "split" if ln_norm_split(plan) else "whole",
+                  "layernorm_product": (("split" if ln_norm_split(plan) else "whole")
+                                        if with_resources else None),
                   "im2col_word": (im2col_shape(plan) or {}).get("word")},
         "clock_mhz": clock_mhz,
         "ddr": {"port_bytes_per_cycle": plan.bpc,
@@ -307,8 +321,10 @@ def estimate_plan(plan, part: str, clock_mhz: float, images: int | None = None) 
         "ratio_to_mac_bound": round(total / ideal, 4) if ideal else None,
         "mac_utilisation": round(ideal / total, 4) if total else None,
         "latency_ms": round(total / (clock_mhz * 1e3), 4),
-        "resources": resources(plan, part),
     }
+    if with_resources:
+        out["resources"] = resources(plan, part)
+    return out
 
 
 def _per(total: int, images: int):

@@ -30,8 +30,9 @@ COLUMNS = (4, 8, 12, 16, 20, 22, 24, 28, 32, 40, 44, 48, 56, 64)
 LANE_FACTORS = (0.5, 1, 1.5, 2)
 #: Epilogue lanes as divisors of the rows: E = ceil(R / n) rows of one column per cycle, so a
 #: tile of R x C results drains in C * n cycles, hidden under the next tile's K steps when
-#: that is long enough.
-DRAIN_DIVISORS = (1, 2, 4, 8, 16)
+#: that is long enough. Every n up to 16: a GEMM's last drain is C * n cycles, and the lanes a
+#: part's spare DSPs allow can fall between powers of two (22 = 198 / 9 for DeiT-S).
+DRAIN_DIVISORS = tuple(range(1, 17))
 #: Where the epilogue, attention-drain and vector-lane multipliers go: DSP48E2 slices, the
 #: vector lanes' in LUT fabric, or all in fabric (so that the array gets the DSPs).
 HELPERS = ("dsp", "vector-fabric", "fabric")
@@ -138,15 +139,16 @@ def candidates(plan, max_dsp: int | None = None) -> list[tuple[int, int, int, in
 def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
              clock_mhz: float, batch: int = 1, helpers: str = "dsp", _cycles=None,
              att_lanes: int | None = None, im2col_words: str = "row",
-             ln_product: str = "auto") -> Point:
+             ln_product: str = "auto", _memo: dict | None = None) -> Point:
     """Price one design holding ``batch`` images on chip (each weight panel read once per
     batch): cycles and ms per image are the batch's divided by ``batch``; the memories hold
     ``batch`` images' activations. ``_cycles``: an estimate of the same design with other
-    helper multipliers (only the resources differ)."""
+    helper multipliers or LayerNorm product (only the resources differ); ``_memo``: what
+    ``resources`` keeps between such designs."""
     design = plan.with_engine(rows, cols, lanes, bytes_per_cycle(part, clock_mhz), drain,
                               helpers, batch, att_lanes, im2col_words, ln_product)
     est = _cycles or estimate_plan(design, part, clock_mhz)
-    res = est["resources"] if _cycles is None else resources(design, part)
+    res = est["resources"] if _cycles is None else resources(design, part, _memo)
     info = part_info(part) or {}
     ddr = est["ddr"]
     avail = float(info.get("ddr_gbps") or 0.0)
@@ -160,21 +162,35 @@ def evaluate(plan, rows: int, cols: int, lanes: int, drain: int, part: str,
                  ddr["needed_gbps"], avail, fits)
 
 
-def pareto(points: list[Point]) -> list[Point]:
-    """The designs no other fitting design beats on latency, DSP, LUTs, BRAM36, URAM and DDR."""
+def pareto(points: list[Point], block: int = 256) -> list[Point]:
+    """The designs no other fitting design beats on latency, DSP, LUTs, BRAM36, URAM and DDR
+    (equal designs all stay)."""
     import numpy as np
 
-    keys = lambda p: (p.cycles, p.dsp, p.luts, p.bram36, p.uram, p.ddr_gbps)  # noqa: E731
-    front: list = []
-    kept = np.empty((0, 6))
-    # in key order a dominating design comes first, and a design dominated by anything is
-    # dominated by a member of the front (transitivity): compare with the front only
-    for p in sorted((p for p in points if p.fits), key=keys):
-        kp = np.asarray(keys(p), dtype=float)
-        if not np.any(np.all(kept <= kp, axis=1) & np.any(kept != kp, axis=1)):
-            front.append(p)
-            kept = np.vstack([kept, kp])
-    return sorted(front, key=lambda p: (p.cycles, p.dsp))
+    fitting = [p for p in points if p.fits]
+    if not fitting:
+        return []
+    keys = np.asarray([(p.cycles, p.dsp, p.luts, p.bram36, p.uram, p.ddr_gbps)
+                       for p in fitting], dtype=float)
+    keys = keys[:, np.ptp(keys, axis=0) > 0]        # a figure every design shares decides nothing
+    # distinct keys in lexicographic order: nothing later dominates an earlier one, and a
+    # key dominated by anything is dominated by a key of the front (transitivity)
+    order = np.lexsort(keys.T[::-1])
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = np.any(keys[order[1:]] != keys[order[:-1]], axis=1)
+    k = np.asfortranarray(keys[order[first]])   # column-major: the comparisons run faster
+    which = np.empty(len(order), dtype=int)
+    which[order] = np.cumsum(first) - 1
+    front = np.zeros(len(k), dtype=bool)
+    for s in range(0, len(k), block):
+        blk = k[s:s + block]
+        dominated = np.triu(np.all(blk[:, None] <= blk[None], axis=2), 1).any(axis=0)
+        kept = k[:s][front[:s]]
+        for c in range(0, len(kept), 4096):     # memory: 4096 x block x keys at a time
+            dominated |= np.all(kept[c:c + 4096, None] <= blk[None], axis=2).any(axis=0)
+        front[s:s + block] = ~dominated
+    chosen = front[which]
+    return sorted((p for p, on in zip(fitting, chosen) if on), key=lambda p: (p.cycles, p.dsp))
 
 
 def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
@@ -194,17 +210,22 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     info = part_info(part)
     ln = (LN_CHOICES if any("ln_norm" in kernel(st.kernel).lanes for st in plan.steps)
           else ("auto",))
-    todo = [(*d, w, n) for d in candidates(plan, info["dsp"])
-            for w in im2col_choices(plan, d[0], batch) for n in ln]
+    # grouped by geometry (all but the helpers' binding and the LayerNorm product)
+    todo = sorted(((*d, w, n) for d in candidates(plan, info["dsp"])
+                   for w in im2col_choices(plan, d[0], batch) for n in ln),
+                  key=lambda t: (*t[:5], t[6]))
+    memo: dict = {}
     for r, c, lanes, e, a, h, w, n in progress(todo, "explore"):
         # the helpers' binding and the LayerNorm product change the resources, not the
-        # cycles: estimate once
-        if (r, c, lanes, e, a, w) not in cycles:
-            cycles[(r, c, lanes, e, a, w)] = estimate_plan(
+        # cycles, nor the memories and pools they share: estimate those once per geometry
+        geometry = (r, c, lanes, e, a, w)
+        if geometry not in cycles:
+            cycles.clear(), memo.clear()
+            cycles[geometry] = estimate_plan(
                 plan.with_engine(r, c, lanes, bpc, e, batch=batch, att_lanes=a,
-                                 im2col_words=w), part, clock_mhz)
+                                 im2col_words=w), part, clock_mhz, with_resources=False)
         points.append(evaluate(plan, r, c, lanes, e, part, clock_mhz, batch, h,
-                               cycles[(r, c, lanes, e, a, w)], a, w, n))
+                               cycles[geometry], a, w, n, memo))
     front = pareto(points)
     if not front:
         raise IvitError(f"no engine configuration of the sweep fits {part}")
