@@ -4,6 +4,7 @@ memories that are not block RAM are priced as LUTs."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -146,6 +147,50 @@ def test_layernorm_normalize_split_where_it_costs_fewer_dsps(small_int_model, la
     for product, value in (("split", True), ("whole", False)):
         named = plan.with_engine(6, 4, lanes, 64, drain, att_lanes=att, ln_product=product)
         assert ln_norm_split(named) is value
+
+
+def test_auto_layernorm_product_takes_the_form_that_fits_the_part(small_int_model, monkeypatch):
+    """``auto`` resolved against a part: the one form that fits where only one does (the split
+    of fewer DSPs and more LUTs missing the LUT budget, or the whole product missing the
+    DSPs); the default rule where both fit; a named form stays named."""
+    import dataclasses
+
+    from ivit_hls.hls.lanes import ln_product_for_part
+    from ivit_hls.perf.cycles import LUT_BUDGET
+    from ivit_hls.perf.parts import PARTS
+
+    plan = lower(small_int_model, 4, 4).with_engine(6, 4, 3, 64, 2, att_lanes=3)
+    cost = {f: resources(dataclasses.replace(plan, ln_product=f), "xczu9eg")
+            for f in ("split", "whole")}
+    dsp = {f: r["dsp"] for f, r in cost.items()}
+    lut = {f: r["luts"] for f, r in cost.items()}
+    assert dsp["split"] != dsp["whole"] and lut["split"] != lut["whole"]
+    few_dsp, few_lut = min(dsp, key=dsp.get), min(lut, key=lut.get)
+    assert few_dsp != few_lut                   # each form is the cheaper in one resource
+
+    def part(dsps: int, luts: float) -> str:
+        name = f"xctest{dsps}x{int(luts)}"
+        monkeypatch.setitem(PARTS, name, (dsps, 912, 0, int(luts / LUT_BUDGET) + 1, 19.2, 19.2))
+        return name + "-x"
+
+    roomy = 10 * max(lut.values())
+    assert ln_product_for_part(plan, part(max(dsp.values()), min(lut.values()))) == few_lut
+    assert ln_product_for_part(plan, part(min(dsp.values()), roomy)) == few_dsp
+    assert ln_product_for_part(plan, part(max(dsp.values()), roomy)) == "auto"
+    assert ln_product_for_part(plan, "xcfoo") == "auto"
+    named = dataclasses.replace(plan, ln_product="split")
+    assert ln_product_for_part(named, part(min(dsp.values()), min(lut.values()))) == "split"
+    # the generated project builds and reports the form that fits
+
+    for form, where in ((few_lut, part(max(dsp.values()), min(lut.values()))),
+                        (few_dsp, part(min(dsp.values()), roomy))):
+        files = render_project(small_int_model, HlsOptions(rows=6, cols=4, lanes=3, drain=2,
+                                                           att_lanes=3, part=where,
+                                                           tb_images=1))
+        params = next(v for k, v in files.items() if k.endswith("ivit_params.h")).decode()
+        report = json.loads(next(v for k, v in files.items() if k.endswith("estimate.json")))
+        assert f"#define IVIT_LN_SPLIT {int(form == 'split')}\n" in params
+        assert report["array"]["layernorm_product"] == form and report["resources"]["fits"]
 
 
 def test_shared_pool_inputs_are_priced_as_multiplexers():

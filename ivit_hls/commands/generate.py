@@ -44,8 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ln-product", default=None, choices=("auto", "split", "whole"),
                    help="the LayerNorm normalize product: two products of the reciprocal's "
                         "halves on the epilogue multipliers, one on a long multiplier of its "
-                        "own, or whichever takes fewer DSPs, then LUTs, without looking at "
-                        "the part (default auto; explore checks both against the part)")
+                        "own, or (auto, the default) the one that fits --part where only "
+                        "one does, else whichever takes fewer DSPs, then LUTs")
     p.add_argument("--part", default=DEFAULT_PART,
                    help=f"FPGA part or board (ZCU102, KV260, U250, U55C; default {DEFAULT_PART})")
     p.add_argument("--clock", default=DEFAULT_CLOCK, help=f"target clock (default {DEFAULT_CLOCK})")

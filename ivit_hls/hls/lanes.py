@@ -219,6 +219,26 @@ def ln_norm_split(plan) -> bool:
     return cost(True) <= cost(False)
 
 
+def ln_product_for_part(plan, part: str) -> str:
+    """``plan.ln_product`` with ``auto`` resolved against ``part``: where exactly one of the
+    two forms gives a design that fits the part, that one ("split" or "whole"); otherwise
+    (both fit, neither does, no LayerNorm lanes, an unknown part) ``auto`` stays, whose rule
+    is ``ln_norm_split``'s (fewer DSPs, then fewer LUTs)."""
+    import dataclasses
+
+    from ..perf.cycles import resources
+    from ..perf.parts import part_info
+
+    if (plan.ln_product != "auto" or part_info(part) is None
+            or not any("ln_norm" in kernel(st.kernel).lanes for st in plan.steps if st.engine)):
+        return plan.ln_product
+    fits = {form: bool(resources(dataclasses.replace(plan, ln_product=form), part).get("fits"))
+            for form in ("split", "whole")}
+    if fits["split"] == fits["whole"]:
+        return "auto"
+    return "split" if fits["split"] else "whole"
+
+
 def pool_macros(plan) -> list[tuple[str, int]]:
     """``(macro, bits)`` of the operand widths of the pools in use (``ivit_params.h``)."""
     macros = {p.function: p.macro for p in POOLS}

@@ -7,6 +7,7 @@ directory and renames it into place, so a failure never leaves a partial project
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ from ..perf.cycles import engine_of
 from ..perf.cycles import width_macros
 from ..resources import SOURCE_ROOT, source_dir
 from .build import ABI_VERSION, BUILD
-from .lanes import ln_norm_split, pool_macros, row_unit_functions
+from .lanes import ln_norm_split, ln_product_for_part, pool_macros, row_unit_functions
 from .tables import pragma_lines
 from .lower import Plan, lower, numpy_dtype
 from .options import HlsOptions
@@ -127,6 +128,8 @@ def render_project(model: IntegerModel, options: HlsOptions) -> dict[str, bytes]
                  getattr(options, "drain", None) or None, getattr(options, "helpers", "dsp"),
                  getattr(options, "batch", 1), getattr(options, "att_lanes", None) or None,
                  getattr(options, "im2col_words", "row"), getattr(options, "ln_product", "auto"))
+    # auto: the LayerNorm product form that fits the part, where only one does
+    plan = dataclasses.replace(plan, ln_product=ln_product_for_part(plan, options.part))
     images = tb_images(model, options.tb_images, options.tb_seed)
     logits = golden_run(model, images).logits
     img_dtype = numpy_dtype(plan.image.ctype)
