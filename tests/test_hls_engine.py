@@ -9,7 +9,7 @@ from ivit_hls.errors import IvitError
 from ivit_hls.hls.recip import const_divisor
 from ivit_hls.ops.base import GemmShape
 from ivit_hls.ops.common import gemm_ddr, onchip_gemm_cycles
-from ivit_hls.perf.cycles import EngineSpec, attention_cycles, mul_dsp, mul_luts
+from ivit_hls.perf.cycles import EngineSpec, attention_cycles, mul_dsp, mul_luts, resources
 from ivit_hls.perf.onchip import bram_blocks, uram_blocks
 
 
@@ -117,11 +117,15 @@ def test_explore_chooses_a_fitting_pareto_design(small_int_model):
     assert best.helpers in ("dsp", "vector-fabric", "fabric")
     # the sweep shares cycles, memories and pools between designs of one geometry: each point
     # is what pricing its design alone gives
-    for p in res["points"][::max(1, len(res["points"]) // 40)] + [best]:
+    for p in res["points"][::7] + [best]:      # 7: every helper / LayerNorm choice of a group
         alone = evaluate(lower(small_int_model, 4, 4), p.rows, p.cols, p.lanes, p.drain,
                          "xczu9eg-ffvb1156-2-e", 300.0, 1, p.helpers, None, p.att_lanes,
                          p.im2col_words, p.ln_product)
         assert alone == p
+    memo: dict = {}
+    resources(lower(small_int_model, 4, 4).with_engine(6, 4, 4, 64), "xczu9eg", memo)
+    with pytest.raises(ValueError):     # a memo serves one geometry only
+        resources(lower(small_int_model, 4, 4).with_engine(6, 4, 2, 64), "xczu9eg", memo)
     with pytest.raises(IvitError):
         explore(small_int_model, "xcfoo-bar", 300.0)
 
@@ -155,6 +159,10 @@ def test_pareto_is_exactly_the_undominated_fitting_designs(block):
     assert {p.rows for p in front} == expected and len(front) == len(expected)
     assert [(p.cycles, p.dsp) for p in front] == sorted((p.cycles, p.dsp) for p in front)
     assert pareto([dataclasses.replace(p, fits=False) for p in points]) == []
+    # one design, or designs alike in every figure: all of them
+    assert pareto(points[:1]) == points[:1]
+    alike = [dataclasses.replace(points[0], rows=i, fits=True) for i in range(3)]
+    assert pareto(alike) == alike
 
 
 @pytest.mark.parametrize("mode", ["dsp", "vector-fabric", "fabric"])

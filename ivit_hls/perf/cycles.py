@@ -194,6 +194,10 @@ def resources(plan, part: str, memo: dict | None = None) -> dict:
     which keeps the memories, row ports and pool allocations they have in common."""
     info = part_info(part)
     memo = {} if memo is None else memo
+    geometry = (plan.rows, plan.cols, plan.lanes, plan.drain, plan.att_lanes, plan.batch,
+                plan.bpc, plan.im2col_words, part)
+    if memo.setdefault("geometry", geometry) != geometry:
+        raise ValueError(f"resources: a memo of {memo['geometry']} used for {geometry}")
     if "mems" not in memo:
         memo["mems"] = memories_with_blocks(plan, info)
         memo["row_select"] = row_select_ports(plan)

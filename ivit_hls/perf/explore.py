@@ -172,7 +172,9 @@ def pareto(points: list[Point], block: int = 256) -> list[Point]:
         return []
     keys = np.asarray([(p.cycles, p.dsp, p.luts, p.bram36, p.uram, p.ddr_gbps)
                        for p in fitting], dtype=float)
-    keys = keys[:, np.ptp(keys, axis=0) > 0]        # a figure every design shares decides nothing
+    keys = keys[:, np.any(keys != keys[0], axis=0)]  # a figure all designs share decides nothing
+    if not keys.shape[1]:                               # all alike: none beats another
+        return sorted(fitting, key=lambda p: (p.cycles, p.dsp))
     # distinct keys in lexicographic order: nothing later dominates an earlier one, and a
     # key dominated by anything is dominated by a key of the front (transitivity)
     order = np.lexsort(keys.T[::-1])
@@ -220,7 +222,8 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
         # cycles, nor the memories and pools they share: estimate those once per geometry
         geometry = (r, c, lanes, e, a, w)
         if geometry not in cycles:
-            cycles.clear(), memo.clear()
+            cycles.clear()
+            memo.clear()
             cycles[geometry] = estimate_plan(
                 plan.with_engine(r, c, lanes, bpc, e, batch=batch, att_lanes=a,
                                  im2col_words=w), part, clock_mhz, with_resources=False)
