@@ -43,11 +43,12 @@ def _price(plan, design, part: str, clock: float, **changes) -> dict:
 def _bound(plan, design) -> tuple[int, int]:
     """Cycles no design of this array and these vector lanes can beat while it runs the
     program's units one after another, as the generated top does: the array busy on every
-    padded R x C tile of every GEMM (P.v's 16-bit probabilities in two byte slices, the patch
-    embedding's class-token row included), and the LayerNorm lanes busy on every element they
-    normalize (L rows of one column a cycle; the class-token LayerNorm, one element a cycle).
-    Nothing else (drains, loads, Shiftmax, latencies) is counted: the rest of a design's
-    cycles are above this."""
+    padded R x C tile of every GEMM (one row per output row: the patch embedding's class
+    token included; P.v's 16-bit probabilities in two byte slices), and the LayerNorm lanes
+    busy on every element they normalize (L rows of one column a cycle). Nothing else
+    (drains, loads, Shiftmax, latencies) is counted: the rest of a design's cycles are above
+    this."""
+    from ivit_hls.hls.lanes import has_ln_lanes
     from ivit_hls.ops.common import slices_of
 
     types = plan.types or plan.model.tensor_types()
@@ -56,16 +57,16 @@ def _bound(plan, design) -> tuple[int, int]:
     for ly in plan.layers:
         layer = ly.layer
         ins = [types[n] for n in layer.inputs]
-        if layer.kind == "layernorm":
-            rows, width = types[layer.name].shape[0], ins[0].shape[-1]
-            norm += (rows if layer.attrs.tokens == "cls" else -(-rows // lanes)) * width
-            continue
         shape = layer.op.gemm(layer, ins)
-        if shape is None:
-            continue
-        m = shape.m + (layer.kind == "patch_embed")
-        array += (shape.repeats * -(-m // r) * -(-shape.n // c) * shape.k
-                  * slices_of(ins[0].dtype))
+        if shape is not None:
+            rows = types[layer.name].shape[-2]
+            array += (shape.repeats * -(-rows // r) * -(-shape.n // c) * shape.k
+                      * slices_of(ins[0].dtype))
+    for st in plan.steps:
+        if has_ln_lanes([st]):
+            for s in st.iterations or [st]:
+                out = types[s.layers[0].layer.name]
+                norm += -(-out.shape[0] // lanes) * out.shape[-1]
     return array, norm
 
 

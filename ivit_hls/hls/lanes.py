@@ -219,6 +219,12 @@ def ln_norm_split(plan) -> bool:
     return cost(True) <= cost(False)
 
 
+def has_ln_lanes(steps) -> bool:
+    """Whether any engine step of ``steps`` drives LayerNorm normalize lanes (the kernels'
+    ``ln_norm`` role): where the LayerNorm product is a choice at all."""
+    return any("ln_norm" in kernel(st.kernel).lanes for st in steps if st.engine)
+
+
 def ln_product_for_part(plan, part: str) -> str:
     """``plan.ln_product`` with ``auto`` resolved against ``part``: where exactly one of the
     two forms gives a design that fits the part, that one ("split" or "whole"); otherwise
@@ -229,8 +235,7 @@ def ln_product_for_part(plan, part: str) -> str:
     from ..perf.cycles import resources
     from ..perf.parts import part_info
 
-    if (plan.ln_product != "auto" or part_info(part) is None
-            or not any("ln_norm" in kernel(st.kernel).lanes for st in plan.steps if st.engine)):
+    if plan.ln_product != "auto" or part_info(part) is None or not has_ln_lanes(plan.steps):
         return plan.ln_product
     fits = {form: bool(resources(dataclasses.replace(plan, ln_product=form), part).get("fits"))
             for form in ("split", "whole")}

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ..errors import IvitError
 from ..hls.kernels import kernel
+from ..hls.lanes import has_ln_lanes
 from .cycles import LUT_BUDGET, estimate_plan, mac_bound_cycles, resources
 from .parts import bytes_per_cycle, part_info
 
@@ -210,8 +211,7 @@ def explore(model, part: str, clock_mhz: float = 300.0, batch: int = 1,
     points, cycles = [], {}
     bpc = bytes_per_cycle(part, clock_mhz)
     info = part_info(part)
-    ln = (LN_CHOICES if any("ln_norm" in kernel(st.kernel).lanes for st in plan.steps)
-          else ("auto",))
+    ln = LN_CHOICES if has_ln_lanes(plan.steps) else ("auto",)
     # grouped by geometry (all but the helpers' binding and the LayerNorm product)
     todo = sorted(((*d, w, n) for d in candidates(plan, info["dsp"])
                    for w in im2col_choices(plan, d[0], batch) for n in ln),
